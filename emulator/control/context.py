@@ -1,0 +1,58 @@
+"""What every control-plane handler receives, and the table that maps operation names to handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from emulator.store import Store, TargetHealthBoard, Transaction
+from emulator.timing import Timing
+
+Request = dict[str, Any]  # the parsed input shape, keyed by AWS member names
+Result = dict[str, Any] | None  # the output shape, keyed by AWS member names
+Handler = Callable[["Context", Request], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Process-wide collaborators shared by all requests."""
+
+    store: Store
+    health: TargetHealthBoard
+    timing: Timing
+
+
+@dataclass(slots=True)
+class Context:
+    """One API call: who is calling, where, and the transaction it runs in."""
+
+    services: Services
+    account: str
+    region: str
+    tx: Transaction
+    now: datetime
+
+    @property
+    def timing(self) -> Timing:
+        return self.services.timing
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler for the elbv2 operation ``name`` (e.g. ``"CreateLoadBalancer"``)."""
+
+    def register(handler: Handler) -> Handler:
+        if name in HANDLERS:
+            raise RuntimeError(f"two handlers for {name}")
+        HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
