@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 import regex
-from botocore.model import Shape
+from botocore.model import ServiceModel, Shape
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
@@ -22,6 +22,8 @@ from emulator.protocol import (
     serialize_result,
 )
 from emulator.protocol.model import service_model
+from emulator.protocol.parser import parse_form
+from emulator.protocol.serializer import _element, _emitter
 
 # Values for string shapes whose model pattern a generic sample would not satisfy.
 PATTERN_SAMPLES = {
@@ -205,3 +207,65 @@ def test_pattern_and_bad_scalar_text() -> None:
     assert "Value 'abc' at 'pageSize'" in validation_message("DescribeLoadBalancers", {"PageSize": "abc"})
     message = validation_message("CreateTargetGroup", {"Name": "tg", "HealthCheckEnabled": "yes"})
     assert "Value 'yes' at 'healthCheckEnabled' failed to satisfy constraint: Member must be a valid boolean" in message
+
+
+# elbv2 itself declares no locationName or flattened shapes, so a small model covers those rules.
+_CUSTOM_MODEL = ServiceModel(
+    {
+        "metadata": {"protocol": "query", "apiVersion": "2015-12-01", "xmlNamespace": "urn:test"},
+        "operations": {
+            "Op": {
+                "name": "Op",
+                "http": {"method": "POST", "requestUri": "/"},
+                "input": {"shape": "S"},
+                "output": {"shape": "S", "resultWrapper": "OpResult"},
+            }
+        },
+        "shapes": {
+            "S": {
+                "type": "structure",
+                "members": {
+                    "Flat": {"shape": "FlatList"},
+                    "FlatNamed": {"shape": "FlatNamedList"},
+                    "Renamed": {"shape": "Str", "locationName": "Other"},
+                    "Items": {"shape": "ItemList"},
+                    "FlatMap": {"shape": "FlatMap"},
+                    "NamedMap": {"shape": "NamedMap"},
+                },
+            },
+            "Str": {"type": "string"},
+            "FlatList": {"type": "list", "member": {"shape": "Str"}, "flattened": True},
+            "FlatNamedList": {"type": "list", "member": {"shape": "Str", "locationName": "Thing"}, "flattened": True},
+            "ItemList": {"type": "list", "member": {"shape": "Str", "locationName": "item"}},
+            "FlatMap": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "Str"}, "flattened": True},
+            "NamedMap": {
+                "type": "map",
+                "key": {"shape": "Str", "locationName": "K"},
+                "value": {"shape": "Str", "locationName": "V"},
+            },
+        },
+    },
+    service_name="custom",
+)
+_CUSTOM_VALUE = {
+    "Flat": ["a", "b"],
+    "FlatNamed": ["c", "d"],
+    "Renamed": "e",
+    "Items": ["f", "g"],
+    "FlatMap": {"h": "1", "i": "2"},
+    "NamedMap": {"j": "3", "k": "4"},
+}
+
+
+def test_location_names_and_flattening_round_trip() -> None:
+    op_model = _CUSTOM_MODEL.operation_model("Op")
+    body = create_serializer("query").serialize_to_request(_CUSTOM_VALUE, op_model)["body"]
+    assert {"Thing.1", "Other", "Items.item.2", "FlatMap.2.key", "NamedMap.entry.1.K"} <= set(body)
+    assert parse_form(op_model.input_shape, body) == _CUSTOM_VALUE
+
+    out: list[str] = []
+    _element("OpResult", _emitter(op_model.output_shape))(_CUSTOM_VALUE, out)
+    xml = f'<OpResponse xmlns="urn:test">{"".join(out)}</OpResponse>'.encode()
+    parsed = create_parser("query").parse({"body": xml, "headers": {}, "status_code": 200}, op_model.output_shape)
+    parsed.pop("ResponseMetadata", None)
+    assert parsed == _CUSTOM_VALUE

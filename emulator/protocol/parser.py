@@ -27,11 +27,18 @@ def parse_request(operation: str, form: Mapping[str, str]) -> dict[str, Any]:
     shape = operation_model(operation).input_shape
     if shape is None:
         return {}
+    params = parse_form(shape, form)
+    validate(shape, params)
+    return params
+
+
+def parse_form(shape: Shape, form: Mapping[str, str]) -> dict[str, Any]:
+    """Form fields decoded per the structure ``shape``; text that is no valid number/boolean/
+    timestamp is a ``ValidationError`` (model constraints are checked separately)."""
     problems: list[Violation] = []
     params = _parse_structure(shape, _build_tree(form), "", problems)
     if problems:
         raise error_for(problems)
-    validate(shape, params)
     return params
 
 
