@@ -85,6 +85,7 @@ class Store:
         self._scopes: dict[Scope, _ScopeState] = {}
         self._subscribers: list[Subscriber] = []
         self._persistence = persistence
+        self.generation = 0  # bumped by every commit; the data plane reports which one it has applied
         if persistence is not None:
             for resource in persistence.load():
                 self._scope((resource.account, resource.region)).by_kind[resource.kind][resource.key] = resource
@@ -114,6 +115,7 @@ class Store:
                 (c.key for c in changes if c.after is None),
             )
         state = self._scope(tx.scope)
+        self.generation += 1
         for change in changes:
             bucket = state.by_kind[change.kind]
             if change.after is None:
@@ -129,9 +131,17 @@ class Store:
             self._subscribers.append(subscriber)
 
     def snapshot(self, cls: type[R]) -> list[R]:
-        """Every resource of a kind across all scopes (what the data plane reconciles against)."""
+        """Every resource of a kind across all scopes."""
         with self._lock:
             return [r for state in self._scopes.values() for r in state.by_kind[cls.kind].values()]  # type: ignore[misc]
+
+    def snapshot_all(self) -> tuple[int, dict[str, list[Resource]]]:
+        """(generation, kind -> every resource of that kind), taken atomically for the data plane."""
+        with self._lock:
+            return self.generation, {
+                kind: [r for state in self._scopes.values() for r in state.by_kind[kind].values()]
+                for kind in RESOURCE_TYPES
+            }
 
     def get(self, cls: type[R], key: str) -> R | None:
         """Look a resource up by key in any scope (ARNs carry their own account and region)."""
@@ -154,5 +164,6 @@ class Store:
             if self._persistence is not None:
                 self._persistence.clear()
             self._scopes.clear()
+            self.generation += 1
             for subscriber in self._subscribers:
                 subscriber(changes)

@@ -1,0 +1,87 @@
+"""From a store snapshot to what should be running: listener configs and target-group runtimes.
+
+Pure functions of the snapshot (plus the runtimes that already exist, whose live state is kept), so
+the reconciler can build the next routing tables off the event loop and swap them in at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
+from emulator.dataplane.runtime import ListenerConfig
+from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.timing import Timing
+
+Snapshot = dict[str, list[Resource]]
+
+
+def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
+    """ARNs of the target groups a list of actions forwards to."""
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        if action.get("TargetGroupArn"):
+            yield action["TargetGroupArn"]
+        for weighted in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            yield weighted["TargetGroupArn"]
+
+
+def drain_deadline(reg: TargetRegistration, group: TargetGroup, timing: Timing) -> datetime | None:
+    """When a deregistered target stops draining and is gone (None while it is registered)."""
+    if reg.deregistered_at is None:
+        return None
+    delay = float(group.attributes.get("deregistration_delay.timeout_seconds", "300"))
+    return reg.deregistered_at + timedelta(seconds=timing.seconds(delay))
+
+
+def target_group_runtimes(
+    snapshot: Snapshot,
+    existing: dict[str, TargetGroupRuntime],
+    timing: Timing,
+    now: datetime,
+    resolve: InstanceAddress,
+) -> tuple[dict[str, TargetGroupRuntime], datetime | None]:
+    """Runtimes for every target group (existing ones updated in place) and the next drain deadline."""
+    groups = {g.key: g for g in snapshot[TargetGroup.kind]}  # type: ignore[misc]
+    registrations: dict[str, list[TargetRegistration]] = defaultdict(list)
+    next_deadline: datetime | None = None
+    for reg in snapshot[TargetRegistration.kind]:
+        assert isinstance(reg, TargetRegistration)
+        group = groups.get(reg.target_group_arn)
+        if group is None:
+            continue
+        deadline = drain_deadline(reg, group, timing)  # type: ignore[arg-type]
+        if deadline is not None and deadline <= now:
+            continue  # drained: gone from the data plane even before the store purges it
+        if deadline is not None and (next_deadline is None or deadline < next_deadline):
+            next_deadline = deadline
+        registrations[reg.target_group_arn].append(reg)
+    runtimes: dict[str, TargetGroupRuntime] = {}
+    for arn, group in groups.items():
+        runtime = existing.get(arn) or TargetGroupRuntime(group)  # type: ignore[arg-type]
+        runtime.update(group, registrations[arn], resolve)  # type: ignore[arg-type]
+        runtimes[arn] = runtime
+    return runtimes, next_deadline
+
+
+def listener_configs(snapshot: Snapshot, groups: dict[str, TargetGroupRuntime]) -> dict[str, ListenerConfig]:
+    """One config per listener whose load balancer exists, with its rules in evaluation order."""
+    balancers = {lb.key: lb for lb in snapshot[LoadBalancer.kind]}
+    rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
+    for rule in snapshot[Rule.kind]:
+        assert isinstance(rule, Rule)
+        rules_by_listener[rule.listener_arn].append(rule)
+    configs: dict[str, ListenerConfig] = {}
+    for listener in snapshot[Listener.kind]:
+        assert isinstance(listener, Listener)
+        balancer = balancers.get(listener.LoadBalancerArn)
+        if balancer is None:
+            continue
+        rules = sorted(rules_by_listener[listener.key], key=lambda r: r.priority_number)
+        actions = [a for r in rules for a in r.Actions] + list(listener.DefaultActions)
+        used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
+        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used)  # type: ignore[arg-type]
+    return configs

@@ -1,0 +1,175 @@
+"""The data plane: one asyncio loop on its own thread that keeps running listeners equal to the store.
+
+Store commits arrive as events; the reconciler rebuilds the desired listener configs and target-group
+runtimes from a snapshot and applies them: binding new listeners, re-binding moved ones, swapping the
+config of the rest and closing removed ones. The API waits (``wait_applied``) until the change it just
+committed is live, so a user who creates a listener can connect to it as soon as the call returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers their listener runtimes)
+from emulator.dataplane.desired import listener_configs, target_group_runtimes
+from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
+from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.store import Change, Store, TargetHealthBoard
+from emulator.timing import Timing
+
+log = logging.getLogger("elbv2_emulator.dataplane")
+
+try:  # uvloop is 2-5x faster for connection churn and UDP; plain asyncio is the fallback
+    import uvloop
+
+    _new_loop = uvloop.new_event_loop
+except ImportError:  # pragma: no cover - depends on the platform
+    _new_loop = asyncio.new_event_loop
+
+
+def _loopback_instance(account: str, region: str, instance_id: str) -> str:
+    return "127.0.0.1"
+
+
+def _no_certificates(arn: str) -> None:
+    return None
+
+
+class _Running:
+    """A started listener runtime and the config it was started with."""
+
+    def __init__(self, runtime: ListenerRuntime, config: ListenerConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+
+
+class DataPlane:
+    def __init__(
+        self,
+        store: Store,
+        health: TargetHealthBoard,
+        timing: Timing,
+        certificates: CertificateSource = _no_certificates,
+        instance_address: InstanceAddress = _loopback_instance,
+    ) -> None:
+        self._store = store
+        self.collaborators = Collaborators(timing, health, certificates, instance_address)
+        self._loop = _new_loop()
+        self._thread: threading.Thread | None = None
+        self._running: dict[str, _Running] = {}
+        self.target_groups: dict[str, TargetGroupRuntime] = {}
+        self._dirty = asyncio.Event()
+        self._applied = threading.Condition()
+        self._applied_generation = -1
+        self._report: list[dict[str, Any]] = []
+
+    # -- lifecycle (called from other threads) --------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._store.subscribe(self._on_changes)
+        self._thread = threading.Thread(target=self._run, name="elbv2-dataplane", daemon=True)
+        self._thread.start()
+        self.wait_applied(self._store.generation)
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._close_all(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def wait_applied(self, generation: int, timeout: float = 5.0) -> bool:
+        """Block until the data plane runs the store as of ``generation`` (or the timeout passes)."""
+        with self._applied:
+            return self._applied.wait_for(lambda: self._applied_generation >= generation, timeout)
+
+    def listener_report(self) -> list[dict[str, Any]]:
+        return list(self._report)
+
+    def reset(self) -> None:
+        self.collaborators.health.clear()
+
+    # -- on the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._dirty = asyncio.Event()
+        self._dirty.set()
+        reconciler = self._loop.create_task(self._reconcile_forever())
+        self._loop.run_forever()
+        reconciler.cancel()
+        self._loop.run_until_complete(asyncio.gather(reconciler, return_exceptions=True))
+        self._loop.close()
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        # Runs on an API thread under the store lock: only hand the news to the loop.
+        self._loop.call_soon_threadsafe(self._dirty.set)
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self._reconcile()
+            except Exception:  # a bug in one pass must not stop the data plane
+                log.exception("reconcile failed")
+
+    async def _reconcile(self) -> None:
+        generation, snapshot = await self._loop.run_in_executor(None, self._store.snapshot_all)
+        now = datetime.now(timezone.utc)
+        timing, resolve = self.collaborators.timing, self.collaborators.instance_address
+        self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, resolve)
+        desired = listener_configs(snapshot, self.target_groups)
+        for arn in [arn for arn in self._running if arn not in desired]:
+            await self._running.pop(arn).runtime.close()
+        for arn, config in desired.items():
+            await self._apply(arn, config)
+        if next_deadline is not None:  # wake up when the next draining target is due to disappear
+            self._loop.call_later((next_deadline - now).total_seconds(), self._dirty.set)
+        self._report = [self._describe(r) for r in self._running.values()]
+        with self._applied:
+            self._applied_generation = generation
+            self._applied.notify_all()
+
+    async def _apply(self, arn: str, config: ListenerConfig) -> None:
+        running = self._running.get(arn)
+        if running is not None and running.config.binding == config.binding:
+            running.runtime.update(config)
+            running.config = config
+            return
+        if running is not None:
+            await self._running.pop(arn).runtime.close()
+        factory = RUNTIMES.get(config.listener.Protocol or "")
+        if factory is None:
+            log.warning("no data plane for %s listeners yet (%s)", config.listener.Protocol, arn)
+            return
+        runtime = factory(config, self.collaborators)
+        try:
+            await runtime.start()
+        except OSError:
+            log.exception("cannot bind listener %s", arn)
+            return
+        self._running[arn] = _Running(runtime, config)
+
+    @staticmethod
+    def _describe(running: _Running) -> dict[str, Any]:
+        listener = running.config.listener
+        return {
+            "ListenerArn": listener.ListenerArn,
+            "LoadBalancerArn": listener.LoadBalancerArn,
+            "Protocol": listener.Protocol,
+            "Port": listener.Port,
+            "Address": running.runtime.bound_address,
+        }
+
+    async def _close_all(self) -> None:
+        for running in self._running.values():
+            await running.runtime.close()
+        self._running.clear()

@@ -1,0 +1,72 @@
+"""The contract between the reconciler and the protocol engines (ALB in ``alb/``, NLB in ``nlb/``).
+
+The reconciler builds a ``ListenerConfig`` per listener from the store and hands it to a
+``ListenerRuntime`` made by the factory registered for the listener's protocol. A runtime binds in
+``start``, swaps its routing in ``update`` (atomically: a request sees the old config or the new one) and
+releases everything in ``close``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from api_models.resources import Listener, LoadBalancer, Rule
+from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.store.target_health import TargetHealthBoard
+from emulator.timing import Timing
+
+# (certificate ARN) -> (certificate PEM, private key PEM, chain PEM or None), or None when unknown.
+CertificateSource = Callable[[str], "tuple[str, str, str | None] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Collaborators:
+    """Process-wide services a runtime may use; injected so the data plane imports no control code."""
+
+    timing: Timing
+    health: TargetHealthBoard
+    certificates: CertificateSource
+    instance_address: InstanceAddress
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    listener: Listener
+    load_balancer: LoadBalancer
+    rules: tuple[Rule, ...]  # evaluation order: ascending priority, the default rule last
+    target_groups: Mapping[str, TargetGroupRuntime]  # every group this listener's actions forward to
+
+    @property
+    def binding(self) -> tuple[str, int, str]:
+        """What a socket is bound to: (LB address, port, protocol). A change here means re-binding."""
+        return (self.load_balancer.address, self.listener.Port or 0, self.listener.Protocol or "")
+
+
+class ListenerRuntime(Protocol):
+    async def start(self) -> None: ...
+
+    def update(self, config: ListenerConfig) -> None: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def bound_address(self) -> str:
+        """``host:port`` where the listener actually accepts traffic (after any remap)."""
+        ...
+
+
+RuntimeFactory = Callable[[ListenerConfig, Collaborators], ListenerRuntime]
+RUNTIMES: dict[str, RuntimeFactory] = {}
+
+
+def register_runtime(*protocols: str) -> Callable[[RuntimeFactory], RuntimeFactory]:
+    """Declare the factory that serves listeners of the given protocols (e.g. ``"HTTP", "HTTPS"``)."""
+
+    def register(factory: RuntimeFactory) -> RuntimeFactory:
+        for name in protocols:
+            RUNTIMES[name] = factory
+        return factory
+
+    return register

@@ -1,0 +1,70 @@
+"""The data plane's live view of one target group: where its targets are and which may take traffic.
+
+One ``TargetGroupRuntime`` per target group is shared by every listener that forwards to it, so health
+state and balancing state (round-robin position, outstanding requests, flow tables) are per group, as on
+AWS. The reconciler refreshes it on every store change; the health checker marks targets up or down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from api_models.resources import TargetGroup, TargetRegistration
+from emulator.store.target_health import TargetKey
+
+# Resolves an instance id to the local address its traffic goes to (see README "Target types").
+InstanceAddress = Callable[[str, str, str], str]  # (account, region, instance id) -> host
+
+
+@dataclass(eq=False, slots=True)
+class Target:
+    """One registered (Id, Port) with the address traffic is sent to."""
+
+    key: TargetKey
+    id: str
+    host: str
+    port: int
+    draining: bool = False  # deregistered: finishes what it has, gets nothing new
+    healthy: bool = True  # set by the health checker; True until checks say otherwise
+    outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
+    extra: dict[str, object] = field(default_factory=dict)  # per-algorithm state owned by a data plane
+
+
+class TargetGroupRuntime:
+    def __init__(self, group: TargetGroup) -> None:
+        self.group = group
+        self.targets: dict[TargetKey, Target] = {}
+        self.routable: list[Target] = []  # what new requests/flows may go to; rebuilt by refresh_routable()
+        self.generation = 0  # bumped whenever ``routable`` changes, so pickers can cache per generation
+
+    @property
+    def arn(self) -> str:
+        return self.group.TargetGroupArn
+
+    def update(self, group: TargetGroup, registrations: list[TargetRegistration], resolve: InstanceAddress) -> None:
+        """Apply the group's stored settings and registrations, keeping live state of surviving targets."""
+        self.group = group
+        current: dict[TargetKey, Target] = {}
+        for reg in registrations:
+            key: TargetKey = (self.arn, reg.Id, reg.Port)
+            target = self.targets.get(key)
+            if target is None:
+                port = reg.Port if reg.Port is not None else (group.Port or 0)
+                target = Target(key, reg.Id, self._host_of(reg, resolve), port)
+            target.draining = reg.deregistered_at is not None
+            current[key] = target
+        self.targets = current
+        self.refresh_routable()
+
+    def _host_of(self, reg: TargetRegistration, resolve: InstanceAddress) -> str:
+        if self.group.TargetType == "instance":
+            return resolve(reg.account, reg.region, reg.Id)
+        return reg.Id  # ip targets: the Id is the address
+
+    def refresh_routable(self) -> None:
+        """Healthy, non-draining targets; if none is healthy, fail open to every non-draining one (AWS)."""
+        live = [t for t in self.targets.values() if not t.draining]
+        healthy = [t for t in live if t.healthy]
+        self.routable = healthy or live
+        self.generation += 1

@@ -1,0 +1,67 @@
+"""Assemble and run the emulator: store, control plane, data plane and the HTTP API server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from emulator.api.app import create_app
+from emulator.control import Services
+from emulator.dataplane.engine import DataPlane
+from emulator.store import SqlitePersistence, Store, TargetHealthBoard
+from emulator.timing import Timing
+
+log = logging.getLogger("elbv2_emulator")
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    # HTTP/1.1 lets SDK clients reuse their connection instead of reconnecting per call.
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, *args: object, **kwargs: object) -> None:  # one line per API call is noise
+        pass
+
+
+class EmulatorServer:
+    """The whole emulator in one object; ``start()`` runs it on background threads."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4566,
+        state_dir: Path | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        persistence = SqlitePersistence(state_dir) if state_dir is not None else None
+        self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
+        self.dataplane = DataPlane(self.services.store, self.services.health, self.services.timing)
+        app = create_app(self.services, self.dataplane.listener_report, self.dataplane.reset)
+        self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        self.dataplane.start()
+        self._thread = threading.Thread(target=self._http.serve_forever, name="elbv2-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.dataplane.start()
+        log.info("elbv2-emulator ready on %s", self.url)
+        try:
+            self._http.serve_forever()
+        finally:
+            self.dataplane.stop()
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self.dataplane.stop()
