@@ -8,6 +8,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from emulator import local_aws
 from emulator.api.app import create_app
 from emulator.control import Services
 from emulator.dataplane.engine import DataPlane
@@ -37,8 +38,14 @@ class EmulatorServer:
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
-        self.dataplane = DataPlane(self.services.store, self.services.health, self.services.timing)
-        app = create_app(self.services, self.dataplane.listener_report, self.dataplane.reset)
+        self.dataplane = DataPlane(
+            self.services.store,
+            self.services.health,
+            self.services.timing,
+            certificates=local_aws.certificate_material,
+            instance_address=local_aws.instance_address,
+        )
+        app = create_app(self.services, self.dataplane)
         self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
         self._thread: threading.Thread | None = None
 

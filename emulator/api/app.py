@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -21,11 +20,21 @@ from emulator.control import Services
 from emulator.errors import AwsError
 
 ELBV2_VERSION = "2015-12-01"
-ListenerReport = Callable[[], list[dict[str, Any]]]
+_READ_ONLY = ("Describe", "Get")
 
 
-def create_app(services: Services, listener_report: ListenerReport, reset_runtime: Callable[[], None]) -> Flask:
-    """The WSGI app. ``listener_report`` lists bound listeners; ``reset_runtime`` clears data-plane state."""
+class DataPlaneView(Protocol):
+    """What the API needs of the data plane (kept abstract: the API never touches sockets)."""
+
+    def listener_report(self) -> list[dict[str, Any]]: ...
+
+    def wait_applied(self, generation: int, timeout: float = 5.0) -> bool: ...
+
+    def reset(self) -> None: ...
+
+
+def create_app(services: Services, dataplane: DataPlaneView) -> Flask:
+    """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes."""
     app = Flask("elbv2-emulator")
     moto_app = DomainDispatcherApplication(create_backend_app)
 
@@ -35,12 +44,13 @@ def create_app(services: Services, listener_report: ListenerReport, reset_runtim
 
     @app.get("/_emulator/listeners")
     def listeners() -> Response:
-        return jsonify(listener_report())
+        return jsonify(dataplane.listener_report())
 
     @app.post("/moto-api/reset")
     def reset() -> Response:
         services.store.reset()
-        reset_runtime()
+        dataplane.reset()
+        dataplane.wait_applied(services.store.generation)
         return _to_moto(moto_app)
 
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
@@ -48,7 +58,7 @@ def create_app(services: Services, listener_report: ListenerReport, reset_runtim
     def dispatch(path: str) -> Response:
         request.get_data(cache=True)  # keep the raw body: moto needs it after we peek at the form
         if request.method == "POST" and not path and _is_elbv2(request.form):
-            return _elbv2(services, request.form)
+            return _elbv2(services, dataplane, request.form)
         return _to_moto(moto_app)
 
     return app
@@ -58,13 +68,16 @@ def _is_elbv2(form: Any) -> bool:
     return form.get("Version") == ELBV2_VERSION and "Action" in form
 
 
-def _elbv2(services: Services, form: Any) -> Response:
+def _elbv2(services: Services, dataplane: DataPlaneView, form: Any) -> Response:
     request_id = str(uuid.uuid4())
     account, region, _ = caller_identity(request.headers.get("Authorization"))
     operation = form["Action"]
     try:
         parsed = protocol.parse_request(operation, form)
         result = control.handle(services, account, region, operation, parsed)
+        if not operation.startswith(_READ_ONLY):
+            # Answer only once the change is live: a listener just created accepts connections at once.
+            dataplane.wait_applied(services.store.generation)
         body, status = protocol.serialize_result(operation, result, request_id), 200
     except AwsError as error:
         body, status = protocol.serialize_error(error, request_id), error.status

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
 from emulator.dataplane.runtime import ListenerConfig
-from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.dataplane.targets import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
 
 Snapshot = dict[str, list[Resource]]
@@ -42,7 +42,7 @@ def target_group_runtimes(
     existing: dict[str, TargetGroupRuntime],
     timing: Timing,
     now: datetime,
-    resolve: InstanceAddress,
+    instance_address: InstanceAddress,
 ) -> tuple[dict[str, TargetGroupRuntime], datetime | None]:
     """Runtimes for every target group (existing ones updated in place) and the next drain deadline."""
     groups = {g.key: g for g in snapshot[TargetGroup.kind]}  # type: ignore[misc]
@@ -59,12 +59,28 @@ def target_group_runtimes(
         if deadline is not None and (next_deadline is None or deadline < next_deadline):
             next_deadline = deadline
         registrations[reg.target_group_arn].append(reg)
+    resolve = _target_address(snapshot, groups, instance_address)
     runtimes: dict[str, TargetGroupRuntime] = {}
     for arn, group in groups.items():
         runtime = existing.get(arn) or TargetGroupRuntime(group)  # type: ignore[arg-type]
         runtime.update(group, registrations[arn], resolve)  # type: ignore[arg-type]
         runtimes[arn] = runtime
     return runtimes, next_deadline
+
+
+def _target_address(snapshot: Snapshot, groups: dict[str, Resource], instance_address: InstanceAddress) -> TargetAddress:
+    """Where a registration's traffic goes: ip -> its Id; instance -> as resolved; alb -> that ALB's address."""
+    lb_addresses = {lb.key: lb.address for lb in snapshot[LoadBalancer.kind]}  # type: ignore[attr-defined]
+
+    def resolve(reg: TargetRegistration) -> str:
+        target_type = groups[reg.target_group_arn].TargetType  # type: ignore[attr-defined]
+        if target_type == "instance":
+            return instance_address(reg.account, reg.region, reg.Id)
+        if target_type == "alb":
+            return lb_addresses.get(reg.Id, "127.0.0.1")
+        return reg.Id
+
+    return resolve
 
 
 def listener_configs(snapshot: Snapshot, groups: dict[str, TargetGroupRuntime]) -> dict[str, ListenerConfig]:

@@ -124,8 +124,8 @@ class DataPlane:
     async def _reconcile(self) -> None:
         generation, snapshot = await self._loop.run_in_executor(None, self._store.snapshot_all)
         now = datetime.now(timezone.utc)
-        timing, resolve = self.collaborators.timing, self.collaborators.instance_address
-        self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, resolve)
+        timing, instances = self.collaborators.timing, self.collaborators.instance_address
+        self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
         desired = listener_configs(snapshot, self.target_groups)
         for arn in [arn for arn in self._running if arn not in desired]:
             await self._running.pop(arn).runtime.close()

@@ -15,6 +15,8 @@ from emulator.store.target_health import TargetKey
 
 # Resolves an instance id to the local address its traffic goes to (see README "Target types").
 InstanceAddress = Callable[[str, str, str], str]  # (account, region, instance id) -> host
+# Resolves a registration to the host its traffic goes to, whatever the group's target type.
+TargetAddress = Callable[[TargetRegistration], str]
 
 
 @dataclass(eq=False, slots=True)
@@ -42,7 +44,7 @@ class TargetGroupRuntime:
     def arn(self) -> str:
         return self.group.TargetGroupArn
 
-    def update(self, group: TargetGroup, registrations: list[TargetRegistration], resolve: InstanceAddress) -> None:
+    def update(self, group: TargetGroup, registrations: list[TargetRegistration], resolve: TargetAddress) -> None:
         """Apply the group's stored settings and registrations, keeping live state of surviving targets."""
         self.group = group
         current: dict[TargetKey, Target] = {}
@@ -51,16 +53,11 @@ class TargetGroupRuntime:
             target = self.targets.get(key)
             if target is None:
                 port = reg.Port if reg.Port is not None else (group.Port or 0)
-                target = Target(key, reg.Id, self._host_of(reg, resolve), port)
+                target = Target(key, reg.Id, resolve(reg), port)
             target.draining = reg.deregistered_at is not None
             current[key] = target
         self.targets = current
         self.refresh_routable()
-
-    def _host_of(self, reg: TargetRegistration, resolve: InstanceAddress) -> str:
-        if self.group.TargetType == "instance":
-            return resolve(reg.account, reg.region, reg.Id)
-        return reg.Id  # ip targets: the Id is the address
 
     def refresh_routable(self) -> None:
         """Healthy, non-draining targets; if none is healthy, fail open to every non-draining one (AWS)."""

@@ -1,0 +1,79 @@
+"""Lookups in moto's in-process EC2 and ACM backends, the rest of the offline AWS the emulator serves.
+
+Subnets, VPCs, security groups and instances live in moto's EC2 (which creates a default VPC with one
+subnet per AZ from the start); certificates live in moto's ACM. Each lookup answers with ELBv2's own
+error codes, as ELBv2 does when it finds another service's resource missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moto.acm.models import acm_backends
+from moto.ec2.exceptions import InvalidInstanceIdError, InvalidSubnetIdError, InvalidVPCIdError
+from moto.ec2.models import ec2_backends
+
+from api_models.identifiers import arn_region_account
+from emulator.control.context import Context
+from emulator.errors import AwsError, validation_error
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetInfo:
+    id: str
+    vpc_id: str
+    availability_zone: str
+
+
+def _ec2(ctx: Context):  # type: ignore[no-untyped-def]
+    return ec2_backends[ctx.account][ctx.region]
+
+
+def subnet(ctx: Context, subnet_id: str) -> SubnetInfo:
+    try:
+        found = _ec2(ctx).get_subnet(subnet_id)
+    except InvalidSubnetIdError:
+        raise AwsError("SubnetNotFound", f"The subnet ID '{subnet_id}' is not found") from None
+    return SubnetInfo(found.id, found.vpc_id, found.availability_zone)
+
+
+def require_vpc(ctx: Context, vpc_id: str) -> None:
+    try:
+        _ec2(ctx).get_vpc(vpc_id)
+    except InvalidVPCIdError:
+        raise validation_error(f"The VPC ID '{vpc_id}' is not found") from None
+
+
+def default_security_group(ctx: Context, vpc_id: str) -> str | None:
+    group = _ec2(ctx).get_default_security_group(vpc_id)
+    return group.id if group is not None else None
+
+
+def require_security_groups(ctx: Context, group_ids: list[str], vpc_id: str) -> None:
+    for group_id in group_ids:
+        group = _ec2(ctx).get_security_group_from_id(group_id)
+        if group is None:
+            raise AwsError("InvalidSecurityGroup", f"The security group '{group_id}' does not exist")
+        if group.vpc_id != vpc_id:
+            raise AwsError(
+                "InvalidSecurityGroup", f"The security group '{group_id}' does not belong to VPC '{vpc_id}'"
+            )
+
+
+def instance_state(ctx: Context, instance_id: str) -> str | None:
+    """The instance's state name (``running``, ``stopped``…), or None when EC2 does not know it."""
+    try:
+        return _ec2(ctx).get_instance(instance_id).state
+    except InvalidInstanceIdError:
+        return None
+
+
+def require_certificate(ctx: Context, certificate_arn: str) -> None:
+    """An ACM certificate must exist in moto; IAM server certificates are accepted as given."""
+    if certificate_arn.startswith("arn:aws:iam:"):
+        return
+    region, account = arn_region_account(certificate_arn)
+    try:
+        acm_backends[account or ctx.account][region or ctx.region].get_certificate(certificate_arn)
+    except Exception:  # moto raises its own CertificateNotFound, or KeyError for an unknown region
+        raise AwsError("CertificateNotFound", f"Certificate '{certificate_arn}' not found") from None

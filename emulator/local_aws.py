@@ -1,0 +1,41 @@
+"""What the data plane needs from moto's in-process AWS: certificate material and instance addresses.
+
+The server injects these two functions into the data plane, which thereby never imports moto or the
+control plane. Certificates come from moto's ACM (imported ones carry their key; requested ones get a
+key from moto). An EC2 instance target receives traffic at the address in its ``elbv2-emulator:address``
+tag, else at its private IP when that is a loopback address, else at 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from api_models.identifiers import arn_region_account
+
+INSTANCE_ADDRESS_TAG = "elbv2-emulator:address"
+
+
+def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
+    """(certificate PEM, private key PEM, chain PEM or None) for an ACM certificate ARN, or None."""
+    from moto.acm.models import acm_backends
+
+    region, account = arn_region_account(arn)
+    try:
+        bundle = acm_backends[account][region].get_certificate(arn)
+    except Exception:  # moto raises its own not-found error types
+        return None
+    as_text = lambda value: value.decode() if isinstance(value, bytes) else value  # noqa: E731
+    chain = as_text(bundle.chain) if bundle.chain else None
+    return as_text(bundle.cert), as_text(bundle.key), chain
+
+
+def instance_address(account: str, region: str, instance_id: str) -> str:
+    from moto.ec2.models import ec2_backends
+
+    try:
+        instance = ec2_backends[account][region].get_instance(instance_id)
+    except Exception:
+        return "127.0.0.1"
+    tags = {tag["key"]: tag["value"] for tag in instance.get_tags()} if hasattr(instance, "get_tags") else {}
+    if INSTANCE_ADDRESS_TAG in tags:
+        return tags[INSTANCE_ADDRESS_TAG]
+    private_ip = getattr(instance, "private_ip", "") or ""
+    return private_ip if private_ip.startswith("127.") else "127.0.0.1"
