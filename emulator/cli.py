@@ -18,10 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=4566, help="API port (default 4566, like LocalStack)")
     serve.add_argument("--state-dir", type=Path, help="persist every change here (SQLite); restored on restart")
     serve.add_argument("--timing", choices=["fast", "aws"], default="fast", help="health-check/provisioning clock")
+    serve.add_argument("--dns-port", type=int, help="also answer DNS for load-balancer names on this UDP/TCP port")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing)).serve_forever()
+    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port).serve_forever()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from emulator import local_aws
 from emulator.api.app import create_app
 from emulator.control import Services
 from emulator.dataplane.engine import DataPlane
+from emulator.dns import DnsResponder
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.timing import Timing
 
@@ -35,6 +36,7 @@ class EmulatorServer:
         port: int = 4566,
         state_dir: Path | None = None,
         timing: Timing | None = None,
+        dns_port: int | None = None,
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
@@ -48,20 +50,26 @@ class EmulatorServer:
         app = create_app(self.services, self.dataplane)
         self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
         self._thread: threading.Thread | None = None
+        self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
 
     @property
     def url(self) -> str:
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> EmulatorServer:
+    def _start_planes(self) -> None:
         self.dataplane.start()
+        if self._dns is not None:
+            self._dns.start()
+
+    def start(self) -> EmulatorServer:
+        self._start_planes()
         self._thread = threading.Thread(target=self._http.serve_forever, name="elbv2-api", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self.dataplane.start()
+        self._start_planes()
         log.info("elbv2-emulator ready on %s", self.url)
         try:
             self._http.serve_forever()
@@ -72,3 +80,5 @@ class EmulatorServer:
         self._http.shutdown()
         self._http.server_close()
         self.dataplane.stop()
+        if self._dns is not None:
+            self._dns.stop()

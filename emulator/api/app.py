@@ -17,6 +17,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from emulator import control, protocol
 from emulator.api.identity import caller_identity
 from emulator.control import Services
+from emulator.dns import dns_table
 from emulator.errors import AwsError
 
 ELBV2_VERSION = "2015-12-01"
@@ -45,6 +46,10 @@ def create_app(services: Services, dataplane: DataPlaneView) -> Flask:
     @app.get("/_emulator/listeners")
     def listeners() -> Response:
         return jsonify(dataplane.listener_report())
+
+    @app.get("/_emulator/dns")
+    def dns() -> Response:
+        return jsonify(dns_table(services.store))
 
     @app.post("/moto-api/reset")
     def reset() -> Response:

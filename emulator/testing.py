@@ -1,0 +1,37 @@
+"""Helpers for Python test suites that use the emulator (importable by users' tests too).
+
+``elb_dns(endpoint_url)`` makes load-balancer DNS names resolve in this process, so code under test
+can use the DNSName that DescribeLoadBalancers returns, exactly as it would on AWS::
+
+    with elb_dns("http://127.0.0.1:4566"):
+        requests.get(f"http://{lb['DNSName']}/health")
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+_ELB_SUFFIX = ".amazonaws.com"
+
+
+@contextmanager
+def elb_dns(endpoint_url: str) -> Iterator[None]:
+    """Patch ``socket.getaddrinfo`` so ``*.elb.amazonaws.com`` names resolve through the emulator."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.lower().endswith(_ELB_SUFFIX) and ".elb." in host.lower():
+            table = requests.get(f"{endpoint_url}/_emulator/dns", timeout=5).json()
+            host = table.get(host.lower(), host)
+        return original(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original
