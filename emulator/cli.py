@@ -19,10 +19,14 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--state-dir", type=Path, help="persist every change here (SQLite); restored on restart")
     serve.add_argument("--timing", choices=["fast", "aws"], default="fast", help="health-check/provisioning clock")
     serve.add_argument("--dns-port", type=int, help="also answer DNS for load-balancer names on this UDP/TCP port")
+    serve.add_argument(
+        "--listen-host",
+        help="bind every listener on this address instead of each LB's own 127.1.x.y (0.0.0.0 in a container)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port).serve_forever()
+    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host).serve_forever()
 
 
 if __name__ == "__main__":

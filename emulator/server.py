@@ -37,6 +37,7 @@ class EmulatorServer:
         state_dir: Path | None = None,
         timing: Timing | None = None,
         dns_port: int | None = None,
+        listen_host: str | None = None,
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
@@ -46,6 +47,7 @@ class EmulatorServer:
             self.services.timing,
             certificates=local_aws.certificate_material,
             instance_address=local_aws.instance_address,
+            listen_host=listen_host,
         )
         app = create_app(self.services, self.dataplane)
         self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)

@@ -83,8 +83,11 @@ def _target_address(snapshot: Snapshot, groups: dict[str, Resource], instance_ad
     return resolve
 
 
-def listener_configs(snapshot: Snapshot, groups: dict[str, TargetGroupRuntime]) -> dict[str, ListenerConfig]:
-    """One config per listener whose load balancer exists, with its rules in evaluation order."""
+def listener_configs(
+    snapshot: Snapshot, groups: dict[str, TargetGroupRuntime], listen_host: str | None
+) -> dict[str, ListenerConfig]:
+    """One config per listener whose load balancer exists, with its rules in evaluation order.
+    ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container)."""
     balancers = {lb.key: lb for lb in snapshot[LoadBalancer.kind]}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
     for rule in snapshot[Rule.kind]:
@@ -99,5 +102,6 @@ def listener_configs(snapshot: Snapshot, groups: dict[str, TargetGroupRuntime]) 
         rules = sorted(rules_by_listener[listener.key], key=lambda r: r.priority_number)
         actions = [a for r in rules for a in r.Actions] + list(listener.DefaultActions)
         used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
-        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used)  # type: ignore[arg-type]
+        host = listen_host or balancer.address  # type: ignore[attr-defined]
+        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used, host)  # type: ignore[arg-type]
     return configs

@@ -55,8 +55,10 @@ class DataPlane:
         timing: Timing,
         certificates: CertificateSource = _no_certificates,
         instance_address: InstanceAddress = _loopback_instance,
+        listen_host: str | None = None,
     ) -> None:
         self._store = store
+        self._listen_host = listen_host
         self.collaborators = Collaborators(timing, health, certificates, instance_address)
         self._loop = _new_loop()
         self._thread: threading.Thread | None = None
@@ -126,7 +128,7 @@ class DataPlane:
         now = datetime.now(timezone.utc)
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
-        desired = listener_configs(snapshot, self.target_groups)
+        desired = listener_configs(snapshot, self.target_groups, self._listen_host)
         for arn in [arn for arn in self._running if arn not in desired]:
             await self._running.pop(arn).runtime.close()
         for arn, config in desired.items():

@@ -37,11 +37,13 @@ class ListenerConfig:
     load_balancer: LoadBalancer
     rules: tuple[Rule, ...]  # evaluation order: ascending priority, the default rule last
     target_groups: Mapping[str, TargetGroupRuntime]  # every group this listener's actions forward to
+    # Where to bind: the LB's own loopback address, or the server's --listen-host (e.g. 0.0.0.0 in a container).
+    bind_host: str
 
     @property
     def binding(self) -> tuple[str, int, str]:
-        """What a socket is bound to: (LB address, port, protocol). A change here means re-binding."""
-        return (self.load_balancer.address, self.listener.Port or 0, self.listener.Protocol or "")
+        """What a socket is bound to: (host, port, protocol). A change here means re-binding."""
+        return (self.bind_host, self.listener.Port or 0, self.listener.Protocol or "")
 
 
 class ListenerRuntime(Protocol):
