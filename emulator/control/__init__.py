@@ -6,4 +6,9 @@ Importing this package imports every handler module, which registers its operati
 from emulator.control.context import HANDLERS, Services
 from emulator.control.dispatch import handle
 
+# Handler modules register their operations on import.
+from emulator.control import (  # noqa: F401, E402
+    attributes, listeners, load_balancers, rules, tags, target_groups, targets,
+)
+
 __all__ = ["HANDLERS", "Services", "handle"]

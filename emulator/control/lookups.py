@@ -65,14 +65,11 @@ def forwarded_target_groups(actions: Iterable[Action]) -> list[str]:
     return arns
 
 
-def load_balancers_of_target_group(ctx: Context, target_group_arn: str, excluding_rule: str | None = None) -> list[str]:
-    """ARNs of the load balancers whose listeners or rules forward to the target group.
-
-    ``excluding_rule`` leaves out one rule, for checking a change that would replace that rule's actions.
-    """
+def load_balancers_of_target_group(ctx: Context, target_group_arn: str) -> list[str]:
+    """ARNs of the load balancers whose listeners or rules forward to the target group."""
     arns: list[str] = []
     for rule in ctx.tx.all(Rule):
-        if rule.RuleArn == excluding_rule or target_group_arn not in forwarded_target_groups(rule.Actions):
+        if target_group_arn not in forwarded_target_groups(rule.Actions):
             continue
         listener = ctx.tx.get(Listener, rule.listener_arn)
         if listener is not None and listener.LoadBalancerArn not in arns:

@@ -73,5 +73,3 @@ def describe_tags(ctx: Context, req: Request) -> Result:
             {"ResourceArn": arn, "Tags": tag_list(_resource(ctx, arn).tags)} for arn in req["ResourceArns"]
         ]
     }
-
-

@@ -1,0 +1,122 @@
+"""Rules AWS applies to names and health checks beyond what the wire model constrains (checklist §2.2, §3.2).
+
+Messages are AWS's own where they have been observed (moto's ``aws_verified`` tests); the rest are
+marked [I] and follow the same style.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from emulator.errors import AwsError, validation_error
+
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9-]+$")
+_TG_NAME_PATTERN = r"(?!.*--)(?!^-)(?!.*-$)^[A-Za-z0-9-]+$"
+_MATCHER_CODES = re.compile(r"^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$")
+
+HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+
+
+def validate_load_balancer_name(name: str) -> None:
+    """1-32 of [A-Za-z0-9-], no leading/trailing '-', not 'internal-…' (messages [I], TG style)."""
+    if len(name) > 32:
+        raise validation_error(f"Load balancer name '{name}' cannot be longer than '32' characters")
+    if not _NAME_CHARS.match(name):
+        raise validation_error(
+            f"Load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+        )
+    if name.startswith("-") or name.endswith("-"):
+        raise validation_error(f"Load balancer name '{name}' cannot begin or end with '-'")
+    if name.startswith("internal-"):
+        raise validation_error(f"Load balancer name '{name}' cannot begin with 'internal-'")
+
+
+def validate_target_group_name(name: str) -> None:
+    """Observed AWS messages, in AWS's order of checks (moto aws_verified tests)."""
+    if len(name) > 32:
+        raise validation_error(f"Target group name '{name}' cannot be longer than '32' characters")
+    if not _NAME_CHARS.match(name):
+        raise validation_error(
+            f"Target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+        )
+    if not re.match(_TG_NAME_PATTERN, name):
+        raise validation_error(
+            f"1 validation error detected: Value '{name}' at 'targetGroup.targetGroupArn.targetGroupName' "
+            f"failed to satisfy constraint: Member must satisfy regular expression pattern: {_TG_NAME_PATTERN}"
+        )
+
+
+def health_check_defaults(
+    protocol: str | None, protocol_version: str | None, target_type: str, hc_protocol: str | None
+) -> dict[str, Any]:
+    """The health-check members CreateTargetGroup echoes when the caller gives none (checklist table 3.2)."""
+    if target_type == "lambda":
+        return {
+            "HealthCheckEnabled": False, "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 35,
+            "HealthCheckTimeoutSeconds": 30, "HealthyThresholdCount": 5, "UnhealthyThresholdCount": 5,
+            "Matcher": {"HttpCode": "200"},
+        }
+    common = {"HealthCheckEnabled": True, "HealthCheckPort": "traffic-port", "HealthCheckIntervalSeconds": 30,
+              "HealthyThresholdCount": 5, "UnhealthyThresholdCount": 2}
+    if protocol in HTTP_PROTOCOLS:  # an ALB target group
+        grpc = protocol_version == "GRPC"
+        return common | {
+            "HealthCheckProtocol": hc_protocol or protocol, "HealthCheckTimeoutSeconds": 5,
+            "HealthCheckPath": "/AWS.ALB/healthcheck" if grpc else "/",
+            "Matcher": {"GrpcCode": "12"} if grpc else {"HttpCode": "200"},
+        }
+    if target_type == "alb":
+        hc_protocol = hc_protocol or "HTTP"
+    checks_http = hc_protocol in HTTP_PROTOCOLS
+    defaults = common | {"HealthCheckProtocol": hc_protocol or "TCP", "HealthCheckTimeoutSeconds": 6 if checks_http else 10}
+    if checks_http:
+        defaults |= {"HealthCheckPath": "/", "Matcher": {"HttpCode": "200-399"}}
+    return defaults
+
+
+def validate_health_check(protocol: str | None, target_type: str, settings: dict[str, Any]) -> None:
+    """Cross-field rules on a TG's complete health-check settings (ranges are checked by the wire model)."""
+    alb_tg = protocol in HTTP_PROTOCOLS
+    if not settings["HealthCheckEnabled"] and target_type != "lambda":
+        raise validation_error(
+            f"Health check enabled must be true for target groups with target type '{target_type}'"
+        )  # [I]
+    hc_protocol = settings.get("HealthCheckProtocol")
+    if alb_tg and hc_protocol not in HTTP_PROTOCOLS and target_type != "lambda":
+        raise validation_error(
+            f"Health check protocol '{hc_protocol}' is not supported for target groups with the {protocol} protocol"
+        )  # [I]
+    _validate_port(settings.get("HealthCheckPort"))
+    _validate_timeout(alb_tg or target_type == "lambda", settings)
+    _validate_matcher(alb_tg or target_type == "lambda", settings.get("Matcher"))
+
+
+def _validate_port(port: str | None) -> None:
+    if port is None or port == "traffic-port":
+        return
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise validation_error(f"Health check port '{port}' must be 'traffic-port' or an integer between '1-65535' inclusive")  # [I]
+
+
+def _validate_timeout(strict: bool, settings: dict[str, Any]) -> None:
+    # HTTP(S) target groups need timeout < interval; TCP-family ones allow timeout == interval.
+    timeout, interval = settings["HealthCheckTimeoutSeconds"], settings["HealthCheckIntervalSeconds"]
+    if strict and timeout >= interval:
+        raise validation_error(f"Health check timeout '{timeout}' must be smaller than the interval '{interval}'")
+    if timeout > interval:
+        raise validation_error(
+            f"Health check timeout '{timeout}' must be smaller than or equal to the interval '{interval}'"
+        )
+
+
+def _validate_matcher(alb_tg: bool, matcher: dict[str, str] | None) -> None:
+    code = (matcher or {}).get("HttpCode")
+    if code is None:
+        return
+    if not _MATCHER_CODES.match(code):
+        raise AwsError("InvalidParameterValue", "HttpCode must be like 200 | 200-399 | 200,201 ...")
+    low, high = (200, 499) if alb_tg else (200, 599)
+    for number in re.findall(r"\d+", code):
+        if not low <= int(number) <= high:
+            raise validation_error(f"Health check matcher HTTP code '{number}' must be within '{low}-{high}' inclusive")  # [I]

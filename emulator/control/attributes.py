@@ -1,0 +1,68 @@
+"""Describe/Modify LoadBalancerAttributes, TargetGroupAttributes and ListenerAttributes.
+
+Describe returns every key of the resource's default set (api_models.attributes); Modify checks each
+key and value first, then answers with the full set as AWS does.
+"""
+
+from __future__ import annotations
+
+from api_models.attributes import (
+    validate_listener_attribute, validate_load_balancer_attribute, validate_target_group_attributes,
+)
+from emulator.control.context import Context, Request, Result, operation
+from emulator.control.lookups import listener_or_error, load_balancer_or_error, target_group_or_error
+
+
+def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in attributes.items()]
+
+
+def _changes(req: Request) -> dict[str, str]:
+    return {attribute["Key"]: attribute.get("Value", "") for attribute in req["Attributes"]}
+
+
+@operation("DescribeLoadBalancerAttributes")
+def describe_load_balancer_attributes(ctx: Context, req: Request) -> Result:
+    return {"Attributes": _as_list(load_balancer_or_error(ctx, req["LoadBalancerArn"]).attributes)}
+
+
+@operation("ModifyLoadBalancerAttributes")
+def modify_load_balancer_attributes(ctx: Context, req: Request) -> Result:
+    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
+    changes = _changes(req)
+    for key, value in changes.items():
+        validate_load_balancer_attribute(lb.Type, key, value)
+    updated = lb.model_copy(update={"attributes": lb.attributes | changes})
+    ctx.tx.put(updated)
+    return {"Attributes": _as_list(updated.attributes)}
+
+
+@operation("DescribeTargetGroupAttributes")
+def describe_target_group_attributes(ctx: Context, req: Request) -> Result:
+    return {"Attributes": _as_list(target_group_or_error(ctx, req["TargetGroupArn"]).attributes)}
+
+
+@operation("ModifyTargetGroupAttributes")
+def modify_target_group_attributes(ctx: Context, req: Request) -> Result:
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
+    changes = _changes(req)
+    merged = tg.attributes | changes
+    validate_target_group_attributes(tg.Protocol, tg.TargetType, merged, changes)
+    ctx.tx.put(tg.model_copy(update={"attributes": merged}))
+    return {"Attributes": _as_list(merged)}
+
+
+@operation("DescribeListenerAttributes")
+def describe_listener_attributes(ctx: Context, req: Request) -> Result:
+    return {"Attributes": _as_list(listener_or_error(ctx, req["ListenerArn"]).attributes)}
+
+
+@operation("ModifyListenerAttributes")
+def modify_listener_attributes(ctx: Context, req: Request) -> Result:
+    listener = listener_or_error(ctx, req["ListenerArn"])
+    changes = _changes(req)
+    for key, value in changes.items():
+        validate_listener_attribute(listener.Protocol, key, value)
+    updated = listener.model_copy(update={"attributes": listener.attributes | changes})
+    ctx.tx.put(updated)
+    return {"Attributes": _as_list(updated.attributes)}

@@ -1,0 +1,101 @@
+"""Validation and normalisation of rule conditions (checklist §4.1-4.2), stored as AWS echoes them.
+
+Host-header and path-pattern conditions may use the legacy ``Values`` or the typed ``*Config``; AWS
+echoes both forms for them, so whichever one a tool reads is filled in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from api_models.resources import Condition
+from emulator.errors import validation_error
+
+# Field -> the typed config member that carries its values.
+CONFIG_OF = {
+    "host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig", "http-header": "HttpHeaderConfig",
+    "http-request-method": "HttpRequestMethodConfig", "query-string": "QueryStringConfig", "source-ip": "SourceIpConfig",
+}
+_LEGACY_VALUES = ("host-header", "path-pattern")
+_AT_MOST_ONCE = ("host-header", "path-pattern", "http-request-method", "source-ip")
+MAX_VALUES_PER_RULE = 5
+MAX_VALUES_PER_CONDITION = 3
+MAX_WILDCARDS_PER_RULE = 5
+_METHOD = re.compile(r"^[A-Z_-]+$")
+
+
+def normalise_conditions(conditions: list[Condition]) -> list[Condition]:
+    normalised = [_normalise(condition) for condition in conditions]
+    fields = [c["Field"] for c in normalised]
+    for field in _AT_MOST_ONCE:
+        if fields.count(field) > 1:
+            raise validation_error(f"A rule can only have one '{field}' condition")  # [I]
+    values = [v for c in normalised for v in _values(c)]
+    if len(values) > MAX_VALUES_PER_RULE:
+        raise validation_error(f"A rule can only have '{MAX_VALUES_PER_RULE}' condition values")
+    if sum(v.count("*") + v.count("?") for v in values) > MAX_WILDCARDS_PER_RULE:
+        raise validation_error(f"A rule can only have '{MAX_WILDCARDS_PER_RULE}' wildcards")  # [I]
+    return normalised
+
+
+def _normalise(condition: Condition) -> Condition:
+    field = condition.get("Field")
+    if field not in CONFIG_OF:
+        raise validation_error(f"Condition field '{field}' must be one of '[{','.join(CONFIG_OF)}]'")
+    config_name = CONFIG_OF[field]
+    config, legacy = condition.get(config_name), condition.get("Values")
+    if legacy and config:
+        raise validation_error(f"You cannot provide both Values and '{config_name}' for a condition of type '{field}'")
+    if legacy is not None and field not in _LEGACY_VALUES:
+        raise validation_error(f"A '{config_name}' must be specified with '{field}'")
+    if legacy is not None and len(legacy) != 1:
+        raise validation_error(f"The 'Values' field of a '{field}' condition can contain only one value")  # [I]
+    config = {"Values": legacy} if legacy is not None else config
+    if config is None:
+        raise validation_error(f"A '{config_name}' must be specified with '{field}'")
+    _check_values(field, config)
+    normalised: Condition = {"Field": field, config_name: config}
+    if field in _LEGACY_VALUES:
+        normalised["Values"] = list(config["Values"])
+    return normalised
+
+
+def _check_values(field: str, config: dict[str, Any]) -> None:
+    values = _config_values(config)
+    if not values:
+        raise validation_error("A condition value must be specified")
+    if len(values) > MAX_VALUES_PER_CONDITION:
+        raise validation_error(f"A condition can only have '{MAX_VALUES_PER_CONDITION}' values")  # [I]
+    if field == "http-header":
+        name = config.get("HttpHeaderName", "")
+        if not name or len(name) > 40 or name.lower() == "host":
+            raise validation_error(f"The header name '{name}' is not valid for an 'http-header' condition")  # [I]
+    if field == "query-string" and not all(pair.get("Value") for pair in config["Values"]):
+        raise validation_error("A 'Value' must be specified in 'QueryStringKeyValuePair'")
+    for value in values:
+        _check_value(field, value)
+
+
+def _check_value(field: str, value: str) -> None:
+    if field in ("host-header", "path-pattern") and len(value) > 128:
+        raise validation_error(f"The '{field}' value '{value}' cannot be longer than '128' characters")  # [I]
+    if field == "http-request-method" and (not _METHOD.match(value) or len(value) > 40):
+        raise validation_error("The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore")
+    if field == "source-ip":
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise validation_error(f"The 'source-ip' value '{value}' is not a valid CIDR block") from None  # [I]
+        if str(network) == "255.255.255.255/32":
+            raise validation_error("The 'source-ip' value '255.255.255.255/32' is not allowed")  # [I]
+
+
+def _config_values(config: dict[str, Any]) -> list[str]:
+    """The match values a config holds; a query-string {Key, Value} pair counts once, by its Value."""
+    return [v.get("Value", "") if isinstance(v, dict) else v for v in config.get("Values") or []]
+
+
+def _values(condition: Condition) -> list[str]:
+    return _config_values(condition[CONFIG_OF[condition["Field"]]])

@@ -1,0 +1,156 @@
+"""CreateListener, DescribeListeners, ModifyListener, DeleteListener.
+
+A listener's default actions are also stored as its default ``Rule`` (Priority "default", no conditions),
+which is what DescribeRules shows and what makes target-group associations derivable from rules alone;
+Create and Modify keep the two in sync.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_models import identifiers as ids
+from api_models.attributes import listener_defaults
+from api_models.resources import Listener, LoadBalancer, Rule
+from emulator.control import aws_services
+from emulator.control.actions import normalise_actions
+from emulator.control.context import Context, Request, Result, operation
+from emulator.control.lookups import (
+    default_rule, listener_or_error, listeners_of, load_balancer_or_error, rules_of,
+)
+from emulator.control.paging import paginate
+from emulator.control.tags import merge_tags
+from emulator.errors import AwsError, validation_error
+
+PROTOCOLS = {"application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC")}
+SECURE = ("HTTPS", "TLS")
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08"  # the API's default (checklist §5.1)
+ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
+MAX_LISTENERS = 50  # per load balancer
+_SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "AlpnPolicy", "MutualAuthentication", "DefaultActions")
+
+
+@operation("CreateListener")
+def create_listener(ctx: Context, req: Request) -> Result:
+    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
+    if req.get("Port") is None:
+        raise validation_error("A listener port must be specified")
+    if req.get("Protocol") is None:
+        raise validation_error("A listener protocol must be specified")
+    settings = _validated(ctx, lb, {name: req.get(name) for name in _SETTINGS})
+    tags = merge_tags({}, req.get("Tags"))
+    siblings = listeners_of(ctx, lb.LoadBalancerArn)
+    existing = next((listener for listener in siblings if listener.Port == settings["Port"]), None)
+    if existing is not None:
+        # Idempotent for identical settings (checklist §1.6), DuplicateListener otherwise.
+        if {name: getattr(existing, name) for name in _SETTINGS} != settings:
+            raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
+        return {"Listeners": [existing.to_aws()]}
+    if len(siblings) >= MAX_LISTENERS:
+        raise AwsError("TooManyListeners", f"A load balancer can have at most '{MAX_LISTENERS}' listeners")  # [I]
+    arn = ids.listener_arn(lb.LoadBalancerArn, ids.new_id())
+    listener = Listener(
+        account=ctx.account, region=ctx.region, tags=tags, ListenerArn=arn, LoadBalancerArn=lb.LoadBalancerArn,
+        attributes=listener_defaults(settings["Protocol"]), **settings,
+    )
+    ctx.tx.put(listener)
+    ctx.tx.put(Rule(
+        account=ctx.account, region=ctx.region, RuleArn=ids.rule_arn(arn, ids.new_id()), Priority="default",
+        Conditions=[], Actions=settings["DefaultActions"], IsDefault=True, listener_arn=arn,
+    ))
+    return {"Listeners": [listener.to_aws()]}
+
+
+def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict[str, Any]:
+    """Complete, checked listener settings; plain protocols carry no SslPolicy or Certificates."""
+    protocol = settings["Protocol"]
+    if protocol not in PROTOCOLS[lb.Type]:
+        raise AwsError("UnsupportedProtocol", f"Protocol '{protocol}' is not supported for load balancers of type '{lb.Type}'")  # [I]
+    secure = protocol in SECURE
+    return {
+        "Port": settings["Port"],
+        "Protocol": protocol,
+        "SslPolicy": _ssl_policy(settings["SslPolicy"]) if secure else None,
+        "Certificates": _certificates(ctx, protocol, settings["Certificates"]) if secure else None,
+        "AlpnPolicy": _alpn(protocol, settings["AlpnPolicy"]),
+        "MutualAuthentication": settings["MutualAuthentication"] if protocol == "HTTPS" else None,
+        "DefaultActions": normalise_actions(ctx, settings["DefaultActions"], lb, protocol),
+    }
+
+
+def _ssl_policy(policy: str | None) -> str:
+    if policy is None:
+        return DEFAULT_SSL_POLICY
+    if not policy.startswith("ELBSecurityPolicy-"):
+        raise AwsError("SSLPolicyNotFound", f"SSL policy '{policy}' not found")  # [I]
+    return policy
+
+
+def _certificates(ctx: Context, protocol: str, certificates: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not certificates or len(certificates) != 1:
+        raise validation_error(f"You must provide a list containing exactly one certificate if the listener protocol is {protocol}.")
+    arn = certificates[0].get("CertificateArn")
+    if not arn:
+        raise validation_error("A certificate ARN must be specified")  # [I]
+    aws_services.require_certificate(ctx, arn)
+    return [{"CertificateArn": arn}]
+
+
+def _alpn(protocol: str, policy: list[str] | None) -> list[str] | None:
+    if not policy:
+        return None
+    if protocol != "TLS":
+        raise validation_error("An ALPN policy can only be specified for TLS listeners")  # [I]
+    for name in policy:
+        if name not in ALPN_POLICIES:
+            raise AwsError("ALPNPolicyNotFound", f"ALPN policy '{name}' not found")  # [I]
+    return policy
+
+
+@operation("DescribeListeners")
+def describe_listeners(ctx: Context, req: Request) -> Result:
+    lb_arn, arns = req.get("LoadBalancerArn"), req.get("ListenerArns")
+    if lb_arn and arns:
+        raise validation_error("Listener ARNs and a load balancer ARN cannot be specified at the same time")  # [I]
+    if arns:
+        found = [listener_or_error(ctx, arn) for arn in arns]
+    elif lb_arn:
+        found = listeners_of(ctx, load_balancer_or_error(ctx, lb_arn).LoadBalancerArn)
+    else:
+        raise validation_error("You must specify either listener ARNs or a load balancer ARN")
+    page, marker = paginate(found, req)
+    return {"Listeners": [listener.to_aws() for listener in page], "NextMarker": marker}
+
+
+@operation("ModifyListener")
+def modify_listener(ctx: Context, req: Request) -> Result:
+    """Omitted members stay; lists given replace the whole list (checklist §1.6)."""
+    listener = listener_or_error(ctx, req["ListenerArn"])
+    lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    settings = _validated(ctx, lb, {name: req.get(name, getattr(listener, name)) for name in _SETTINGS})
+    clash = any(
+        other.Port == settings["Port"] and other.ListenerArn != listener.ListenerArn
+        for other in listeners_of(ctx, lb.LoadBalancerArn)
+    )
+    if clash:
+        raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
+    attributes = listener_defaults(settings["Protocol"])
+    attributes |= {k: v for k, v in listener.attributes.items() if k in attributes}  # keep what still applies
+    extra = listener.extra_certificates if settings["Protocol"] in SECURE else []
+    updated = listener.model_copy(update=settings | {"attributes": attributes, "extra_certificates": extra})
+    ctx.tx.put(updated)
+    ctx.tx.put(default_rule(ctx, listener.ListenerArn).model_copy(update={"Actions": settings["DefaultActions"]}))
+    return {"Listeners": [updated.to_aws()]}
+
+
+@operation("DeleteListener")
+def delete_listener(ctx: Context, req: Request) -> Result:
+    remove_listener(ctx, listener_or_error(ctx, req["ListenerArn"]))
+    return None
+
+
+def remove_listener(ctx: Context, listener: Listener) -> None:
+    """Delete a listener with all its rules (its target groups stay)."""
+    for rule in rules_of(ctx, listener.ListenerArn):
+        ctx.tx.delete(rule)
+    ctx.tx.delete(listener)

@@ -1,0 +1,134 @@
+"""CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities (checklist §4.1).
+
+Priorities are 1-50000, unique per listener and returned as strings; the default rule (Priority
+"default") mirrors the listener's DefaultActions and can be neither deleted nor re-prioritised.
+"""
+
+from __future__ import annotations
+
+from api_models import identifiers as ids
+from api_models.resources import Rule
+from emulator.control.actions import normalise_actions
+from emulator.control.conditions import normalise_conditions
+from emulator.control.context import Context, Request, Result, operation
+from emulator.control.lookups import (
+    listener_or_error, listeners_of, load_balancer_or_error, rule_or_error, rules_of,
+)
+from emulator.control.paging import paginate
+from emulator.control.tags import merge_tags
+from emulator.errors import AwsError, validation_error
+
+MAX_RULES_PER_LOAD_BALANCER = 100  # not counting default rules (AWS quota)
+
+
+def _priority_in_use() -> AwsError:
+    return AwsError("PriorityInUse", "The specified priority is in use.")
+
+
+def _default_rule_error(rule: Rule, verb: str) -> AwsError:
+    return AwsError("OperationNotPermitted", f"Default rule '{rule.RuleArn}' cannot be {verb}")  # [I]
+
+
+@operation("CreateRule")
+def create_rule(ctx: Context, req: Request) -> Result:
+    listener = listener_or_error(ctx, req["ListenerArn"])
+    lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    conditions = normalise_conditions(req["Conditions"])
+    actions = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+    tags = merge_tags({}, req.get("Tags"))
+    priority = str(req["Priority"])
+    if any(rule.Priority == priority for rule in rules_of(ctx, listener.ListenerArn)):
+        raise _priority_in_use()
+    numbered = [
+        rule for other in listeners_of(ctx, lb.LoadBalancerArn) for rule in rules_of(ctx, other.ListenerArn) if not rule.IsDefault
+    ]
+    if len(numbered) >= MAX_RULES_PER_LOAD_BALANCER:
+        raise AwsError("TooManyRules", f"A load balancer can have at most '{MAX_RULES_PER_LOAD_BALANCER}' rules")  # [I]
+    rule = Rule(
+        account=ctx.account, region=ctx.region, tags=tags,
+        RuleArn=ids.rule_arn(listener.ListenerArn, ids.new_id()), Priority=priority,
+        Conditions=conditions, Actions=actions, IsDefault=False, Transforms=req.get("Transforms"),
+        listener_arn=listener.ListenerArn,
+    )
+    ctx.tx.put(rule)
+    return {"Rules": [rule.to_aws()]}
+
+
+@operation("DescribeRules")
+def describe_rules(ctx: Context, req: Request) -> Result:
+    listener_arn, arns = req.get("ListenerArn"), req.get("RuleArns")
+    if listener_arn and arns:
+        raise validation_error("Listener rule ARNs and a listener ARN cannot be specified at the same time")
+    if arns:
+        found = [rule_or_error(ctx, arn) for arn in arns]
+    elif listener_arn:
+        found = rules_of(ctx, listener_or_error(ctx, listener_arn).ListenerArn)
+    else:
+        raise validation_error("You must specify either listener rule ARNs or a listener ARN")
+    page, marker = paginate(found, req)
+    return {"Rules": [rule.to_aws() for rule in page], "NextMarker": marker}
+
+
+@operation("ModifyRule")
+def modify_rule(ctx: Context, req: Request) -> Result:
+    """Omitted members stay; a list given replaces the whole list (checklist §1.6)."""
+    rule = rule_or_error(ctx, req["RuleArn"])
+    listener = listener_or_error(ctx, rule.listener_arn)
+    lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    update: dict[str, object] = {}
+    if "Conditions" in req:
+        if rule.IsDefault:
+            raise _default_rule_error(rule, "given conditions")
+        update["Conditions"] = normalise_conditions(req["Conditions"])
+    if "Actions" in req:
+        update["Actions"] = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+    if req.get("ResetTransforms"):
+        update["Transforms"] = None
+    elif "Transforms" in req:
+        update["Transforms"] = req["Transforms"]
+    updated = rule.model_copy(update=update)
+    ctx.tx.put(updated)
+    if rule.IsDefault and "Actions" in update:
+        ctx.tx.put(listener.model_copy(update={"DefaultActions": update["Actions"]}))
+    return {"Rules": [updated.to_aws()]}
+
+
+@operation("DeleteRule")
+def delete_rule(ctx: Context, req: Request) -> Result:
+    rule = rule_or_error(ctx, req["RuleArn"])
+    if rule.IsDefault:
+        raise _default_rule_error(rule, "deleted")
+    ctx.tx.delete(rule)
+    return None
+
+
+@operation("SetRulePriorities")
+def set_rule_priorities(ctx: Context, req: Request) -> Result:
+    """The whole batch is checked before any priority changes."""
+    changes: dict[str, str] = {}
+    for item in req["RulePriorities"]:
+        priority = str(item["Priority"])
+        if priority in changes.values():
+            raise validation_error(f"Priority '{priority}' was provided multiple times")
+        changes[item["RuleArn"]] = priority
+    rules = [rule_or_error(ctx, arn) for arn in changes]
+    for rule in rules:
+        if rule.IsDefault:
+            raise _default_rule_error(rule, "re-prioritised")
+    updated = [rule.model_copy(update={"Priority": changes[rule.RuleArn]}) for rule in rules]
+    _check_unique(ctx, updated)
+    for rule in updated:
+        ctx.tx.put(rule)
+    return {"Rules": [rule.to_aws() for rule in updated]}
+
+
+def _check_unique(ctx: Context, updated: list[Rule]) -> None:
+    """No two rules of one listener may share a priority once the batch is applied."""
+    moved = {rule.RuleArn for rule in updated}
+    for listener_arn in {rule.listener_arn for rule in updated}:
+        kept = [r.Priority for r in rules_of(ctx, listener_arn) if r.RuleArn not in moved]
+        new = [r.Priority for r in updated if r.listener_arn == listener_arn]
+        if set(kept) & set(new):
+            raise _priority_in_use()
+
+

@@ -1,0 +1,149 @@
+"""RegisterTargets, DeregisterTargets, DescribeTargetHealth (checklist §3.1, §3.3, §3.4).
+
+A deregistered target drains for the target group's ``deregistration_delay.timeout_seconds`` (on the
+emulator's clock) and is then gone; expired registrations are purged whenever a target group's targets
+are read or written, so no background job is needed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from typing import Any
+
+from api_models.resources import LoadBalancer, TargetGroup, TargetRegistration
+from emulator.control import aws_services
+from emulator.control.context import Context, Request, Result, operation
+from emulator.control.lookups import load_balancers_of_target_group, target_group_or_error
+from emulator.errors import AwsError
+from emulator.store import HealthStatus
+
+NOT_REGISTERED = HealthStatus("unused", "Target.NotRegistered", "Target is not registered to the target group")
+NOT_IN_USE = HealthStatus("unused", "Target.NotInUse", "Target group is not configured to receive traffic from the load balancer")
+DRAINING = HealthStatus("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+DISABLED = HealthStatus("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
+HEALTHY = HealthStatus("healthy")  # until the health checker reports on a target
+
+
+def registrations(ctx: Context, tg: TargetGroup) -> list[TargetRegistration]:
+    """The TG's live registrations (registered or draining), purging those whose draining has ended."""
+    delay = timedelta(seconds=ctx.timing.seconds(int(tg.attributes.get("deregistration_delay.timeout_seconds", "0"))))
+    live = []
+    for registration in ctx.tx.all(TargetRegistration):
+        if registration.target_group_arn != tg.TargetGroupArn:
+            continue
+        if registration.deregistered_at is not None and registration.deregistered_at + delay <= ctx.now:
+            ctx.tx.delete(registration)
+        else:
+            live.append(registration)
+    return live
+
+
+def _port(tg: TargetGroup, target: dict[str, Any]) -> int | None:
+    """A Port given with the target overrides the TG's port (lambda targets have none)."""
+    return None if tg.TargetType == "lambda" else target.get("Port", tg.Port)
+
+
+def _find(live: list[TargetRegistration], target_id: str, port: int | None) -> TargetRegistration | None:
+    return next((r for r in live if r.Id == target_id and r.Port == port), None)
+
+
+@operation("RegisterTargets")
+def register_targets(ctx: Context, req: Request) -> Result:
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
+    for target in req["Targets"]:
+        _check_target(ctx, tg, target)
+    if tg.TargetType in ("lambda", "alb") and len({t["Id"] for t in req["Targets"]}) > 1:
+        raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # [I]
+    live = registrations(ctx, tg)
+    for target in req["Targets"]:
+        port = _port(tg, target)
+        existing = _find(live, target["Id"], port)
+        if existing is not None and existing.deregistered_at is None:
+            continue  # registering a registered target again changes nothing
+        ctx.tx.put(TargetRegistration(
+            account=ctx.account, region=ctx.region, target_group_arn=tg.TargetGroupArn, Id=target["Id"], Port=port,
+            AvailabilityZone=target.get("AvailabilityZone"), registered_at=ctx.now,
+        ))
+    return None
+
+
+def _check_target(ctx: Context, tg: TargetGroup, target: dict[str, Any]) -> None:
+    target_id = target["Id"]
+    if tg.TargetType == "instance":
+        state = aws_services.instance_state(ctx, target_id)
+        if state is None:
+            raise AwsError("InvalidTarget", "The specified target does not exist or is not in the same VPC as the target group.")
+        if state != "running":
+            raise AwsError("InvalidTarget", f"The following targets are not in a running state and cannot be registered: '{target_id}'")
+    elif tg.TargetType == "ip":
+        try:
+            ipaddress.ip_address(target_id)
+        except ValueError:
+            raise AwsError("InvalidTarget", f"The IP address '{target_id}' is not a valid IP address") from None  # [I]
+    elif tg.TargetType == "alb":
+        lb = ctx.tx.get(LoadBalancer, target_id)
+        if lb is None or lb.Type != "application":
+            raise AwsError("InvalidTarget", f"The target '{target_id}' is not a valid Application Load Balancer")  # [I]
+    if tg.TargetType == "lambda" and "Port" in target:
+        raise AwsError("InvalidTarget", "A port cannot be specified for a target of type 'lambda'")  # [I]
+
+
+@operation("DeregisterTargets")
+def deregister_targets(ctx: Context, req: Request) -> Result:
+    """Deregistering starts draining; a target that isn't registered deregisters fine."""
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
+    live = registrations(ctx, tg)
+    for target in req["Targets"]:
+        registration = _find(live, target["Id"], _port(tg, target))
+        if registration is not None and registration.deregistered_at is None:
+            ctx.tx.put(registration.model_copy(update={"deregistered_at": ctx.now}))
+    registrations(ctx, tg)  # a zero delay means the target is gone at once
+    return None
+
+
+@operation("DescribeTargetHealth")
+def describe_target_health(ctx: Context, req: Request) -> Result:
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
+    live = registrations(ctx, tg)
+    in_use = bool(load_balancers_of_target_group(ctx, tg.TargetGroupArn))
+    if "Targets" in req:
+        asked = [(t, _find(live, t["Id"], _port(tg, t))) for t in req["Targets"]]
+    else:
+        asked = [({"Id": r.Id, "Port": r.Port}, r) for r in live]
+    return {"TargetHealthDescriptions": [_description(ctx, tg, t, r, in_use) for t, r in asked]}
+
+
+def _description(
+    ctx: Context, tg: TargetGroup, target: dict[str, Any], registration: TargetRegistration | None, in_use: bool
+) -> dict[str, Any]:
+    port = _port(tg, target)
+    shown: dict[str, Any] = {"Id": target["Id"]}
+    if port is not None:
+        shown["Port"] = port
+    zone = registration.AvailabilityZone if registration else target.get("AvailabilityZone")
+    if zone:
+        shown["AvailabilityZone"] = zone
+    entry = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use))}
+    if port is not None:
+        entry["HealthCheckPort"] = str(port) if tg.HealthCheckPort in (None, "traffic-port") else tg.HealthCheckPort
+    return entry
+
+
+def _status(
+    ctx: Context, tg: TargetGroup, registration: TargetRegistration | None, port: int | None, in_use: bool
+) -> HealthStatus:
+    if registration is None:
+        return NOT_REGISTERED
+    if registration.deregistered_at is not None:
+        return DRAINING
+    if not in_use:
+        return NOT_IN_USE
+    if not tg.HealthCheckEnabled:
+        return DISABLED
+    return ctx.services.health.get((tg.TargetGroupArn, registration.Id, port)) or HEALTHY
+
+
+def _health_dict(status: HealthStatus) -> dict[str, str]:
+    health = {"State": status.state, "Reason": status.reason, "Description": status.description}
+    return {key: value for key, value in health.items() if value is not None}
