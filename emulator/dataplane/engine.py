@@ -16,6 +16,7 @@ from typing import Any
 
 from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers their listener runtimes)
 from emulator.dataplane.desired import listener_configs, target_group_runtimes
+from emulator.dataplane.health import HealthChecker
 from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
 from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
 from emulator.store import Change, Store, TargetHealthBoard
@@ -60,6 +61,7 @@ class DataPlane:
         self._store = store
         self._listen_host = listen_host
         self.collaborators = Collaborators(timing, health, certificates, instance_address)
+        self._health = HealthChecker(self.collaborators)
         self._loop = _new_loop()
         self._thread: threading.Thread | None = None
         self._running: dict[str, _Running] = {}
@@ -129,6 +131,8 @@ class DataPlane:
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
         desired = listener_configs(snapshot, self.target_groups, self._listen_host)
+        # Before listeners see new targets: mark them initial and (fast timing) run their first check.
+        await self._health.sync(self.target_groups, {arn for c in desired.values() for arn in c.target_groups})
         for arn in [arn for arn in self._running if arn not in desired]:
             await self._running.pop(arn).runtime.close()
         for arn, config in desired.items():
@@ -172,6 +176,7 @@ class DataPlane:
         }
 
     async def _close_all(self) -> None:
+        self._health.close()
         for running in self._running.values():
             await running.runtime.close()
         self._running.clear()

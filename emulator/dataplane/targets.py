@@ -28,7 +28,10 @@ class Target:
     host: str
     port: int
     draining: bool = False  # deregistered: finishes what it has, gets nothing new
-    healthy: bool = True  # set by the health checker; True until checks say otherwise
+    healthy: bool = True  # set by the health checker; True for targets it does not check
+    initial: bool = False  # checked but no verdict yet: not routable, not even when failing open
+    healthy_since: float = 0.0  # loop time the health checker last saw it become healthy
+    slow_start: float = 0.0  # seconds its share ramps up after healthy_since (0: no slow start)
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
     extra: dict[str, object] = field(default_factory=dict)  # per-algorithm state owned by a data plane
 
@@ -60,8 +63,27 @@ class TargetGroupRuntime:
         self.refresh_routable()
 
     def refresh_routable(self) -> None:
-        """Healthy, non-draining targets; if none is healthy, fail open to every non-draining one (AWS)."""
+        """Healthy, non-draining targets; if none is healthy, fail open to every checked one (AWS).
+
+        Targets still in their initial checks are never routable: while all are initial, nothing is
+        (an ALB answers 503, checklist 3.4).
+        """
         live = [t for t in self.targets.values() if not t.draining]
         healthy = [t for t in live if t.healthy]
-        self.routable = healthy or live
+        self.routable = healthy or [t for t in live if not t.initial]
         self.generation += 1
+
+
+def slow_start_factor(target: Target, now: float) -> float:
+    """Share of a full weight a target gets now: ramps linearly from 0 to 1 over its slow start.
+
+    ``now`` is loop time (``loop.time()``). AWS: "the load balancer linearly increases the number of
+    requests that it sends to the target" during ``slow_start.duration_seconds``. A small floor keeps a
+    target in its first instant from getting nothing at all.
+    """
+    if target.slow_start <= 0.0:
+        return 1.0
+    elapsed = now - target.healthy_since
+    if elapsed >= target.slow_start:
+        return 1.0
+    return max(elapsed / target.slow_start, 0.01)

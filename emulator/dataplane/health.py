@@ -1,0 +1,210 @@
+"""The health checker: real checks of every target of every target group a listener or rule uses.
+
+Runs on the data-plane loop and never blocks it: each (target group, target) has one timer
+(``loop.call_later``) that fires every HealthCheckIntervalSeconds and starts a probe on a fresh connection,
+whatever the previous probe is doing (AWS checks every interval no matter how long a response takes).
+Each result feeds the target's state machine (``health_states``); a changed state is written to the
+``TargetHealthBoard`` that DescribeTargetHealth reads, and to the ``Target`` that routing reads.
+
+Settings are read from the group at every check, so ModifyTargetGroup takes effect on the next check.
+Groups that no listener or rule forwards to are not checked (their targets are ``unused`` on AWS).
+
+Timing: ``--timing aws`` uses AWS's intervals and timeouts and starts a target's checks at a random
+point of its first interval (spreading load); ``--timing fast`` scales them (with floors so a timeout
+still means something on a loaded machine) and runs a new target's first check while the registration
+is being applied, so the API answers RegisterTargets with the verdict of that first check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from emulator.dataplane.health_probes import http_check, http_request, parse_matcher, tcp_check
+from emulator.dataplane.health_states import HEALTH_CHECK_DISABLED, CheckResult, TargetHealthState
+from emulator.dataplane.runtime import Collaborators
+from emulator.dataplane.targets import Target, TargetGroupRuntime
+from emulator.store.target_health import TargetKey
+
+try:  # the NLB data plane resets a target's flows when it turns unhealthy (if it is installed)
+    from emulator.dataplane.nlb.tracking import reset_target_flows
+except ImportError:  # pragma: no cover - only while the NLB data plane is missing
+    reset_target_flows = None  # type: ignore[assignment]
+
+log = logging.getLogger("elbv2_emulator.health")
+
+NLB_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "QUIC", "TCP_QUIC"})
+# Fast timing scales AWS's 5 s default timeout to 50 ms; a backend on a busy laptop (or CI box) needs more.
+FAST_TIMEOUT_FLOOR = 0.25
+FAST_INTERVAL_FLOOR = 0.3
+
+
+class _Check:
+    """The scheduled checking of one target."""
+
+    __slots__ = ("runtime", "target", "state", "enabled", "timer", "probe")
+
+    def __init__(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> None:
+        self.runtime = runtime
+        self.target = target
+        self.state = TargetHealthState()
+        self.enabled = enabled
+        self.timer: asyncio.TimerHandle | None = None
+        self.probe: asyncio.Task[None] | None = None
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.probe is not None and not self.probe.done():
+            self.probe.cancel()
+        self.timer = self.probe = None
+
+
+def checks_enabled(runtime: TargetGroupRuntime) -> bool:
+    # Lambda targets are invoked, not connected to: the emulator does not probe them.
+    return runtime.group.HealthCheckEnabled and runtime.group.TargetType != "lambda"
+
+
+class HealthChecker:
+    def __init__(self, collaborators: Collaborators) -> None:
+        self._timing = collaborators.timing
+        self._board = collaborators.health
+        self._checks: dict[TargetKey, _Check] = {}
+
+    # -- reconciling (called by the engine after each store change) ------------------------------
+
+    async def sync(self, groups: Mapping[str, TargetGroupRuntime], in_use: set[str]) -> None:
+        """Check exactly the live targets of the groups in use; in fast timing, run new first checks now."""
+        wanted = {
+            key: (runtime, target)
+            for arn in in_use
+            if (runtime := groups.get(arn)) is not None
+            for key, target in runtime.targets.items()
+            if not target.draining
+        }
+        for key in [key for key in self._checks if key not in wanted]:
+            self._checks.pop(key).stop()
+            self._board.forget(key)
+        fresh: list[_Check] = []
+        for key, (runtime, target) in wanted.items():
+            check = self._checks.get(key)
+            enabled = checks_enabled(runtime)
+            if check is not None and check.target is target and check.enabled == enabled:
+                check.runtime = runtime
+                continue
+            if check is not None:
+                check.stop()
+            check = self._checks[key] = self._start(runtime, target, enabled)
+            if enabled:
+                fresh.append(check)
+        for runtime in {check.runtime for check in fresh}:
+            runtime.refresh_routable()
+        if self._timing.mode == "fast" and fresh:
+            await asyncio.gather(*(self._first_check(check) for check in fresh))
+
+    def close(self) -> None:
+        for check in self._checks.values():
+            check.stop()
+        self._checks.clear()
+
+    def _start(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> _Check:
+        check = _Check(runtime, target, enabled)
+        target.slow_start = 0.0
+        if not enabled:  # AWS: unavailable/Target.HealthCheckDisabled, and traffic flows to it
+            check.state.status = HEALTH_CHECK_DISABLED
+            target.healthy, target.initial = True, False
+        else:
+            target.healthy, target.initial = False, True
+            if self._timing.mode != "fast":
+                delay = random.uniform(0.1, 1.0) * self._interval(runtime)
+                check.timer = asyncio.get_running_loop().call_later(delay, self._tick, check)
+        self._board.set(target.key, check.state.status)
+        return check
+
+    async def _first_check(self, check: _Check) -> None:
+        if check.state.checking():
+            self._board.set(check.target.key, check.state.status)
+        await self._probe(check)
+        if self._checks.get(check.target.key) is check:
+            check.timer = asyncio.get_running_loop().call_later(self._interval(check.runtime), self._tick, check)
+
+    # -- checking ---------------------------------------------------------------------------------
+
+    def _tick(self, check: _Check) -> None:
+        check.timer = asyncio.get_running_loop().call_later(self._interval(check.runtime), self._tick, check)
+        if check.probe is not None and not check.probe.done():
+            return  # a TCP check may use its whole interval as timeout (timeout <= interval)
+        if check.state.checking():
+            self._board.set(check.target.key, check.state.status)
+        check.probe = asyncio.get_running_loop().create_task(self._probe(check))
+
+    async def _probe(self, check: _Check) -> None:
+        try:
+            result = await self._run(check.runtime, check.target)
+        except Exception:  # a bug in a probe must not kill the target's checks
+            log.exception("health check of %s failed", check.target.key)
+            return
+        if self._checks.get(check.target.key) is check:
+            self._record(check, result)
+
+    def _run(self, runtime: TargetGroupRuntime, target: Target) -> Coroutine[Any, Any, CheckResult]:
+        group = runtime.group
+        nlb_group = (group.Protocol or "") in NLB_PROTOCOLS
+        port = target.port if group.HealthCheckPort in (None, "", "traffic-port") else int(group.HealthCheckPort)
+        timeout = self._timeout(runtime)
+        protocol = group.HealthCheckProtocol or ("TCP" if nlb_group else "HTTP")
+        # gRPC groups need an HTTP/2 client; until then a TCP connect stands in (see README).
+        if protocol == "TCP" or group.ProtocolVersion == "GRPC":
+            return tcp_check(target.host, port, timeout, nlb_group)
+        codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
+        request = http_request(group.HealthCheckPath or "/", target.host, port)
+        return http_check(target.host, port, request, codes, timeout, protocol == "HTTPS", nlb_group)
+
+    def _record(self, check: _Check, result: CheckResult) -> None:
+        group, target = check.runtime.group, check.target
+        was_healthy = check.state.healthy
+        if not check.state.record(result, group.HealthyThresholdCount, group.UnhealthyThresholdCount):
+            return
+        self._board.set(target.key, check.state.status)
+        now_healthy = check.state.healthy
+        if now_healthy != was_healthy or target.initial != check.state.initial:
+            if now_healthy:
+                self._begin_slow_start(check.runtime, target)
+            target.healthy, target.initial = now_healthy, check.state.initial
+            check.runtime.refresh_routable()
+            if was_healthy and not now_healthy:
+                self._terminate_flows(check.runtime, target)
+
+    def _begin_slow_start(self, runtime: TargetGroupRuntime, target: Target) -> None:
+        """AWS: a target enters slow start when it becomes healthy, if some other target is healthy and
+        already past its own slow start (the first targets of a group take full traffic at once)."""
+        target.healthy_since = asyncio.get_running_loop().time()
+        duration = float(runtime.group.attributes.get("slow_start.duration_seconds", "0"))
+        others = [t for t in runtime.targets.values() if t is not target and t.healthy and not t.draining]
+        settled = any(t.slow_start <= 0.0 or target.healthy_since - t.healthy_since >= t.slow_start for t in others)
+        target.slow_start = self._timing.seconds(duration) if duration and settled else 0.0
+
+    @staticmethod
+    def _terminate_flows(runtime: TargetGroupRuntime, target: Target) -> None:
+        """NLB: reset a target's flows when it turns unhealthy, unless the group says otherwise."""
+        attribute = runtime.group.attributes.get("target_health_state.unhealthy.connection_termination.enabled")
+        if (runtime.group.Protocol or "") not in NLB_PROTOCOLS or attribute == "false":
+            return
+        if reset_target_flows is not None:
+            reset_target_flows(target)
+
+    # -- timing -------------------------------------------------------------------------------------
+
+    def _interval(self, runtime: TargetGroupRuntime) -> float:
+        seconds = self._timing.seconds(runtime.group.HealthCheckIntervalSeconds)
+        return max(seconds, FAST_INTERVAL_FLOOR) if self._timing.mode == "fast" else seconds
+
+    def _timeout(self, runtime: TargetGroupRuntime) -> float:
+        seconds = self._timing.seconds(runtime.group.HealthCheckTimeoutSeconds)
+        if self._timing.mode == "fast":
+            seconds = max(seconds, FAST_TIMEOUT_FLOOR)
+        return min(seconds, self._interval(runtime))
+
