@@ -1,0 +1,49 @@
+"""Idle timeouts without a timer per flow: a periodic sweep counts ticks since each flow's last byte.
+
+Data paths only zero ``flow.idle`` (one attribute store per chunk); every ``timeout / TICKS`` seconds the
+sweep bumps each flow's count and expires flows that stayed silent for more than ``TICKS`` sweeps, so a flow
+is closed after between 1 and 1.25 times the timeout of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+TICKS = 4
+
+
+class IdleFlow(Protocol):
+    idle: int
+
+    def reset(self) -> None: ...
+
+
+class IdleSweeper:
+    def __init__(self, flows: set, timeout: Callable[[], float], expire: Callable[[IdleFlow], None]) -> None:
+        self._flows = flows
+        self._timeout = timeout  # read every sweep, so a changed attribute applies from the next sweep
+        self._expire = expire
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._schedule()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self) -> None:
+        self._handle = asyncio.get_running_loop().call_later(self._timeout() / TICKS, self._sweep)
+
+    def _sweep(self) -> None:
+        expired = []
+        for flow in self._flows:
+            flow.idle += 1
+            if flow.idle > TICKS:
+                expired.append(flow)
+        for flow in expired:
+            self._expire(flow)
+        self._schedule()

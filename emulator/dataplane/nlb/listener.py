@@ -1,0 +1,166 @@
+"""The runtime of one NLB listener: TCP, TLS, UDP or TCP_UDP (both on one port).
+
+``start`` binds (with the documented remap), ``update`` swaps the ``Route`` new flows use (existing flows
+keep their target for life, as on AWS) and resets flows of targets that left the group when
+``deregistration_delay.connection_termination.enabled`` says so; ``close`` resets every flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+
+from emulator.dataplane.addresses import bind_with_remap
+from emulator.dataplane.nlb.flow_hash import pick
+from emulator.dataplane.nlb.idle import IdleSweeper
+from emulator.dataplane.nlb.route import Route
+from emulator.dataplane.nlb.tcp import ClientLeg, TcpFlow
+from emulator.dataplane.nlb.tls import server_context
+from emulator.dataplane.nlb.tracking import reset_target_flows
+from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
+from emulator.dataplane.runtime import Collaborators, ListenerConfig
+from emulator.dataplane.targets import Target
+
+log = logging.getLogger("elbv2_emulator.dataplane")
+
+_BACKLOG = 4096
+
+
+class NlbListener:
+    def __init__(self, config: ListenerConfig, collaborators: Collaborators) -> None:
+        self.config = config
+        self.collaborators = collaborators
+        self.route = Route.of(config, collaborators.timing)
+        protocol = config.listener.Protocol or "TCP"
+        self.serves_tcp = protocol in ("TCP", "TLS", "TCP_UDP")
+        self.serves_udp = protocol in ("UDP", "TCP_UDP")
+        self.address: tuple[str, int] = (config.bind_host, config.listener.Port or 0)
+        self.tcp_flows: set[TcpFlow] = set()
+        self.udp_flows: dict[tuple, UdpFlow] = {}
+        self.udp_transport: asyncio.DatagramTransport | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._known_targets = (self.route.group, self._targets_of(self.route))
+        self._tls_key = self._certificate_key(config)
+        self._sweepers = [
+            IdleSweeper(self.tcp_flows, lambda: self.route.tcp_idle, lambda flow: flow.reset()),
+            IdleSweeper(self.udp_flows.values(), lambda: self.route.udp_idle, lambda flow: flow.reset()),  # type: ignore[arg-type]
+        ]
+
+    @property
+    def bound_address(self) -> str:
+        return f"{self.address[0]}:{self.address[1]}"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = self.address
+        if self.serves_tcp:
+            tls = await self._load_tls() if self.config.listener.Protocol == "TLS" else None
+
+            async def bind(h: str, p: int) -> asyncio.AbstractServer:
+                factory = lambda: ClientLeg(self)  # noqa: E731
+                return await loop.create_server(factory, h, p, ssl=tls, backlog=_BACKLOG, reuse_address=True)
+
+            self._server, host, port = await bind_with_remap(bind, host, port)
+            port = self._server.sockets[0].getsockname()[1]
+        if self.serves_udp:
+            await self._bind_udp(host, port)
+        self.address = (host, port)
+        for sweeper in self._sweepers:
+            sweeper.start()
+
+    async def _bind_udp(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def bind(h: str, p: int) -> asyncio.DatagramTransport:
+            transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), local_addr=(h, p))
+            return transport
+
+        if self.serves_tcp:  # TCP_UDP: the UDP socket takes the very port TCP got
+            self.udp_transport = await bind(host, port)
+        else:
+            self.udp_transport, host, port = await bind_with_remap(bind, host, port)
+            port = self.udp_transport.get_extra_info("sockname")[1]
+        self.address = (host, port)
+
+    def update(self, config: ListenerConfig) -> None:
+        route = Route.of(config, self.collaborators.timing)
+        if route.tcp_idle != self.route.tcp_idle or route.udp_idle != self.route.udp_idle:
+            self.route = route
+            for sweeper in self._sweepers:
+                sweeper.stop()
+                sweeper.start()
+        self.config, self.route = config, route
+        self._terminate_departed(route)
+        key = self._certificate_key(config)
+        if self._server is not None and config.listener.Protocol == "TLS" and key != self._tls_key:
+            self._tls_key = key
+            asyncio.ensure_future(self._reload_tls())
+
+    async def close(self) -> None:
+        for sweeper in self._sweepers:
+            sweeper.stop()
+        if self._server is not None:
+            self._server.close()
+        if self.udp_transport is not None:
+            self.udp_transport.close()
+        for flow in [*self.tcp_flows, *self.udp_flows.values()]:
+            flow.reset()
+
+    # -- flows ----------------------------------------------------------------------------------
+
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None:
+        if route.group is None:
+            return None
+        return pick(route.group, protocol, client, self.address, route.sticky)
+
+    def _terminate_departed(self, route: Route) -> None:
+        """Targets whose deregistration delay ended are gone from the group: reset their flows if enabled."""
+        current = self._targets_of(route)
+        group, known = self._known_targets
+        self._known_targets = (route.group, current)
+        if route.group is None or group is not route.group:  # another group: old flows simply continue
+            return
+        departed = [t for t in known if t not in current]
+        if route.group.group.attributes.get("deregistration_delay.connection_termination.enabled") == "true":
+            for target in departed:
+                reset_target_flows(target)
+
+    @staticmethod
+    def _targets_of(route: Route) -> set[Target]:
+        return set(route.group.targets.values()) if route.group is not None else set()
+
+    # -- TLS ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _certificate_key(config: ListenerConfig) -> tuple:
+        listener = config.listener
+        arns = [c.get("CertificateArn") for c in listener.Certificates or []] + list(listener.extra_certificates)
+        return (tuple(arns), tuple(listener.AlpnPolicy or ()))
+
+    async def _load_tls(self) -> ssl.SSLContext:
+        (arns, alpn) = self._certificate_key(self.config)
+        policy = alpn[0] if alpn else "None"
+        loop = asyncio.get_running_loop()
+        context = await loop.run_in_executor(None, server_context, [a for a in arns if a], policy,
+                                             self.collaborators.certificates)
+        if context is None:  # the engine logs this and leaves the listener unbound
+            raise OSError(f"TLS listener {self.config.listener.ListenerArn}: no loadable certificate")
+        return context
+
+    async def _reload_tls(self) -> None:
+        """New certificates or ALPN policy: re-bind the same address with the new context."""
+        try:
+            context = await self._load_tls()
+        except OSError:
+            log.exception("keeping the previous certificates")
+            return
+        if self._server is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._server.close()
+        host, port = self.address
+        self._server = await loop.create_server(lambda: ClientLeg(self), host, port, ssl=context,
+                                                backlog=_BACKLOG, reuse_address=True)

@@ -1,0 +1,206 @@
+"""One TCP (or TLS-terminated) flow: a pair of asyncio Protocols that forward bytes to each other.
+
+Bytes are written straight from ``data_received`` to the other leg's transport. Backpressure crosses over:
+when one leg's write buffer passes its high-water mark, ``pause_writing`` pauses reading on the other leg,
+so a slow reader never makes the proxy buffer more than a transport's write-buffer limit. A half-close
+(EOF) is passed on with ``write_eof``; both legs close once both directions have seen EOF. A flow that is
+reset (target refused, idle timeout, termination on deregistration or unhealthiness) closes both legs
+with SO_LINGER 0, so each peer sees a TCP RST, as the NLB sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+from emulator.dataplane.nlb import proxy_protocol
+from emulator.dataplane.nlb.tracking import track, untrack
+from emulator.dataplane.targets import Target
+
+if TYPE_CHECKING:
+    from emulator.dataplane.nlb.listener import NlbListener
+
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+def reset_transport(transport: asyncio.BaseTransport | None) -> None:
+    """Close with RST (SO_LINGER 0) instead of FIN; unsent data is dropped."""
+    if transport is None or transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+        except OSError:
+            pass
+    transport.abort()  # type: ignore[attr-defined]
+
+
+class Leg(asyncio.Protocol):
+    """One side of a flow. ``peer`` is the other side; ``flow`` the shared state."""
+
+    __slots__ = ("transport", "peer", "flow", "eof")
+
+    def __init__(self, flow: TcpFlow) -> None:
+        self.flow = flow
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.peer: Leg = None  # type: ignore[assignment]
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.flow.idle = 0
+        self.peer.transport.write(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        peer = self.peer.transport
+        if self.peer.eof or not peer.can_write_eof():  # a TLS leg cannot half-close: finish the flow
+            self.flow.finish()
+            return True
+        peer.write_eof()
+        return True  # keep our write side open: the other direction may still be sending
+
+    def pause_writing(self) -> None:
+        self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.flow.lost(exc)
+
+
+class ClientLeg(Leg):
+    """The accepted connection; it starts the flow (choose a target, connect) once accepted.
+
+    Reading is paused until the target leg is up, but a read already under way may still deliver bytes
+    (or EOF): those wait in ``pending`` and are written once the target is connected.
+    """
+
+    __slots__ = ("listener", "pending")
+
+    def __init__(self, listener: NlbListener) -> None:
+        super().__init__(TcpFlow(listener))
+        self.listener = listener
+        self.pending: list[bytes] | None = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.flow.begin(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.pending is None:
+            self.flow.idle = 0
+            self.peer.transport.write(data)
+        else:
+            self.pending.append(data)
+
+    def eof_received(self) -> bool:
+        if self.pending is None:
+            return super().eof_received()
+        self.eof = True
+        return True
+
+    def connected(self, upstream: Leg) -> None:
+        """The target leg is up: flush what arrived meanwhile and start forwarding."""
+        self.peer = upstream
+        pending, self.pending = self.pending or [], None
+        for data in pending:
+            upstream.transport.write(data)
+        if self.eof:
+            self.eof = False
+            self.eof_received()
+        else:
+            self.transport.resume_reading()
+
+
+class TcpFlow:
+    __slots__ = ("listener", "client", "upstream", "target", "idle", "connecting", "done")
+
+    def __init__(self, listener: NlbListener) -> None:
+        self.listener = listener
+        self.client: ClientLeg = None  # type: ignore[assignment]
+        self.upstream: Leg | None = None
+        self.target: Target | None = None
+        self.idle = 0  # idle-sweep ticks since the last byte (see idle.py)
+        self.connecting: asyncio.Future | None = None
+        self.done = False
+
+    def begin(self, client: ClientLeg) -> None:
+        self.client = client
+        transport = client.transport
+        route, (peer_host, peer_port) = self.listener.route, transport.get_extra_info("peername")[:2]
+        target = self.listener.choose(route, "TCP", (peer_host, peer_port))
+        if target is None:  # no routable target: AWS does not serve the connection; locally, RST at once
+            self.done = True
+            reset_transport(transport)
+            return
+        transport.pause_reading()  # hold the client's bytes in the kernel until the target leg is up
+        self.target = target
+        track(target, self)
+        self.listener.tcp_flows.add(self)
+        header = proxy_protocol.header((peer_host, peer_port), self.listener.address) if route.proxy_v2 else b""
+        self.connecting = asyncio.ensure_future(self._connect(target, header, route.upstream_tls))
+
+    async def _connect(self, target: Target, header: bytes, tls: object) -> None:
+        # The target may speak first (before this coroutine resumes), so its leg knows its peer already.
+        upstream = self.upstream = Leg(self)
+        upstream.peer = self.client
+        loop = asyncio.get_running_loop()
+        try:
+            if header:  # the PROXY header precedes the TLS handshake (AWS NLB guide)
+                transport, _ = await loop.create_connection(lambda: upstream, target.host, target.port)
+                transport.write(header)
+                if tls is not None:
+                    transport = await loop.start_tls(transport, upstream, tls)  # type: ignore[arg-type]
+                    upstream.transport = transport  # type: ignore[assignment]
+            else:
+                await loop.create_connection(lambda: upstream, target.host, target.port, ssl=tls)  # type: ignore[arg-type]
+        except (OSError, asyncio.TimeoutError):
+            self.connecting = None
+            self.reset()  # the target refused or is unreachable: the client sees a reset
+            return
+        self.connecting = None
+        if self.done:
+            reset_transport(upstream.transport)
+            return
+        self.client.connected(upstream)
+
+    def finish(self) -> None:
+        """Both directions are done: close both legs gracefully (pending bytes are still flushed)."""
+        for leg in (self.client, self.upstream):
+            if leg is not None and leg.transport is not None:
+                leg.transport.close()
+
+    def reset(self) -> None:
+        if self.connecting is not None:
+            self.connecting.cancel()
+        reset_transport(self.client.transport)
+        if self.upstream is not None:
+            reset_transport(self.upstream.transport)
+        self._forget()
+
+    def lost(self, exc: Exception | None) -> None:
+        """Either leg is gone: a clean close closes the other leg, an error resets it."""
+        if self.done:
+            return
+        if self.connecting is not None:
+            self.connecting.cancel()
+        for leg in (self.client, self.upstream):
+            if leg is not None and leg.transport is not None and not leg.transport.is_closing():
+                if exc is None:
+                    leg.transport.close()
+                else:
+                    reset_transport(leg.transport)
+        self._forget()
+
+    def _forget(self) -> None:
+        self.done = True
+        if self.target is not None:
+            untrack(self.target, self)
+        self.listener.tcp_flows.discard(self)

@@ -1,0 +1,44 @@
+"""Which flows run to which target, so a target's flows can be reset when it leaves the group.
+
+Each open flow is kept in a set in ``Target.extra`` (the data-plane-owned slot on the shared target). The
+health checker calls ``reset_target_flows`` when a target turns unhealthy and the group's
+``target_health_state.unhealthy.connection_termination.enabled`` is "true" (the AWS default); listeners call
+it when a deregistered target's delay ends and ``deregistration_delay.connection_termination.enabled`` is on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from emulator.dataplane.targets import Target
+
+FLOWS = "nlb.flows"
+
+
+class Flow(Protocol):
+    def reset(self) -> None:
+        """Drop the flow at once: TCP legs are closed with RST, a UDP flow forgets its target."""
+        ...
+
+
+def track(target: Target, flow: Flow) -> None:
+    flows = target.extra.get(FLOWS)
+    if flows is None:
+        flows = target.extra[FLOWS] = set()
+    flows.add(flow)  # type: ignore[attr-defined]
+    target.outstanding += 1
+
+
+def untrack(target: Target, flow: Flow) -> None:
+    flows = target.extra.get(FLOWS)
+    if flows is not None and flow in flows:  # type: ignore[operator]
+        flows.discard(flow)  # type: ignore[attr-defined]
+        target.outstanding -= 1
+
+
+def reset_target_flows(target: Target) -> int:
+    """Reset every NLB flow to ``target`` (call on the data-plane loop); returns how many were reset."""
+    flows = list(target.extra.get(FLOWS) or ())  # type: ignore[call-overload]
+    for flow in flows:
+        flow.reset()
+    return len(flows)

@@ -1,0 +1,106 @@
+"""UDP forwarding: flows keyed by the client's address, one connected upstream socket per flow.
+
+A datagram from a new client address opens a flow: a target is chosen by the flow hash and a UDP socket
+connected to it; the flow keeps that target until it has been idle for 120 s (fixed by AWS; scaled by the
+timing mode). Replies arriving on the flow's socket are sent back to the client from the listener's socket,
+so the client sees answers from the address it sent to. The upstream sockets are plain non-blocking
+sockets read with ``add_reader``: no coroutine or transport per flow, which keeps flow setup cheap.
+UDP is lossy by nature: a datagram that meets a full socket buffer or a refusing target is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import TYPE_CHECKING
+
+from emulator.dataplane.nlb import proxy_protocol
+from emulator.dataplane.nlb.tracking import track, untrack
+from emulator.dataplane.targets import Target
+
+if TYPE_CHECKING:
+    from emulator.dataplane.nlb.listener import NlbListener
+
+_MAX_DATAGRAM = 65535
+_READ_BURST = 64  # replies read per readiness callback, so one busy flow cannot starve the loop
+
+
+class UdpFlow:
+    __slots__ = ("listener", "client", "target", "sock", "header", "idle", "loop")
+
+    def __init__(self, listener: NlbListener, client: tuple[str, int], target: Target, header: bytes) -> None:
+        self.listener = listener
+        self.client = client
+        self.target = target
+        self.header = header
+        self.idle = 0
+        family = socket.AF_INET6 if ":" in target.host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.connect((target.host, target.port))  # numeric address: returns at once
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(self.sock.fileno(), self._replies)
+        track(target, self)
+
+    def send(self, data: bytes) -> None:
+        self.idle = 0
+        try:
+            self.sock.send(self.header + data if self.header else data)
+        except OSError:  # buffer full, or an ICMP refusal from an earlier datagram: dropped
+            pass
+
+    def _replies(self) -> None:
+        transport = self.listener.udp_transport
+        recv, client = self.sock.recv, self.client
+        for _ in range(_READ_BURST):
+            try:
+                data = recv(_MAX_DATAGRAM)
+            except BlockingIOError:
+                return
+            except OSError:  # ConnectionRefused: the target port is closed; keep the flow, drop the datagram
+                continue
+            self.idle = 0
+            if transport is not None:
+                transport.sendto(data, client)
+
+    def reset(self) -> None:
+        """Forget the flow: the next datagram from this client starts a new one (and may pick a new target)."""
+        if self.listener.udp_flows.get(self.client) is self:
+            del self.listener.udp_flows[self.client]
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+        untrack(self.target, self)
+
+
+class UdpListener(asyncio.DatagramProtocol):
+    """The listener socket's protocol: every datagram goes to its client's flow."""
+
+    def __init__(self, listener: NlbListener) -> None:
+        self.listener = listener
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
+        flows = self.listener.udp_flows
+        flow = flows.get(addr)
+        if flow is None:
+            flow = self._open(addr)
+            if flow is None:
+                return
+        flow.send(data)
+
+    def _open(self, addr: tuple) -> UdpFlow | None:
+        listener = self.listener
+        route = listener.route
+        client = (addr[0], addr[1])
+        target = listener.choose(route, "UDP", client)
+        if target is None:  # nothing routable: the datagram is dropped
+            return None
+        header = proxy_protocol.header(client, listener.address, datagram=True) if route.proxy_v2 else b""
+        try:
+            flow = UdpFlow(listener, client, target, header)
+        except OSError:
+            return None
+        listener.udp_flows[addr] = flow
+        return flow
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP errors for replies to vanished clients: nothing to do
