@@ -1,0 +1,144 @@
+"""Terminal rule actions compiled for the data plane: forward, redirect and fixed-response (checklist 4.3).
+
+Only the last action (by ``Order``) is terminal; authentication actions before it are not enforced.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import time
+from bisect import bisect
+from itertools import accumulate
+
+from emulator.dataplane.alb.request import Request
+from emulator.dataplane.alb.responses import build_response
+from emulator.dataplane.targets import TargetGroupRuntime
+
+TG_COOKIE = "AWSALBTG"
+TG_COOKIE_CORS = "AWSALBTGCORS"
+
+
+class Forward:
+    """Forward to one target group, or split by weight with optional target-group stickiness."""
+
+    __slots__ = ("groups", "cumulative", "sticky_seconds", "single")
+
+    def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
+        groups = [(g, w) for g, w in groups if w > 0] or groups[:1]  # weight 0 receives nothing
+        self.groups = [g for g, _ in groups]
+        self.cumulative = list(accumulate(w for _, w in groups))
+        self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0
+        self.single = self.groups[0] if len(self.groups) == 1 else None
+
+    def choose(self, request: Request) -> tuple[TargetGroupRuntime | None, bytes]:
+        """The target group for this request and any Set-Cookie lines to add to the response."""
+        if self.single is not None:
+            return self.single, b""
+        if self.sticky_seconds:
+            group = self._sticky_group(request)
+            if group is not None:
+                return group, self._cookies(group)
+        group = self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
+        return group, self._cookies(group) if self.sticky_seconds else b""
+
+    def _sticky_group(self, request: Request) -> TargetGroupRuntime | None:
+        value = request.cookie(TG_COOKIE) or request.cookie(TG_COOKIE_CORS)
+        if not value:
+            return None
+        try:
+            arn, expiry = base64.urlsafe_b64decode(value.encode() + b"==").decode().rsplit("|", 1)
+            if float(expiry) < time.time():
+                return None
+        except ValueError:
+            return None  # undecodable: choose again and reissue
+        return next((g for g in self.groups if g.arn == arn), None)
+
+    def _cookies(self, group: TargetGroupRuntime) -> bytes:
+        value = base64.urlsafe_b64encode(f"{group.arn}|{time.time() + self.sticky_seconds:.0f}".encode()).decode()
+        return tg_cookie_lines(TG_COOKIE, TG_COOKIE_CORS, value)
+
+
+def tg_cookie_lines(name: str, cors_name: str, value: str) -> bytes:
+    """AWS's pair of stickiness cookies: a 7-day Expires (the real duration is inside the value), and the CORS
+    twin with ``SameSite=None; Secure``."""
+    expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 7 * 86400))
+    return (
+        f"Set-Cookie: {name}={value}; Expires={expires}; Path=/\r\n"
+        f"Set-Cookie: {cors_name}={value}; Expires={expires}; Path=/; SameSite=None; Secure\r\n"
+    ).encode()
+
+
+class Redirect:
+    """A 301/302 whose Location fills #{protocol} #{host} #{port} #{path} #{query} from the request."""
+
+    __slots__ = ("protocol", "host", "port", "path", "query", "status")
+
+    def __init__(self, config: dict) -> None:
+        self.protocol = config.get("Protocol") or "#{protocol}"
+        self.host = config.get("Host") or "#{host}"
+        self.port = config.get("Port") or "#{port}"
+        self.path = config.get("Path") or "/#{path}"
+        self.query = config.get("Query") if config.get("Query") is not None else "#{query}"
+        self.status = 301 if config.get("StatusCode") == "HTTP_301" else 302
+
+    def location(self, request: Request, listener_protocol: str, listener_port: int) -> str:
+        values = {
+            "#{protocol}": listener_protocol.lower(),
+            "#{host}": request.host_name,
+            "#{port}": str(listener_port),
+            "#{path}": request.path[1:],  # AWS: #{path} comes without its leading "/"
+            "#{query}": request.query,
+        }
+
+        def fill(template: str) -> str:
+            for placeholder, value in values.items():
+                template = template.replace(placeholder, value)
+            return template
+
+        protocol = fill(self.protocol).lower()
+        port = fill(self.port)
+        default_port = (protocol == "http" and port == "80") or (protocol == "https" and port == "443")
+        query = fill(self.query)
+        authority = fill(self.host) + ("" if default_port else f":{port}")
+        return f"{protocol}://{authority}{fill(self.path)}" + (f"?{query}" if query else "")
+
+    def response(self, request: Request, listener_protocol: str, listener_port: int, keep_alive: bool) -> bytes:
+        location = self.location(request, listener_protocol, listener_port)
+        return build_response(self.status, "text/html", b"", keep_alive, f"Location: {location}\r\n".encode())
+
+
+class FixedResponse:
+    __slots__ = ("keep_alive", "close")
+
+    def __init__(self, config: dict) -> None:
+        body = (config.get("MessageBody") or "").encode()
+        status, content_type = int(config["StatusCode"]), config.get("ContentType") or "text/plain"
+        self.keep_alive = build_response(status, content_type, body, True)
+        self.close = build_response(status, content_type, body, False)
+
+
+Action = Forward | Redirect | FixedResponse | None  # None: nothing the data plane can do -> 503
+
+
+def compile_actions(actions: list[dict], groups: dict[str, TargetGroupRuntime]) -> Action:
+    if not actions:
+        return None
+    action = max(actions, key=lambda a: a.get("Order", 0))
+    kind = action.get("Type")
+    if kind == "redirect":
+        return Redirect(action.get("RedirectConfig") or {})
+    if kind == "fixed-response":
+        return FixedResponse(action.get("FixedResponseConfig") or {})
+    if kind != "forward":
+        return None
+    config = action.get("ForwardConfig") or {}
+    weighted = [(t["TargetGroupArn"], int(t.get("Weight", 1))) for t in config.get("TargetGroups") or []]
+    if not weighted and action.get("TargetGroupArn"):
+        weighted = [(action["TargetGroupArn"], 1)]
+    present = [(groups[arn], weight) for arn, weight in weighted if arn in groups]
+    if not present:
+        return None
+    stickiness = config.get("TargetGroupStickinessConfig") or {}
+    seconds = int(stickiness.get("DurationSeconds") or 0) if stickiness.get("Enabled") else 0
+    return Forward(present, seconds)

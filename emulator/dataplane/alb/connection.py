@@ -1,0 +1,312 @@
+"""The client side of an ALB listener: HTTP/1.x parsing (httptools), routing, and relaying to targets.
+
+Requests are answered in order: a pipelined request that arrives while another is in flight waits in
+``queue`` (client reading pauses meanwhile, so the wait is bounded). Request bodies stream to the target as
+they arrive; responses stream back the same way. LB-made answers follow checklist 5.3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+import httptools
+
+from emulator.dataplane.alb import forwarding
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.request import Request
+from emulator.dataplane.alb.responses import lb_response
+
+if TYPE_CHECKING:
+    from emulator.dataplane.alb.listener import AlbListener
+    from emulator.dataplane.alb.upstream import UpstreamConnection
+
+MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
+MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
+MAX_HEADERS = 64 * 1024  # all headers over 64 KB -> 400
+_TE_OK = frozenset((b"chunked", b"identity"))
+# Bits of ``paused``: why client reading is paused (each reason resumes independently).
+PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
+
+
+class LbError(Exception):
+    """The request cannot be served: answer ``status`` (an LB response) and close."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, listener: AlbListener) -> None:
+        self.listener = listener
+        self.loop = listener.loop
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser = httptools.HttpRequestParser(self)
+        self.peer, self.peer_port = "", 0
+        self.parsing: Exchange | None = None  # the request the parser is filling in
+        self.active: Exchange | None = None  # the request being answered
+        self.queue: deque[Exchange] = deque()
+        self.header_bytes = 0
+        self.paused = 0
+        self.tunnel: UpstreamConnection | None = None
+        self.created = self.last_active = self.upstream_active = self.loop.time()
+        self.closing = False
+
+    # -- transport events ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.peer, self.peer_port = peer[0], peer[1]
+        self.listener.clients.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.listener.clients.discard(self)
+        for exchange in (self.active, *self.queue):
+            if exchange is not None:
+                forwarding.abandon(exchange)  # AWS logs 460: the client closed first
+        if self.tunnel is not None:
+            self.tunnel.close()
+        self.active = None
+        self.queue.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = self.loop.time()
+        if self.tunnel is not None:
+            self.tunnel.transport.write(data)  # type: ignore[union-attr]
+            return
+        if self.paused & UPGRADING:
+            self._early_tunnel_bytes(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self.pause_reading(UPGRADING)
+            self._early_tunnel_bytes(data[upgrade.args[0]:])
+        except LbError as error:
+            self.fail(error.status)
+        except httptools.HttpParserCallbackError as error:
+            cause = error.__context__
+            self.fail(cause.status if isinstance(cause, LbError) else 400)
+        except httptools.HttpParserError as error:
+            self.fail(_parse_error_status(error))
+
+    def pause_writing(self) -> None:  # the client reads slower than the target sends
+        upstream = self.tunnel or (self.active.upstream if self.active else None)
+        if upstream is not None and upstream.transport is not None:
+            upstream.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        upstream = self.tunnel or (self.active.upstream if self.active else None)
+        if upstream is not None and upstream.transport is not None and not upstream.closed:
+            upstream.transport.resume_reading()
+
+    def pause_reading(self, reason: int) -> None:
+        if not self.paused and not self.closing:
+            self.transport.pause_reading()
+        self.paused |= reason
+
+    def resume_reading(self, reason: int) -> None:
+        if self.paused & reason:
+            self.paused &= ~reason
+            if not self.paused and not self.closing:
+                self.transport.resume_reading()
+
+    # -- parser callbacks ------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.parsing = Exchange(Request(self.peer, self.peer_port))
+        self.header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        request = self.parsing.request  # type: ignore[union-attr]
+        request.url += url
+        if len(request.url) > MAX_URL:
+            raise LbError(414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value)
+        self.header_bytes += size
+        if size > MAX_HEADER or self.header_bytes > MAX_HEADERS:
+            raise LbError(400)
+        name = name.lower()
+        exchange = self.parsing
+        exchange.request.headers.append((name, value))  # type: ignore[union-attr]
+        if name == b"host":
+            if not exchange.request.host:  # type: ignore[union-attr]
+                exchange.request.host = value.decode("latin-1")  # type: ignore[union-attr]
+        elif name == b"transfer-encoding":
+            if not {t.strip().lower() for t in value.split(b",")} <= _TE_OK:
+                raise LbError(501)  # AWS: unsupported Transfer-Encoding -> 501
+            exchange.chunked = b"chunked" in value.lower()  # type: ignore[union-attr]
+        elif name == b"expect" and value.lower() == b"100-continue":
+            exchange.expect = True  # type: ignore[union-attr]
+        elif name == b"upgrade":
+            exchange.upgrade = value  # type: ignore[union-attr]
+
+    def on_headers_complete(self) -> None:
+        exchange = self.parsing
+        parser = self.parser
+        version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise LbError(505)
+        request = exchange.request  # type: ignore[union-attr]
+        request.method = parser.get_method().decode("latin-1")
+        exchange.http10 = version == "1.0"  # type: ignore[union-attr]
+        exchange.keep_alive = parser.should_keep_alive() and not self.closing  # type: ignore[union-attr]
+        exchange.head_only = request.method == "HEAD"  # type: ignore[union-attr]
+        if not request.host and request.url[:4].lower() == b"http":  # absolute-form: the authority is the Host
+            request.host = request.url.decode("latin-1").split("/")[2]
+        if exchange.upgrade is not None and not parser.should_upgrade():  # type: ignore[union-attr]
+            exchange.upgrade = None  # type: ignore[union-attr]
+        elif exchange.upgrade is not None:  # type: ignore[union-attr]
+            exchange.keep_alive = False  # type: ignore[union-attr]  # if the target declines, nothing follows
+        if self.active is None:
+            self.active = exchange
+            forwarding.dispatch(self, exchange)  # type: ignore[arg-type]
+        else:
+            self.queue.append(exchange)  # type: ignore[arg-type]
+            self.pause_reading(PIPELINE)
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self.parsing
+        if exchange is None or exchange.discard:
+            return
+        upstream = exchange.upstream
+        if upstream is not None and exchange.body is None:
+            forwarding.send_body(exchange, upstream, body)
+        else:
+            exchange.body.append(body)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        exchange, self.parsing = self.parsing, None
+        if exchange is None:
+            return
+        exchange.request_done = True
+        if exchange.local is not None and exchange is self.active:
+            self.respond(exchange, exchange.local)
+        elif exchange.upstream is not None and exchange.body is None and exchange.chunked:
+            exchange.upstream.transport.write(b"0\r\n\r\n")  # type: ignore[union-attr]
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def respond(self, exchange: Exchange, response: bytes) -> None:
+        """Send an LB-made response once the request has been read in full, then move on."""
+        if not exchange.request_done:
+            exchange.local, exchange.discard, exchange.body = response, True, None
+            return
+        self.transport.write(response)
+        self.finish(exchange)
+
+    def fail(self, status: int) -> None:
+        """Answer a request that cannot be parsed or served, and close the connection."""
+        if not self.closing:
+            self.transport.write(lb_response(status, False))
+        self.close()
+
+    def finish(self, exchange: Exchange) -> None:
+        """The response to ``exchange`` is complete: start the next pipelined request or close."""
+        forwarding.abandon(exchange)
+        self.active = None
+        if self.closing:
+            return
+        if not exchange.keep_alive or self.listener.state.past_lifetime(self.created, self.loop.time()):
+            self.close()
+            return
+        self.last_active = self.loop.time()
+        while self.queue and self.active is None and not self.closing:
+            self.active = self.queue.popleft()
+            forwarding.dispatch(self, self.active)
+        if not self.queue:
+            self.resume_reading(PIPELINE)
+
+    def close(self) -> None:
+        self.closing = True
+        self.transport.close()
+
+    # -- upstream events (called by UpstreamConnection) -----------------------------------------------
+
+    def upstream_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> None:
+        forwarding.response_head(self, self.active, status, reason, headers)  # type: ignore[arg-type]
+
+    def upstream_body(self, body: bytes) -> None:
+        exchange = self.active
+        if exchange is None:
+            return
+        if exchange.response_chunked:
+            self.transport.writelines((b"%x\r\n" % len(body), body, b"\r\n"))
+        else:
+            self.transport.write(body)
+
+    def upstream_done(self) -> None:
+        exchange = self.active
+        if exchange is None:
+            return
+        if exchange.response_chunked:
+            self.transport.write(b"0\r\n\r\n")
+        exchange.upstream = None
+        if not exchange.request_done:
+            exchange.keep_alive = False  # answered before the body ended: the rest cannot be framed
+        self.finish(exchange)
+
+    def upstream_failed(self, upstream: UpstreamConnection, status: int) -> None:
+        exchange = self.active
+        upstream.close()
+        if self.tunnel is upstream:
+            self.close()
+        elif exchange is not None and exchange.upstream is upstream:
+            exchange.upstream = None
+            if exchange.response_started:
+                self.close()  # mid-response: nothing sensible can follow
+            else:
+                exchange.keep_alive = False
+                self.fail(status)
+
+    def upstream_upgraded(self, rest: bytes) -> None:
+        """The target answered 101: from now on bytes flow both ways untouched (WebSocket)."""
+        exchange = self.active
+        if exchange is None or exchange.upstream is None:
+            return
+        self.tunnel = exchange.upstream
+        if rest:
+            self.transport.write(rest)
+        self.resume_reading(UPGRADING)
+
+    def _early_tunnel_bytes(self, data: bytes) -> None:
+        exchange = self.active
+        if exchange is not None and data:
+            if exchange.upstream is not None and exchange.body is None and self.tunnel is None:
+                exchange.upstream.transport.write(data)  # type: ignore[union-attr]
+            elif exchange.body is not None:
+                exchange.body.append(data)
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def tick(self, now: float, idle_timeout: float) -> None:
+        """Called periodically by the listener: enforce the idle timeout on both legs (AWS 408 / 504)."""
+        exchange = self.active
+        if self.tunnel is not None:
+            if now - max(self.last_active, self.upstream_active) > idle_timeout:
+                self.close()
+        elif exchange is not None and exchange.upstream is not None:
+            if now - max(self.upstream_active, self.last_active) > idle_timeout and not exchange.response_started:
+                upstream, exchange.upstream = exchange.upstream, None
+                upstream.close()
+                exchange.keep_alive = False
+                self.fail(504)
+        elif exchange is None and now - self.last_active > idle_timeout:
+            if self.parsing is not None:
+                self.fail(408)  # a request started but did not arrive in time
+            else:
+                self.close()
+
+
+def _parse_error_status(error: Exception) -> int:
+    text = str(error).lower()
+    if "version" in text:
+        return 505
+    if "transfer-encoding" in text:
+        return 501
+    return 400

@@ -1,0 +1,176 @@
+"""What the listener does with a parsed request: route it, answer it locally or relay it to a target.
+
+Functions over (ClientConnection, Exchange) so the protocol class stays about bytes and timing while the
+AWS semantics (checklists 4.3, 5.2-5.4) live here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.responses import CONTINUE, lb_response
+from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_settings, sticky_target
+from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
+from emulator.dataplane.balancing import picker_for
+
+if TYPE_CHECKING:
+    from emulator.dataplane.alb.connection import ClientConnection
+
+# Connection-scoped response headers the LB does not pass on (it frames the client leg itself).
+_HOP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade"))
+
+
+def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
+    state = conn.listener.state
+    request = exchange.request
+    if request.method == "TRACE":
+        conn.respond(exchange, lb_response(405, exchange.keep_alive))  # AWS: TRACE -> 405
+        return
+    action = state.table.route(request)
+    if isinstance(action, Forward):
+        _forward(conn, exchange, action)
+    elif isinstance(action, FixedResponse):
+        conn.respond(exchange, action.keep_alive if exchange.keep_alive else action.close)
+    elif isinstance(action, Redirect):
+        conn.respond(exchange, action.response(request, state.protocol, state.port, exchange.keep_alive))
+    else:
+        conn.respond(exchange, lb_response(503, exchange.keep_alive))
+
+
+def _forward(conn: ClientConnection, exchange: Exchange, action: Forward) -> None:
+    request = exchange.request
+    group, cookies = action.choose(request)
+    if group is None or group.group.TargetType == "lambda":
+        # Invoking Lambda would need moto's Docker-backed Lambda; ALB answers a failed Lambda with 502.
+        conn.respond(exchange, lb_response(502, exchange.keep_alive))
+        return
+    sticky = sticky_settings(group)
+    target = sticky_target(sticky, group, request) if sticky.kind else None
+    if target is None:
+        target = picker_for(group).pick(group)
+    if target is None:
+        conn.respond(exchange, lb_response(503, exchange.keep_alive))  # AWS: no registered targets -> 503
+        return
+    if sticky.kind == "lb_cookie":
+        cookies += lb_cookie_lines(sticky, target)
+    length = next((v.decode("latin-1") for n, v in request.headers if n == b"content-length"), None)
+    body = "chunked" if exchange.chunked else (length if length is not None else "none")
+    head = conn.listener.state.policy.build(request, body, exchange.upgrade)
+    if isinstance(head, int):
+        conn.respond(exchange, lb_response(head, exchange.keep_alive))
+        return
+    exchange.target, exchange.group, exchange.sticky, exchange.cookies = target, group, sticky, cookies
+    target.outstanding += 1
+    conn.upstream_active = conn.loop.time()
+    key: PoolKey = (target.host, target.port, group.group.Protocol == "HTTPS")
+    upstream = conn.listener.pool.acquire(key)
+    if upstream is not None:
+        _attach(conn, exchange, upstream, head)
+    else:
+        conn.loop.create_task(_connect(conn, exchange, key, head))
+
+
+async def _connect(conn: ClientConnection, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
+    try:
+        upstream = await conn.listener.pool.connect(key)
+    except asyncio.TimeoutError:
+        status = 504  # AWS: connection to the target not established within 10 s
+    except OSError:
+        status = 502  # refused or reset
+    else:
+        if conn.closing or conn.active is not exchange:
+            conn.listener.pool.release(upstream)
+        else:
+            _attach(conn, exchange, upstream, head)
+        return
+    if conn.active is exchange and not conn.closing:
+        exchange.keep_alive = False
+        conn.fail(status)
+
+
+def _attach(conn: ClientConnection, exchange: Exchange, upstream: UpstreamConnection, head: bytearray) -> None:
+    upstream.owner = conn
+    upstream.skip_body = exchange.head_only
+    exchange.upstream = upstream
+    if exchange.expect and not exchange.request_done:
+        conn.transport.write(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
+    pending, exchange.body = exchange.body, None
+    transport = upstream.transport
+    if pending:
+        if exchange.chunked and exchange.upgrade is None:
+            for chunk in pending:
+                head += b"%x\r\n" % len(chunk)
+                head += chunk
+                head += b"\r\n"
+        else:
+            for chunk in pending:
+                head += chunk
+    if exchange.request_done and exchange.chunked:
+        head += b"0\r\n\r\n"
+    transport.write(head)  # type: ignore[union-attr]
+
+
+def send_body(exchange: Exchange, upstream: UpstreamConnection, body: bytes) -> None:
+    if exchange.chunked:
+        upstream.transport.writelines((b"%x\r\n" % len(body), body, b"\r\n"))  # type: ignore[union-attr]
+    else:
+        upstream.transport.write(body)  # type: ignore[union-attr]
+
+
+def response_head(
+    conn: ClientConnection, exchange: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Relay the target's response head, framing the client leg and adding the LB's cookies."""
+    exchange.response_started = True
+    out = bytearray(b"HTTP/1.1 %d " % status)
+    out += reason
+    out += b"\r\n"
+    has_length = chunked = app_cookie_set = False
+    sticky = exchange.sticky
+    app_prefix = sticky.app_cookie if sticky is not None and sticky.kind == "app_cookie" else None
+    for name, value in headers:
+        if name in _HOP:
+            if status == 101 and name in (b"connection", b"upgrade"):
+                out += name + b": " + value + b"\r\n"
+            chunked = chunked or name == b"transfer-encoding"
+            continue
+        if name == b"content-length":
+            has_length = True
+        elif app_prefix is not None and name == b"set-cookie" and value.lower().startswith(app_prefix):
+            app_cookie_set = True
+        out += name
+        out += b": "
+        out += value
+        out += b"\r\n"
+    out += exchange.cookies
+    if app_cookie_set:
+        out += app_cookie_lines(sticky, exchange.target)  # type: ignore[arg-type]
+    if status == 101:
+        conn.transport.write(out + b"\r\n")
+        return
+    no_body = exchange.head_only or status in (204, 304)
+    if not no_body and not has_length:
+        if exchange.http10:
+            exchange.keep_alive = False  # HTTP/1.0 has no chunking: the body ends when the connection does
+        else:
+            exchange.response_chunked = True
+            out += b"transfer-encoding: chunked\r\n"
+        if not chunked and exchange.upstream is not None:
+            exchange.upstream.until_close = True
+    if exchange.keep_alive and conn.listener.state.past_lifetime(conn.created, conn.loop.time()):
+        exchange.keep_alive = False  # client_keep_alive.seconds reached: close after this response
+    out += b"connection: keep-alive\r\n\r\n" if exchange.keep_alive else b"connection: close\r\n\r\n"
+    conn.transport.write(out)
+
+
+def abandon(exchange: Exchange) -> None:
+    """Release what an exchange holds (its target's outstanding count; an unfinished upstream)."""
+    if exchange.target is not None:
+        exchange.target.outstanding -= 1
+        exchange.target = None
+    if exchange.upstream is not None:
+        exchange.upstream.close()
+        exchange.upstream = None

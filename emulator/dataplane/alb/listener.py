@@ -1,0 +1,110 @@
+"""The ALB listener runtime: binds the socket, owns the client connections and the upstream pool, and holds
+the compiled routing state that ``update`` swaps in one assignment (a request sees old or new, never a mix)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from emulator.dataplane.addresses import bind_with_remap
+from emulator.dataplane.alb.actions import compile_actions
+from emulator.dataplane.alb.connection import ClientConnection
+from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.rules import RuleTable, compile_rules
+from emulator.dataplane.alb.tls import TlsTerminator
+from emulator.dataplane.alb.upstream import UpstreamPool
+from emulator.dataplane.runtime import Collaborators, ListenerConfig
+
+log = logging.getLogger("elbv2_emulator.dataplane")
+
+
+class ListenerState:
+    """Everything a request needs from the configuration, compiled once per ``update``."""
+
+    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime")
+
+    def __init__(self, config: ListenerConfig) -> None:
+        listener, balancer = config.listener, config.load_balancer
+        groups = dict(config.target_groups)
+        self.protocol = listener.Protocol or "HTTP"
+        self.port = listener.Port or 0
+        default = compile_actions(list(listener.DefaultActions), groups)
+        self.table: RuleTable = compile_rules(config.rules, lambda actions: compile_actions(actions, groups), default)
+        self.policy = HeaderPolicy(self.protocol, self.port, balancer)
+        self.idle_timeout = float(balancer.attributes.get("idle_timeout.timeout_seconds", "60"))
+        self.lifetime = float(balancer.attributes.get("client_keep_alive.seconds", "3600"))
+
+    def past_lifetime(self, created: float, now: float) -> bool:
+        """``client_keep_alive.seconds``: a client connection closes after its next response past this age."""
+        return now - created >= self.lifetime
+
+
+class AlbListener:
+    def __init__(self, config: ListenerConfig, collaborators: Collaborators) -> None:
+        self.collaborators = collaborators
+        self.loop = asyncio.get_event_loop()
+        self.state = ListenerState(config)
+        self.config = config
+        self.clients: set[ClientConnection] = set()
+        self.pool = UpstreamPool(self.loop)
+        self.tls: TlsTerminator | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._address = ""
+        self._ticker: asyncio.TimerHandle | None = None
+
+    @property
+    def bound_address(self) -> str:
+        return self._address
+
+    async def start(self) -> None:
+        if self.state.protocol == "HTTPS":
+            self.tls = TlsTerminator()
+            self.tls.configure(self.config.listener, self.collaborators.certificates)
+        ssl_context = self.tls.context if self.tls is not None else None
+
+        def bind(host: str, port: int):  # type: ignore[no-untyped-def]
+            return self.loop.create_server(
+                lambda: ClientConnection(self), host, port, ssl=ssl_context, reuse_address=True, backlog=1024
+            )
+
+        self._server, host, _ = await bind_with_remap(bind, self.config.load_balancer.address, self.state.port)
+        port = self._server.sockets[0].getsockname()[1]
+        self._address = f"{host}:{port}"
+        self._schedule_tick()
+
+    def update(self, config: ListenerConfig) -> None:
+        try:
+            state = ListenerState(config)
+        except Exception:  # keep serving the last good configuration rather than none
+            log.exception("cannot compile listener %s", config.listener.ListenerArn)
+            return
+        if self.tls is not None and (
+            config.listener.Certificates != self.config.listener.Certificates
+            or config.listener.extra_certificates != self.config.listener.extra_certificates
+            or config.listener.SslPolicy != self.config.listener.SslPolicy
+        ):
+            self.tls.configure(config.listener, self.collaborators.certificates)
+        self.config, self.state = config, state
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._server is not None:
+            self._server.close()
+        for client in list(self.clients):
+            client.close()
+        self.pool.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _schedule_tick(self) -> None:
+        interval = min(1.0, self.state.idle_timeout / 4)
+        self._ticker = self.loop.call_later(interval, self._tick)
+
+    def _tick(self) -> None:
+        """Idle timeouts on client connections (408 / close), waiting exchanges (504) and pooled targets."""
+        now, idle = self.loop.time(), self.state.idle_timeout
+        for client in list(self.clients):
+            client.tick(now, idle)
+        self.pool.sweep(now, idle)
+        self._schedule_tick()

@@ -1,0 +1,85 @@
+"""One client request as the rule engine and the actions see it, filled in by the parser callbacks.
+
+Derived views (path, query pairs, header lookups, peer address) are computed on first use only, so a
+listener with just a default action pays for none of them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import unquote_plus
+
+
+class Request:
+    __slots__ = ("method", "url", "headers", "host", "peer", "peer_port", "_path", "_query", "_pairs", "_ip")
+
+    def __init__(self, peer: str, peer_port: int) -> None:
+        self.method = ""
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []  # (lower-case name, value) in arrival order
+        self.host = ""  # Host header (or absolute-form authority), as sent
+        self.peer = peer
+        self.peer_port = peer_port
+        self._path: str | None = None
+        self._query: str | None = None
+        self._pairs: list[tuple[str, str]] | None = None
+        self._ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+
+    def _split(self) -> None:
+        url = self.url.decode("latin-1")
+        if url.startswith(("http://", "https://")):  # absolute-form: path starts after the authority
+            slash = url.find("/", url.find("//") + 2)
+            url = url[slash:] if slash >= 0 else "/"
+        path, _, query = url.partition("?")
+        self._path, self._query = path.partition("#")[0], query.partition("#")[0]
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            self._split()
+        return self._path  # type: ignore[return-value]
+
+    @property
+    def query(self) -> str:
+        if self._query is None:
+            self._split()
+        return self._query  # type: ignore[return-value]
+
+    @property
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """Percent-decoded (key, value) pairs; a bare ``key`` has value ``""``."""
+        if self._pairs is None:
+            pairs = []
+            for part in self.query.split("&"):
+                if part:
+                    key, _, value = part.partition("=")
+                    pairs.append((unquote_plus(key), unquote_plus(value)))
+            self._pairs = pairs
+        return self._pairs
+
+    @property
+    def host_name(self) -> str:
+        """The Host without its port, for host-header matching (AWS ignores the port)."""
+        host = self.host
+        if host.startswith("["):
+            return host[: host.find("]") + 1]
+        return host.partition(":")[0]
+
+    @property
+    def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        if self._ip is None:
+            self._ip = ipaddress.ip_address(self.peer)
+        return self._ip
+
+    def header_values(self, lower_name: bytes) -> list[str]:
+        return [v.decode("latin-1") for n, v in self.headers if n == lower_name]
+
+    def cookie(self, name: str) -> str | None:
+        """The first cookie called ``name`` in any Cookie header."""
+        prefix = name + "="
+        for value in self.header_values(b"cookie"):
+            for part in value.split(";"):
+                part = part.strip()
+                if part.startswith(prefix):
+                    return part[len(prefix):]
+        return None

@@ -1,0 +1,124 @@
+"""Listener rules compiled once per configuration into fast matchers (checklist 4.2).
+
+A rule matches when every condition matches (AND); a condition matches when any of its values does (OR).
+Rules are tried in ascending priority and the default rule, which has no conditions, comes last.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+
+from api_models.resources import Condition, Rule
+from emulator.dataplane.alb.request import Request
+
+Matcher = Callable[[Request], bool]
+
+
+def wildcard(pattern: str, ignore_case: bool, escapes: bool = False) -> re.Pattern[str]:
+    """AWS wildcards: ``*`` is any run of characters (``/`` included), ``?`` exactly one, whole-value match.
+    With ``escapes`` (query-string), ``\\*`` and ``\\?`` are the literal characters."""
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if escapes and char == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*?":
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _any(patterns: list[re.Pattern[str]], value: str) -> bool:
+    return any(p.fullmatch(value) for p in patterns)
+
+
+def _host(values: list[str]) -> Matcher:
+    patterns = [wildcard(v, ignore_case=True) for v in values]
+    return lambda req: _any(patterns, req.host_name)
+
+
+def _path(values: list[str]) -> Matcher:
+    patterns = [wildcard(v, ignore_case=False) for v in values]
+    return lambda req: _any(patterns, req.path)
+
+
+def _header(config: dict) -> Matcher:
+    name = config["HttpHeaderName"].lower().encode("latin-1")
+    patterns = [wildcard(v, ignore_case=True) for v in config.get("Values") or []]
+    return lambda req: any(_any(patterns, value) for value in req.header_values(name))
+
+
+def _method(values: list[str]) -> Matcher:
+    methods = frozenset(values)  # exact and case-sensitive
+    return lambda req: req.method in methods
+
+
+def _query(pairs: list[dict]) -> Matcher:
+    compiled = [
+        (wildcard(p["Key"], True, escapes=True) if p.get("Key") is not None else None, wildcard(p["Value"], True, True))
+        for p in pairs
+    ]
+
+    def match(req: Request) -> bool:
+        for key_pattern, value_pattern in compiled:
+            for key, value in req.query_pairs:
+                if (key_pattern is None or key_pattern.fullmatch(key)) and value_pattern.fullmatch(value):
+                    return True
+        return False
+
+    return match
+
+
+def _source_ip(values: list[str]) -> Matcher:
+    networks = [ipaddress.ip_network(v, strict=False) for v in values]  # compared with the TCP peer, not XFF
+    return lambda req: any(req.ip in network for network in networks)
+
+
+def compile_condition(condition: Condition) -> Matcher:
+    field = condition["Field"]
+    if field == "host-header":
+        return _host((condition.get("HostHeaderConfig") or {}).get("Values") or condition.get("Values") or [])
+    if field == "path-pattern":
+        return _path((condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or [])
+    if field == "http-header":
+        return _header(condition["HttpHeaderConfig"])
+    if field == "http-request-method":
+        return _method(condition["HttpRequestMethodConfig"]["Values"])
+    if field == "query-string":
+        return _query(condition["QueryStringConfig"]["Values"])
+    if field == "source-ip":
+        return _source_ip(condition["SourceIpConfig"]["Values"])
+    raise ValueError(f"unknown condition field {field!r}")
+
+
+class RuleTable:
+    """(matchers, action) pairs in evaluation order; ``action`` is whatever the caller compiled."""
+
+    __slots__ = ("entries", "default")
+
+    def __init__(self, entries: list[tuple[tuple[Matcher, ...], object]], default: object) -> None:
+        self.entries = entries
+        self.default = default
+
+    def route(self, request: Request) -> object:
+        for matchers, action in self.entries:
+            for matcher in matchers:
+                if not matcher(request):
+                    break
+            else:
+                return action
+        return self.default
+
+
+def compile_rules(rules: Sequence[Rule], compile_action: Callable[[list[dict]], object], default: object) -> RuleTable:
+    """``rules`` in evaluation order; ``default`` is the listener's compiled default action."""
+    entries: list[tuple[tuple[Matcher, ...], object]] = []
+    for rule in rules:
+        if rule.IsDefault:
+            continue  # the listener's DefaultActions are the default rule
+        matchers = tuple(compile_condition(c) for c in rule.Conditions)
+        entries.append((matchers, compile_action(rule.Actions)))
+    return RuleTable(entries, default)

@@ -1,0 +1,80 @@
+"""Target stickiness within a target group (checklist 5.4): lb_cookie (AWSALB / AWSALBCORS) and app_cookie
+(AWSALBAPP-0..3 next to the application's own cookie).
+
+The cookie value is opaque to clients: base64 of ``target id|port|expiry``; the configured duration lives
+inside the value while the cookie itself carries a 7-day Expires, as on AWS. An undecodable or expired value,
+or one naming a target that is not routable, means: pick again and reissue.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import weakref
+
+from emulator.dataplane.alb.actions import tg_cookie_lines
+from emulator.dataplane.alb.request import Request
+from emulator.dataplane.targets import Target, TargetGroupRuntime
+
+LB_COOKIE, LB_COOKIE_CORS = "AWSALB", "AWSALBCORS"
+APP_COOKIE = "AWSALBAPP-0"
+
+
+class Sticky:
+    """A group's stickiness settings, re-read whenever the group's generation changes."""
+
+    __slots__ = ("generation", "kind", "seconds", "app_cookie")
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.kind = ""  # "" (off) | "lb_cookie" | "app_cookie"
+        self.seconds = 0
+        self.app_cookie = b""  # lower-case "name=" prefix of the application cookie
+
+    def refresh(self, group: TargetGroupRuntime) -> None:
+        attrs = group.group.attributes
+        self.generation = group.generation
+        self.kind = attrs.get("stickiness.type", "lb_cookie") if attrs.get("stickiness.enabled") == "true" else ""
+        self.seconds = int(attrs.get(f"stickiness.{self.kind}.duration_seconds", "86400") or 86400)
+        self.app_cookie = (attrs.get("stickiness.app_cookie.cookie_name", "") + "=").lower().encode()
+
+
+_settings: weakref.WeakKeyDictionary[TargetGroupRuntime, Sticky] = weakref.WeakKeyDictionary()
+
+
+def sticky_settings(group: TargetGroupRuntime) -> Sticky:
+    sticky = _settings.get(group)
+    if sticky is None:
+        sticky = _settings[group] = Sticky()
+    if sticky.generation != group.generation:
+        sticky.refresh(group)
+    return sticky
+
+
+def encode(target: Target, seconds: int) -> str:
+    return base64.urlsafe_b64encode(f"{target.id}|{target.port}|{time.time() + seconds:.0f}".encode()).decode()
+
+
+def sticky_target(sticky: Sticky, group: TargetGroupRuntime, request: Request) -> Target | None:
+    """The routable target the request's cookie names, if any."""
+    value = request.cookie(LB_COOKIE if sticky.kind == "lb_cookie" else APP_COOKIE)
+    if not value:
+        return None
+    try:
+        target_id, port, expiry = base64.urlsafe_b64decode(value.encode() + b"==").decode().split("|")
+        if float(expiry) < time.time():
+            return None
+        wanted = (target_id, int(port))
+    except ValueError:
+        return None
+    return next((t for t in group.routable if (t.id, t.port) == wanted), None)
+
+
+def lb_cookie_lines(sticky: Sticky, target: Target) -> bytes:
+    return tg_cookie_lines(LB_COOKIE, LB_COOKIE_CORS, encode(target, sticky.seconds))
+
+
+def app_cookie_lines(sticky: Sticky, target: Target) -> bytes:
+    """Added when the target sets the application cookie; one shard suffices for our short values."""
+    expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 7 * 86400))
+    return f"Set-Cookie: {APP_COOKIE}={encode(target, sticky.seconds)}; Expires={expires}; Path=/\r\n".encode()

@@ -1,0 +1,189 @@
+"""Connections to targets: one HTTP/1.1 response parser each, pooled per (host, port, tls) for keep-alive reuse.
+
+An upstream connection serves one client exchange at a time (its ``owner``, a ``ClientConnection``) and
+reports the response to it as it is parsed, so bodies stream through without being buffered. Backpressure:
+when the target stops reading the request body, the client's reading pauses; when the client stops reading
+the response, the target's reading pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import httptools
+
+if TYPE_CHECKING:
+    from emulator.dataplane.alb.connection import ClientConnection
+
+CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
+PoolKey = tuple[str, int, bool]
+
+
+def _target_tls() -> ssl.SSLContext:
+    """ALB does not verify target certificates (AWS "Target group HTTPS"), so neither do we."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+_TARGET_TLS = _target_tls()
+
+
+class UpstreamConnection(asyncio.Protocol):
+    __slots__ = (
+        "key", "pool", "transport", "parser", "owner", "headers", "reason", "last_active", "closed", "tunnel",
+        "skip_body", "until_close",
+    )
+
+    def __init__(self, key: PoolKey, pool: UpstreamPool) -> None:
+        self.key = key
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.owner: ClientConnection | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.reason = b""
+        self.last_active = 0.0
+        self.closed = False
+        self.tunnel = False
+        self.skip_body = False  # the request was HEAD: the response has a head only
+        self.until_close = False  # the response has no length: it ends when the target closes
+
+    # -- transport events ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        owner = self.owner
+        if owner is None:
+            self.transport.close()  # type: ignore[union-attr]  # unsolicited bytes on an idle connection
+            return
+        owner.upstream_active = self.pool.loop.time()
+        if self.tunnel:
+            owner.transport.write(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self.tunnel = True
+            owner.upstream_upgraded(data[upgrade.args[0]:])
+        except httptools.HttpParserError:
+            owner.upstream_failed(self, 502)  # malformed response (AWS: 502)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        owner, self.owner = self.owner, None
+        if owner is not None and self.until_close:
+            owner.upstream_done()
+        elif owner is not None:
+            owner.upstream_failed(self, 502)
+
+    def pause_writing(self) -> None:
+        if self.owner is not None:
+            self.owner.pause_reading(2)
+
+    def resume_writing(self) -> None:
+        if self.owner is not None:
+            self.owner.resume_reading(2)
+
+    # -- parser callbacks ------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.headers = []
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason = reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200 and status != 101:
+            return  # an interim response (e.g. 100 Continue) the client does not need
+        if self.owner is not None:
+            self.owner.upstream_head(status, self.reason, self.headers, self.parser.should_keep_alive())
+            if self.skip_body and self.owner is not None:
+                self.skip_body = False
+                self.parser = httptools.HttpResponseParser(self)  # llhttp cannot be told "no body follows"
+                self._finish(True)
+
+    def on_body(self, body: bytes) -> None:
+        if self.owner is not None:
+            self.owner.upstream_body(body)
+
+    def on_message_complete(self) -> None:
+        if self.parser.get_status_code() < 200 or self.owner is None or self.tunnel:
+            return
+        self._finish(self.parser.should_keep_alive())
+
+    def _finish(self, reusable: bool) -> None:
+        owner, self.owner = self.owner, None
+        if reusable:
+            self.pool.release(self)
+        else:
+            self.close()
+        owner.upstream_done()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.owner = None
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+        self.closed = True
+
+
+class UpstreamPool:
+    """Idle keep-alive connections to targets, most recently used first; idle ones expire on ``sweep``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.idle: defaultdict[PoolKey, list[UpstreamConnection]] = defaultdict(list)
+
+    def acquire(self, key: PoolKey) -> UpstreamConnection | None:
+        idle = self.idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    async def connect(self, key: PoolKey) -> UpstreamConnection:
+        host, port, tls = key
+        _, conn = await asyncio.wait_for(
+            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=_TARGET_TLS if tls else None),
+            CONNECT_TIMEOUT,
+        )
+        return conn
+
+    def release(self, conn: UpstreamConnection) -> None:
+        conn.last_active = self.loop.time()
+        self.idle[conn.key].append(conn)
+
+    def forget(self, conn: UpstreamConnection) -> None:
+        idle = self.idle.get(conn.key)
+        if idle and conn in idle:
+            idle.remove(conn)
+
+    def sweep(self, now: float, idle_timeout: float) -> None:
+        """Close connections idle longer than the LB's idle timeout (it applies to target connections too)."""
+        for key, idle in list(self.idle.items()):
+            keep = [c for c in idle if not c.closed and now - c.last_active < idle_timeout]
+            for conn in idle:
+                if conn not in keep:
+                    conn.close()
+            if keep:
+                self.idle[key] = keep
+            else:
+                del self.idle[key]
+
+    def close(self) -> None:
+        for idle in self.idle.values():
+            for conn in idle:
+                conn.close()
+        self.idle.clear()
