@@ -168,3 +168,13 @@ class TargetRegistration(Resource):
 RESOURCE_TYPES: dict[str, type[Resource]] = {
     cls.kind: cls for cls in (LoadBalancer, TargetGroup, Listener, Rule, TargetRegistration)
 }
+
+
+def register_resource_type(cls: type[Resource]) -> type[Resource]:
+    """Add a resource kind defined outside this module (the store and persistence read ``RESOURCE_TYPES``).
+
+    Must run at import time, before the store creates any scope: ``api_models/__init__`` imports every
+    such module.
+    """
+    RESOURCE_TYPES[cls.kind] = cls
+    return cls

@@ -79,7 +79,7 @@ def _elbv2(services: Services, dataplane: DataPlaneView, form: Any) -> Response:
     operation = form["Action"]
     try:
         parsed = protocol.parse_request(operation, form)
-        result = control.handle(services, account, region, operation, parsed)
+        result = control.handle(services, account, region, operation, parsed, request.host_url.rstrip("/"))
         if not operation.startswith(_READ_ONLY):
             # Answer only once the change is live: a listener just created accepts connections at once.
             dataplane.wait_applied(services.store.generation)

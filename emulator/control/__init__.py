@@ -10,5 +10,6 @@ from emulator.control.dispatch import handle
 from emulator.control import (  # noqa: F401, E402
     attributes, listeners, load_balancers, rules, tags, target_groups, targets,
 )
+from emulator.control import account, capacity, ssl_policies, trust_store_revocations, trust_stores  # noqa: F401, E402
 
 __all__ = ["HANDLERS", "Services", "handle"]

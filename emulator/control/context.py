@@ -33,6 +33,8 @@ class Context:
     region: str
     tx: Transaction
     now: datetime
+    # The URL the client called: presigned URLs (GetTrustStore*) must point back at this same endpoint.
+    endpoint_url: str = ""
 
     @property
     def timing(self) -> Timing:

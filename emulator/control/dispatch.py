@@ -6,9 +6,11 @@ from emulator.control.context import HANDLERS, Context, Request, Result, Service
 from emulator.errors import AwsError
 
 
-def handle(services: Services, account: str, region: str, operation: str, request: Request) -> Result:
+def handle(
+    services: Services, account: str, region: str, operation: str, request: Request, endpoint_url: str = ""
+) -> Result:
     handler = HANDLERS.get(operation)
     if handler is None:
         raise AwsError("InvalidAction", f"The action {operation} is not valid for this web service.")
     with services.store.transaction(account, region) as tx:
-        return handler(Context(services, account, region, tx, utcnow()), request)
+        return handler(Context(services, account, region, tx, utcnow(), endpoint_url), request)
