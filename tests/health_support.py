@@ -1,0 +1,70 @@
+"""Helpers for the health-check tests: groups in use by a listener, and watching DescribeTargetHealth.
+
+State changes are driven by the backends the tests flip, so tests poll DescribeTargetHealth with a short
+deadline (the fast timing checks every 0.3 s) and record every distinct state they saw on the way.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+
+def alb_with_group(elbv2: Any, subnets: list[str], vpc_id: str, port: int, **group: Any) -> str:
+    """An HTTP target group (ip targets) that an ALB listener forwards to, so its targets are checked."""
+    settings = {"Name": "web", "Protocol": "HTTP", "Port": port, "VpcId": vpc_id, "TargetType": "ip", **group}
+    tg = elbv2.create_target_group(**settings)["TargetGroups"][0]["TargetGroupArn"]
+    lb = elbv2.create_load_balancer(Name="alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=8080, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    return tg
+
+
+def health(elbv2: Any, tg: str, port: int) -> dict[str, str]:
+    target = {"Id": "127.0.0.1", "Port": port}
+    return elbv2.describe_target_health(TargetGroupArn=tg, Targets=[target])["TargetHealthDescriptions"][0]["TargetHealth"]
+
+
+def watch_until(elbv2: Any, tg: str, port: int, expected: dict[str, str], timeout: float = 8.0) -> list[dict[str, str]]:
+    """Poll the target's health until it equals ``expected``; returns the distinct states seen, in order."""
+    seen: list[dict[str, str]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        current = health(elbv2, tg, port)
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        if current == expected:
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never reached {expected}; saw {seen}")
+        time.sleep(0.03)
+
+
+class RecordingBackend:
+    """Accepts connections, keeps each raw request head and answers 200 (to see what a check sends)."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self._sock.getsockname()[1]
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
+                    head += chunk
+                self.requests.append(head)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    def close(self) -> None:
+        self._sock.close()

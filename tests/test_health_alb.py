@@ -1,0 +1,176 @@
+"""Health checks of ALB (HTTP) target groups against real backends, seen through DescribeTargetHealth.
+
+References: checklist section 3 (states, reasons, descriptions, state machine), AWS "Health checks for
+Application Load Balancer target groups" (request format, Matcher forms, thresholds), boto3's default
+``target_in_service`` / ``target_deregistered`` waiters (Delay 15 s: one poll must be enough).
+"""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+from backends import HttpEcho
+from health_support import RecordingBackend, alb_with_group, health, watch_until
+
+from emulator.dataplane.targets import slow_start_factor
+from emulator.server import EmulatorServer
+from emulator.timing import Timing
+
+HEALTHY = {"State": "healthy"}
+INITIAL = {"State": "initial", "Reason": "Elb.InitialHealthChecking", "Description": "Initial health checks in progress"}
+TIMEOUT = {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
+FAILED = {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}
+
+
+def mismatch(code: int) -> dict[str, str]:
+    return {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": f"Health checks failed with these codes: [{code}]"}
+
+
+def count_calls(client, operation: str) -> list[int]:
+    calls = [0]
+
+    def count(**_: object) -> None:
+        calls[0] += 1
+
+    client.meta.events.register(f"before-call.elastic-load-balancing-v2.{operation}", count)
+    return calls
+
+
+def routable_ports(server: EmulatorServer, tg: str) -> set[int]:
+    # Interim: the ALB runtime is not registered yet, so routing is read from the shared group runtime.
+    return {t.port for t in server.dataplane.target_groups[tg].routable}
+
+
+def test_waiter_succeeds_on_first_poll_and_check_request_is_awss(elbv2, subnets, vpc_id):
+    recorder = RecordingBackend()
+    with HttpEcho() as traffic:
+        tg = alb_with_group(elbv2, subnets, vpc_id, traffic.port, HealthCheckPort=str(recorder.port), HealthCheckPath="/ping")
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        polls = count_calls(elbv2, "DescribeTargetHealth")
+        elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg)  # default config: 15 s between polls
+        assert polls == [1]
+        entry = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"][0]
+        assert entry["HealthCheckPort"] == str(recorder.port)
+        assert traffic.requests == 0  # the numeric HealthCheckPort is checked, not the traffic port
+    port = recorder.port
+    recorder.close()
+    head = recorder.requests[0].decode()
+    lines = head.split("\r\n")
+    assert lines[0] == "GET /ping HTTP/1.1"
+    assert f"Host: 127.0.0.1:{port}" in lines
+    assert "Connection: close" in lines and "User-Agent: ELB-HealthChecker/2.0" in lines
+
+
+def test_state_and_reason_follow_the_backend(elbv2, subnets, vpc_id, emulator_server):
+    with HttpEcho() as backend:
+        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthyThresholdCount=2, UnhealthyThresholdCount=2)
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        assert health(elbv2, tg, backend.port) == HEALTHY
+        backend.status = 404
+        assert watch_until(elbv2, tg, backend.port, mismatch(404)) == [HEALTHY, mismatch(404)]
+        backend.status, backend.delay = 200, 1.0  # slower than the 0.25 s fast-timing timeout
+        assert watch_until(elbv2, tg, backend.port, TIMEOUT) == [mismatch(404), TIMEOUT]
+        backend.delay = 0.0
+        assert watch_until(elbv2, tg, backend.port, HEALTHY) == [TIMEOUT, HEALTHY]
+        backend.stop()
+        assert watch_until(elbv2, tg, backend.port, FAILED) == [HEALTHY, FAILED]
+        assert routable_ports(emulator_server, tg) == {backend.port}  # the only target: fail open
+
+
+def test_failing_target_stays_initial_until_unhealthy_threshold(elbv2, subnets, vpc_id, emulator_server):
+    with HttpEcho() as backend:
+        backend.status = 500
+        # Interval 100 s -> 1 s in fast timing: the window between the first and second check is wide.
+        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthCheckIntervalSeconds=100, UnhealthyThresholdCount=2)
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        assert health(elbv2, tg, backend.port) == INITIAL
+        assert routable_ports(emulator_server, tg) == set()  # all targets initial: nothing to route to (503)
+        assert watch_until(elbv2, tg, backend.port, mismatch(500)) == [INITIAL, mismatch(500)]
+        assert routable_ports(emulator_server, tg) == {backend.port}  # all unhealthy: fail open
+
+
+def test_matcher_lists_and_ranges_and_modify_applies_on_next_check(elbv2, subnets, vpc_id):
+    with HttpEcho() as backend:
+        backend.status = 202
+        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, Matcher={"HttpCode": "200,202"}, HealthyThresholdCount=2)
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        assert health(elbv2, tg, backend.port) == HEALTHY
+        elbv2.modify_target_group(TargetGroupArn=tg, Matcher={"HttpCode": "200"})
+        watch_until(elbv2, tg, backend.port, mismatch(202))
+        elbv2.modify_target_group(TargetGroupArn=tg, Matcher={"HttpCode": "200-299"})
+        watch_until(elbv2, tg, backend.port, HEALTHY)
+
+
+def test_routing_takes_only_healthy_targets_and_fails_open(elbv2, subnets, vpc_id, emulator_server):
+    with HttpEcho("a") as a, HttpEcho("b") as b:
+        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        assert routable_ports(emulator_server, tg) == {a.port, b.port}
+        a.status = 500
+        watch_until(elbv2, tg, a.port, mismatch(500))
+        assert routable_ports(emulator_server, tg) == {b.port}
+        b.status = 503
+        watch_until(elbv2, tg, b.port, mismatch(503))
+        assert routable_ports(emulator_server, tg) == {a.port, b.port}
+
+
+def test_group_without_listener_is_not_checked(elbv2, subnets, vpc_id):
+    with HttpEcho() as backend:
+        tg = elbv2.create_target_group(Name="idle", Protocol="HTTP", Port=backend.port, VpcId=vpc_id, TargetType="ip")
+        tg = tg["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        assert health(elbv2, tg, backend.port)["Reason"] == "Target.NotInUse"
+        assert backend.requests == 0
+        lb = elbv2.create_load_balancer(Name="late", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=8081, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        assert health(elbv2, tg, backend.port) == HEALTHY
+        assert backend.requests >= 1
+
+
+def test_draining_target_leaves_routing_then_deregistered_waiter_passes_first_poll(elbv2, subnets, vpc_id, emulator_server):
+    with HttpEcho("a") as a, HttpEcho("b") as b:
+        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "50"}])
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
+        elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
+        assert health(elbv2, tg, a.port)["State"] == "draining"
+        assert routable_ports(emulator_server, tg) == {b.port}
+        watch_until(elbv2, tg, a.port, {"State": "unused", "Reason": "Target.NotRegistered", "Description": "Target is not registered to the target group"})
+        polls = count_calls(elbv2, "DescribeTargetHealth")
+        elbv2.get_waiter("target_deregistered").wait(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
+        assert polls == [1]
+
+
+def test_slow_start_ramps_a_new_target_linearly(elbv2, subnets, vpc_id, emulator_server):
+    with HttpEcho("a") as a, HttpEcho("b") as b:
+        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        # 30 s -> 0.3 s in fast timing.
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "slow_start.duration_seconds", "Value": "30"}])
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": b.port}])
+        targets = {t.port: t for t in emulator_server.dataplane.target_groups[tg].targets.values()}
+        assert slow_start_factor(targets[a.port], time.monotonic()) == 1.0  # first target: no one to ramp against
+        assert 0.0 < slow_start_factor(targets[b.port], time.monotonic()) < 1.0
+        deadline = time.monotonic() + 5
+        while slow_start_factor(targets[b.port], time.monotonic()) < 1.0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_aws_timing_reports_registration_in_progress():
+    server = EmulatorServer(port=0, timing=Timing.named("aws")).start()
+    try:
+        elbv2 = boto3.client("elbv2", endpoint_url=server.url, region_name="us-east-1")
+        ec2 = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1")
+        vpc_id = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        subnets = list({s["AvailabilityZone"]: s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}.values())[:2]
+        with HttpEcho() as backend:
+            tg = alb_with_group(elbv2, subnets, vpc_id, backend.port)
+            elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+            assert health(elbv2, tg, backend.port) == {
+                "State": "initial", "Reason": "Elb.RegistrationInProgress", "Description": "Target registration is in progress",
+            }
+            assert backend.requests == 0  # AWS timing: the first check comes within the first 30 s interval
+    finally:
+        server.stop()
