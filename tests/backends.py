@@ -18,6 +18,7 @@ from typing import Any
 
 class _EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body are separate writes: Nagle + delayed ACK would add 40 ms
     server: "_EchoHTTPServer"
 
     def _answer(self) -> None:
