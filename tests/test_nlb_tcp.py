@@ -1,0 +1,199 @@
+"""NLB TCP listeners carry real connections (behaviour checklist section 6; AWS NLB user guide).
+
+Each test builds the NLB through boto3, then sends traffic through the listener's bound address to real
+backends on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import Counter
+
+import pytest
+from backends import TcpEcho
+from nlb_support import connect, listener, listener_address, nlb, recv_all, recv_exactly, target_group, wait_for
+
+from emulator.dataplane.nlb.route import TCP_IDLE_SCALE_ENV
+
+
+def _greeting_of(address: tuple[str, int], payload: bytes = b"ping") -> bytes:
+    """Open a connection, send ``payload``, half-close, return everything the target sent back."""
+    with connect(address) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        data = recv_all(sock)
+    assert data.endswith(payload)
+    return data[: -len(payload)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _connect_expecting_reset(address: tuple[str, int]) -> None:
+    """The listener accepts, then resets (the RST may even beat ``connect`` returning)."""
+    with pytest.raises(ConnectionResetError):
+        with connect(address) as sock:
+            while sock.recv(65536):
+                pass
+
+
+def _assert_reset(sock: socket.socket) -> None:
+    """The peer reset the connection (an NLB answers with RST, not FIN)."""
+    with pytest.raises(ConnectionResetError):
+        while sock.recv(65536):
+            pass
+
+
+@pytest.fixture
+def lb(elbv2, subnets) -> str:
+    return nlb(elbv2, subnets)
+
+
+def test_connections_spread_over_targets_and_keep_their_target(emulator_url, elbv2, vpc_id, lb):
+    with TcpEcho(b"A") as a, TcpEcho(b"B") as b, TcpEcho(b"C") as c:
+        tg = target_group(elbv2, vpc_id, "tcp", ports=[a.port, b.port, c.port])
+        address = listener_address(emulator_url, listener(elbv2, lb, tg))
+        seen = Counter(_greeting_of(address, b"x" * 1000) for _ in range(60))
+    assert set(seen) == {b"A", b"B", b"C"}, seen  # the flow hash spreads connections over every target
+    assert min(seen.values()) >= 5, seen
+
+
+def test_source_ip_stickiness_pins_a_client_to_one_target(emulator_url, elbv2, vpc_id, lb):
+    with TcpEcho(b"A") as a, TcpEcho(b"B") as b, TcpEcho(b"C") as c:
+        tg = target_group(elbv2, vpc_id, "sticky", ports=[a.port, b.port, c.port],
+                          attributes={"stickiness.enabled": "true", "stickiness.type": "source_ip"})
+        address = listener_address(emulator_url, listener(elbv2, lb, tg))
+        seen = {_greeting_of(address) for _ in range(30)}
+    assert len(seen) == 1, seen
+
+
+def test_half_close_is_passed_through_both_ways(emulator_url, elbv2, vpc_id, lb):
+    with TcpEcho() as echo:
+        tg = target_group(elbv2, vpc_id, "half", ports=[echo.port])
+        address = listener_address(emulator_url, listener(elbv2, lb, tg))
+        payload = bytes(range(256)) * 8192  # 2 MiB: more than any buffer, so it is still flowing at EOF
+        with connect(address) as sock:
+            sender = threading.Thread(target=lambda: (sock.sendall(payload), sock.shutdown(socket.SHUT_WR)))
+            sender.start()
+            echoed = recv_all(sock)  # the target's EOF arrives only after it saw ours: both halves passed
+            sender.join()
+    assert echoed == payload
+
+
+class _StalledReader:
+    """Reads nothing until ``release``; then counts every byte of every connection (health checks too)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self.release = threading.Event()
+        self.received = 0
+        self._done = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        self.release.wait(30)
+        received = 0
+        with conn:
+            try:
+                while data := conn.recv(1 << 20):
+                    received += len(data)
+            except OSError:
+                return
+        if received:  # the proxied connection (health-check connections carry nothing)
+            self.received = received
+            self._done.set()
+
+    def join(self) -> None:
+        self._done.wait(10)
+        self._server.close()
+
+
+def _runtime(emulator_server, listener_arn: str):
+    """The running listener runtime, to read its buffer sizes (observation only)."""
+    return emulator_server.dataplane._running[listener_arn].runtime
+
+
+def test_slow_reader_backpressure_keeps_proxy_memory_bounded(emulator_server, emulator_url, elbv2, vpc_id, lb):
+    total = 50 << 20
+    reader = _StalledReader()
+    tg = target_group(elbv2, vpc_id, "slow", ports=[reader.port])
+    arn = listener(elbv2, lb, tg)
+    with connect(listener_address(emulator_url, arn), timeout=0.5) as sock:
+        chunk, sent = b"\0" * (1 << 16), 0
+        try:
+            while sent < total:
+                sent += sock.send(chunk)
+        except TimeoutError:
+            pass  # the send blocked: backpressure reached the client
+        flows = list(_runtime(emulator_server, arn).tcp_flows)
+        buffered = [leg.transport.get_write_buffer_size() for f in flows for leg in (f.client, f.upstream)]
+        assert sent < 40 << 20, sent  # only kernel socket buffers plus a bounded proxy buffer hold data
+        assert max(buffered) <= 1 << 20, buffered
+        reader.release.set()  # the reader starts reading: the proxy resumes and everything arrives
+        sock.settimeout(10)
+        sock.sendall(b"\0" * (total - sent))
+        sock.shutdown(socket.SHUT_WR)
+        reader.join()
+    assert reader.received == total
+
+
+def test_refusing_target_resets_the_client(emulator_url, elbv2, vpc_id, lb):
+    tg = target_group(elbv2, vpc_id, "refuse", ports=[_free_port()],
+                      HealthCheckEnabled=True)
+    address = listener_address(emulator_url, listener(elbv2, lb, tg))
+    _connect_expecting_reset(address)
+
+
+def test_no_registered_target_resets_at_once(emulator_url, elbv2, vpc_id, lb):
+    tg = target_group(elbv2, vpc_id, "empty")
+    address = listener_address(emulator_url, listener(elbv2, lb, tg))
+    _connect_expecting_reset(address)
+
+
+def test_idle_timeout_closes_silent_flows(emulator_url, elbv2, vpc_id, lb, monkeypatch):
+    # tcp.idle_timeout.seconds is real seconds (60-6000); the test-only scale turns 60 s into 0.6 s.
+    monkeypatch.setenv(TCP_IDLE_SCALE_ENV, "0.01")
+    with TcpEcho() as echo:
+        tg = target_group(elbv2, vpc_id, "idle", ports=[echo.port])
+        arn = listener(elbv2, lb, tg)
+        elbv2.modify_listener_attributes(ListenerArn=arn, Attributes=[{"Key": "tcp.idle_timeout.seconds", "Value": "60"}])
+        address = listener_address(emulator_url, arn)
+        with connect(address) as busy, connect(address) as silent:
+            silent.sendall(b"hi")
+            assert recv_exactly(silent, 2) == b"hi"
+            for _ in range(12):  # 1.2 s of traffic every 0.1 s: the busy flow never goes idle
+                busy.sendall(b"k")
+                assert recv_exactly(busy, 1) == b"k"
+                threading.Event().wait(0.1)
+            _assert_reset(silent)  # silent for longer than 0.6 s (at most 1.25x that): reset
+
+
+def test_listener_changes_apply_to_new_flows_while_old_flows_continue(emulator_url, elbv2, vpc_id, lb):
+    with TcpEcho(b"A") as a, TcpEcho(b"B") as b:
+        tg_a = target_group(elbv2, vpc_id, "change-a", ports=[a.port])
+        tg_b = target_group(elbv2, vpc_id, "change-b", ports=[b.port])
+        arn = listener(elbv2, lb, tg_a)
+        address = listener_address(emulator_url, arn)
+        with connect(address) as old:
+            old.sendall(b"1")
+            assert recv_exactly(old, 2) == b"A1"
+            elbv2.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_b}])
+            assert _greeting_of(address) == b"B"  # new flows follow the new default action at once
+            old.sendall(b"2")
+            assert recv_exactly(old, 1) == b"2"  # the old flow stays on its target
+        elbv2.modify_listener(ListenerArn=arn, Port=7001)
+        moved = listener_address(emulator_url, arn)
+        assert moved[1] != address[1] and _greeting_of(moved) == b"B"
