@@ -49,9 +49,17 @@ def forward(tg_arn: str) -> list[dict]:
     return [{"Type": "forward", "TargetGroupArn": tg_arn}]
 
 
-def listener(elbv2: Any, lb_arn: str, actions: list[dict], port: int = 8080, protocol: str = "HTTP",
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now: listeners of concurrent test runs rarely collide on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listener(elbv2: Any, lb_arn: str, actions: list[dict], port: int | None = None, protocol: str = "HTTP",
              **extra: Any) -> str:
-    return elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol=protocol, Port=port, DefaultActions=actions,
+    return elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol=protocol, Port=port or free_port(),
+                                 DefaultActions=actions,
                                  **extra)["Listeners"][0]["ListenerArn"]
 
 
