@@ -11,14 +11,41 @@ import threading
 import time
 from typing import Any
 
+import requests
 
-def alb_with_group(elbv2: Any, subnets: list[str], vpc_id: str, port: int, **group: Any) -> str:
-    """An HTTP target group (ip targets) that an ALB listener forwards to, so its targets are checked."""
+
+def alb_with_group(elbv2: Any, subnets: list[str], vpc_id: str, port: int, **group: Any) -> tuple[str, str]:
+    """An HTTP target group (ip targets) that an ALB listener forwards to, so its targets are checked.
+
+    Returns the group's ARN and the listener's ARN."""
     settings = {"Name": "web", "Protocol": "HTTP", "Port": port, "VpcId": vpc_id, "TargetType": "ip", **group}
     tg = elbv2.create_target_group(**settings)["TargetGroups"][0]["TargetGroupArn"]
     lb = elbv2.create_load_balancer(Name="alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
-    elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=8080, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
-    return tg
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb, Protocol="HTTP", Port=8080, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
+    )["Listeners"][0]["ListenerArn"]
+    return tg, listener
+
+
+def listener_url(emulator_url: str, listener_arn: str) -> str:
+    """Where the listener accepts traffic, from the documented admin endpoint."""
+    for entry in requests.get(f"{emulator_url}/_emulator/listeners", timeout=5).json():
+        if entry["ListenerArn"] == listener_arn:
+            return f"http://{entry['Address']}/"
+    raise AssertionError(f"listener {listener_arn} is not running")
+
+
+def served_by(url: str, requests_count: int = 8) -> tuple[set[str], set[int]]:
+    """Send requests through the load balancer: the backend names that answered and the statuses seen."""
+    names: set[str] = set()
+    statuses: set[int] = set()
+    with requests.Session() as session:
+        for _ in range(requests_count):
+            response = session.get(url, timeout=5, headers={"Connection": "close"})
+            statuses.add(response.status_code)
+            if response.headers.get("Content-Type") == "application/json":
+                names.add(response.json()["backend"])
+    return names, statuses
 
 
 def health(elbv2: Any, tg: str, port: int) -> dict[str, str]:

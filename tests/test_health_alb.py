@@ -11,7 +11,7 @@ import time
 
 import boto3
 from backends import HttpEcho
-from health_support import RecordingBackend, alb_with_group, health, watch_until
+from health_support import RecordingBackend, alb_with_group, health, listener_url, served_by, watch_until
 
 from emulator.dataplane.targets import slow_start_factor
 from emulator.server import EmulatorServer
@@ -37,15 +37,10 @@ def count_calls(client, operation: str) -> list[int]:
     return calls
 
 
-def routable_ports(server: EmulatorServer, tg: str) -> set[int]:
-    # Interim: the ALB runtime is not registered yet, so routing is read from the shared group runtime.
-    return {t.port for t in server.dataplane.target_groups[tg].routable}
-
-
 def test_waiter_succeeds_on_first_poll_and_check_request_is_awss(elbv2, subnets, vpc_id):
     recorder = RecordingBackend()
     with HttpEcho() as traffic:
-        tg = alb_with_group(elbv2, subnets, vpc_id, traffic.port, HealthCheckPort=str(recorder.port), HealthCheckPath="/ping")
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, traffic.port, HealthCheckPort=str(recorder.port), HealthCheckPath="/ping")
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
         polls = count_calls(elbv2, "DescribeTargetHealth")
         elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg)  # default config: 15 s between polls
@@ -62,9 +57,9 @@ def test_waiter_succeeds_on_first_poll_and_check_request_is_awss(elbv2, subnets,
     assert "Connection: close" in lines and "User-Agent: ELB-HealthChecker/2.0" in lines
 
 
-def test_state_and_reason_follow_the_backend(elbv2, subnets, vpc_id, emulator_server):
+def test_state_and_reason_follow_the_backend(elbv2, subnets, vpc_id):
     with HttpEcho() as backend:
-        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthyThresholdCount=2, UnhealthyThresholdCount=2)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthyThresholdCount=2, UnhealthyThresholdCount=2)
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
         assert health(elbv2, tg, backend.port) == HEALTHY
         backend.status = 404
@@ -75,25 +70,25 @@ def test_state_and_reason_follow_the_backend(elbv2, subnets, vpc_id, emulator_se
         assert watch_until(elbv2, tg, backend.port, HEALTHY) == [TIMEOUT, HEALTHY]
         backend.stop()
         assert watch_until(elbv2, tg, backend.port, FAILED) == [HEALTHY, FAILED]
-        assert routable_ports(emulator_server, tg) == {backend.port}  # the only target: fail open
 
 
-def test_failing_target_stays_initial_until_unhealthy_threshold(elbv2, subnets, vpc_id, emulator_server):
+def test_failing_target_stays_initial_until_unhealthy_threshold(elbv2, subnets, vpc_id, emulator_url):
     with HttpEcho() as backend:
         backend.status = 500
         # Interval 100 s -> 1 s in fast timing: the window between the first and second check is wide.
-        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthCheckIntervalSeconds=100, UnhealthyThresholdCount=2)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthCheckIntervalSeconds=100, UnhealthyThresholdCount=2)
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
         assert health(elbv2, tg, backend.port) == INITIAL
-        assert routable_ports(emulator_server, tg) == set()  # all targets initial: nothing to route to (503)
+        url = listener_url(emulator_url, listener)
+        assert served_by(url, 2) == (set(), {503})  # all targets initial: nothing to route to (checklist 3.4)
         assert watch_until(elbv2, tg, backend.port, mismatch(500)) == [INITIAL, mismatch(500)]
-        assert routable_ports(emulator_server, tg) == {backend.port}  # all unhealthy: fail open
+        assert served_by(url, 2) == ({"backend"}, {500})  # all unhealthy: fail open
 
 
 def test_matcher_lists_and_ranges_and_modify_applies_on_next_check(elbv2, subnets, vpc_id):
     with HttpEcho() as backend:
         backend.status = 202
-        tg = alb_with_group(elbv2, subnets, vpc_id, backend.port, Matcher={"HttpCode": "200,202"}, HealthyThresholdCount=2)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, backend.port, Matcher={"HttpCode": "200,202"}, HealthyThresholdCount=2)
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
         assert health(elbv2, tg, backend.port) == HEALTHY
         elbv2.modify_target_group(TargetGroupArn=tg, Matcher={"HttpCode": "200"})
@@ -102,17 +97,18 @@ def test_matcher_lists_and_ranges_and_modify_applies_on_next_check(elbv2, subnet
         watch_until(elbv2, tg, backend.port, HEALTHY)
 
 
-def test_routing_takes_only_healthy_targets_and_fails_open(elbv2, subnets, vpc_id, emulator_server):
+def test_routing_takes_only_healthy_targets_and_fails_open(elbv2, subnets, vpc_id, emulator_url):
     with HttpEcho("a") as a, HttpEcho("b") as b:
-        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, a.port)
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
-        assert routable_ports(emulator_server, tg) == {a.port, b.port}
+        url = listener_url(emulator_url, listener)
+        assert served_by(url) == ({"a", "b"}, {200})
         a.status = 500
         watch_until(elbv2, tg, a.port, mismatch(500))
-        assert routable_ports(emulator_server, tg) == {b.port}
+        assert served_by(url) == ({"b"}, {200})
         b.status = 503
         watch_until(elbv2, tg, b.port, mismatch(503))
-        assert routable_ports(emulator_server, tg) == {a.port, b.port}
+        assert served_by(url) == ({"a", "b"}, {500, 503})  # none healthy: fail open to all
 
 
 def test_group_without_listener_is_not_checked(elbv2, subnets, vpc_id):
@@ -128,14 +124,14 @@ def test_group_without_listener_is_not_checked(elbv2, subnets, vpc_id):
         assert backend.requests >= 1
 
 
-def test_draining_target_leaves_routing_then_deregistered_waiter_passes_first_poll(elbv2, subnets, vpc_id, emulator_server):
+def test_draining_target_leaves_routing_then_deregistered_waiter_passes_first_poll(elbv2, subnets, vpc_id, emulator_url):
     with HttpEcho("a") as a, HttpEcho("b") as b:
-        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, a.port)
         elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "50"}])
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}, {"Id": "127.0.0.1", "Port": b.port}])
         elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
         assert health(elbv2, tg, a.port)["State"] == "draining"
-        assert routable_ports(emulator_server, tg) == {b.port}
+        assert served_by(listener_url(emulator_url, listener)) == ({"b"}, {200})
         watch_until(elbv2, tg, a.port, {"State": "unused", "Reason": "Target.NotRegistered", "Description": "Target is not registered to the target group"})
         polls = count_calls(elbv2, "DescribeTargetHealth")
         elbv2.get_waiter("target_deregistered").wait(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
@@ -144,7 +140,7 @@ def test_draining_target_leaves_routing_then_deregistered_waiter_passes_first_po
 
 def test_slow_start_ramps_a_new_target_linearly(elbv2, subnets, vpc_id, emulator_server):
     with HttpEcho("a") as a, HttpEcho("b") as b:
-        tg = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, a.port)
         # 30 s -> 0.3 s in fast timing.
         elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "slow_start.duration_seconds", "Value": "30"}])
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
@@ -166,7 +162,7 @@ def test_aws_timing_reports_registration_in_progress():
         vpc_id = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         subnets = list({s["AvailabilityZone"]: s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}.values())[:2]
         with HttpEcho() as backend:
-            tg = alb_with_group(elbv2, subnets, vpc_id, backend.port)
+            tg, listener = alb_with_group(elbv2, subnets, vpc_id, backend.port)
             elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
             assert health(elbv2, tg, backend.port) == {
                 "State": "initial", "Reason": "Elb.RegistrationInProgress", "Description": "Target registration is in progress",
