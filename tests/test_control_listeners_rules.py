@@ -199,3 +199,13 @@ def test_nlb_tcp_listener(elbv2, subnets, vpc_id):
     assert listener["Protocol"] == "TCP"
     attributes = elbv2.describe_listener_attributes(ListenerArn=listener["ListenerArn"])["Attributes"]
     assert attributes == [{"Key": "tcp.idle_timeout.seconds", "Value": "350"}]
+
+
+def test_unknown_ssl_policy_is_ssl_policy_not_found(elbv2, acm, alb, tg):
+    cert = acm.request_certificate(DomainName="example.com")["CertificateArn"]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_listener(
+            LoadBalancerArn=alb, Protocol="HTTPS", Port=443, DefaultActions=_forward(tg),
+            Certificates=[{"CertificateArn": cert}], SslPolicy="ELBSecurityPolicy-Bogus",
+        )
+    assert _error(excinfo)[0] == "SSLPolicyNotFound"

@@ -12,6 +12,7 @@ from typing import Any
 from api_models import identifiers as ids
 from api_models.attributes import listener_defaults
 from api_models.resources import Listener, LoadBalancer, Rule
+from api_models.ssl_policies import DEFAULT_POLICY, SSL_POLICIES
 from emulator.control import aws_services
 from emulator.control.actions import normalise_actions
 from emulator.control.context import Context, Request, Result, operation
@@ -24,7 +25,6 @@ from emulator.errors import AwsError, validation_error
 
 PROTOCOLS = {"application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC")}
 SECURE = ("HTTPS", "TLS")
-DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08"  # the API's default (checklist §5.1)
 ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
 MAX_LISTENERS = 50  # per load balancer
 _SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "AlpnPolicy", "MutualAuthentication", "DefaultActions")
@@ -80,8 +80,8 @@ def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict
 
 def _ssl_policy(policy: str | None) -> str:
     if policy is None:
-        return DEFAULT_SSL_POLICY
-    if not policy.startswith("ELBSecurityPolicy-"):
+        return DEFAULT_POLICY
+    if policy not in SSL_POLICIES:
         raise AwsError("SSLPolicyNotFound", f"SSL policy '{policy}' not found")  # [I]
     return policy
 
