@@ -19,6 +19,13 @@ from emulator.timing import Timing
 log = logging.getLogger("elbv2_emulator")
 
 
+def _warm_up_moto() -> None:
+    """Import moto's EC2, ACM and S3 models off the start-up path: together they take about a second."""
+    import moto.acm.models  # noqa: F401
+    import moto.ec2.models  # noqa: F401
+    import moto.s3.models  # noqa: F401
+
+
 class _KeepAliveHandler(WSGIRequestHandler):
     # HTTP/1.1 lets SDK clients reuse their connection instead of reconnecting per call.
     protocol_version = "HTTP/1.1"
@@ -60,6 +67,7 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def _start_planes(self) -> None:
+        threading.Thread(target=_warm_up_moto, name="moto-warm-up", daemon=True).start()
         self.dataplane.start()
         if self._dns is not None:
             self._dns.start()

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from moto.acm.models import acm_backends
-from moto.ec2.exceptions import InvalidInstanceIdError, InvalidSubnetIdError, InvalidVPCIdError
-from moto.ec2.models import ec2_backends
+from types import ModuleType
+from typing import Any
 
 from api_models.identifiers import arn_region_account
 from emulator.control.context import Context
@@ -25,14 +24,24 @@ class SubnetInfo:
     availability_zone: str
 
 
-def _ec2(ctx: Context):  # type: ignore[no-untyped-def]
+# moto's EC2 takes most of a second to import, so it is imported on first use (and warmed up in the
+# background by the server) instead of at start-up.
+def _ec2(ctx: Context) -> Any:
+    from moto.ec2.models import ec2_backends
+
     return ec2_backends[ctx.account][ctx.region]
+
+
+def _ec2_errors() -> ModuleType:
+    from moto.ec2 import exceptions
+
+    return exceptions
 
 
 def subnet(ctx: Context, subnet_id: str) -> SubnetInfo:
     try:
         found = _ec2(ctx).get_subnet(subnet_id)
-    except InvalidSubnetIdError:
+    except _ec2_errors().InvalidSubnetIdError:
         raise AwsError("SubnetNotFound", f"The subnet ID '{subnet_id}' is not found") from None
     return SubnetInfo(found.id, found.vpc_id, found.availability_zone)
 
@@ -40,7 +49,7 @@ def subnet(ctx: Context, subnet_id: str) -> SubnetInfo:
 def require_vpc(ctx: Context, vpc_id: str) -> None:
     try:
         _ec2(ctx).get_vpc(vpc_id)
-    except InvalidVPCIdError:
+    except _ec2_errors().InvalidVPCIdError:
         raise validation_error(f"The VPC ID '{vpc_id}' is not found") from None
 
 
@@ -64,7 +73,7 @@ def instance_state(ctx: Context, instance_id: str) -> str | None:
     """The instance's state name (``running``, ``stopped``…), or None when EC2 does not know it."""
     try:
         return _ec2(ctx).get_instance(instance_id).state
-    except InvalidInstanceIdError:
+    except _ec2_errors().InvalidInstanceIdError:
         return None
 
 
@@ -74,6 +83,8 @@ def require_certificate(ctx: Context, certificate_arn: str) -> None:
         return
     region, account = arn_region_account(certificate_arn)
     try:
+        from moto.acm.models import acm_backends
+
         acm_backends[account or ctx.account][region or ctx.region].get_certificate(certificate_arn)
     except Exception:  # moto raises its own CertificateNotFound, or KeyError for an unknown region
         raise AwsError("CertificateNotFound", f"Certificate '{certificate_arn}' not found") from None
