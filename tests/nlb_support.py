@@ -75,3 +75,13 @@ def recv_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def wait_healthy(elbv2: Any, tg_arn: str) -> None:
+    """Wait until every target of the group passed its health checks (the health checker runs on its own)."""
+    def healthy() -> bool:
+        states = [d["TargetHealth"]["State"]
+                  for d in elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]]
+        return bool(states) and all(state == "healthy" for state in states)
+
+    wait_for(healthy)

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 from backends import TcpEcho
-from nlb_support import connect, listener, listener_address, nlb, recv_all, recv_exactly, target_group, wait_for
+from nlb_support import connect, listener, listener_address, nlb, recv_all, recv_exactly, target_group, wait_healthy
 
 from emulator.dataplane.nlb.route import TCP_IDLE_SCALE_ENV
 
@@ -151,10 +151,11 @@ def test_slow_reader_backpressure_keeps_proxy_memory_bounded(emulator_server, em
 
 
 def test_refusing_target_resets_the_client(emulator_url, elbv2, vpc_id, lb):
-    tg = target_group(elbv2, vpc_id, "refuse", ports=[_free_port()],
-                      HealthCheckEnabled=True)
-    address = listener_address(emulator_url, listener(elbv2, lb, tg))
-    _connect_expecting_reset(address)
+    with TcpEcho() as health:  # the target passes its checks on another port, but refuses traffic
+        tg = target_group(elbv2, vpc_id, "refuse", ports=[_free_port()], HealthCheckPort=str(health.port))
+        address = listener_address(emulator_url, listener(elbv2, lb, tg))
+        wait_healthy(elbv2, tg)
+        _connect_expecting_reset(address)
 
 
 def test_no_registered_target_resets_at_once(emulator_url, elbv2, vpc_id, lb):

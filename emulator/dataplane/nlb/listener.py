@@ -138,14 +138,13 @@ class NlbListener:
     def _certificate_key(config: ListenerConfig) -> tuple:
         listener = config.listener
         arns = [c.get("CertificateArn") for c in listener.Certificates or []] + list(listener.extra_certificates)
-        return (tuple(arns), tuple(listener.AlpnPolicy or ()))
+        return (tuple(arns), tuple(listener.AlpnPolicy or ()), listener.SslPolicy or "")
 
     async def _load_tls(self) -> ssl.SSLContext:
-        (arns, alpn) = self._certificate_key(self.config)
-        policy = alpn[0] if alpn else "None"
+        arns, alpn, ssl_policy = self._certificate_key(self.config)
         loop = asyncio.get_running_loop()
-        context = await loop.run_in_executor(None, server_context, [a for a in arns if a], policy,
-                                             self.collaborators.certificates)
+        context = await loop.run_in_executor(None, server_context, [a for a in arns if a], alpn[0] if alpn else "None",
+                                             ssl_policy, self.collaborators.certificates)
         if context is None:  # the engine logs this and leaves the listener unbound
             raise OSError(f"TLS listener {self.config.listener.ListenerArn}: no loadable certificate")
         return context

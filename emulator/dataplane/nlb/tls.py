@@ -3,7 +3,8 @@
 The default certificate is ``Certificates[0]``; certificates added with AddListenerCertificates join the
 SNI set. A ClientHello whose server name matches a certificate's DNS names (exact, or one ``*.`` label)
 gets that certificate, any other gets the default (AWS NLB guide "Server certificates"). The ALPN
-preference lists are AWS's (NLB guide "ALPN policies"); the server's order decides.
+preference lists are AWS's (NLB guide "ALPN policies"); the server's order decides. The listener's
+SslPolicy sets the ciphers for TLS 1.2 and whether TLS 1.3 is offered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from cryptography import x509
 
+from api_models.ssl_policies import DEFAULT_POLICY, SSL_POLICIES
 from emulator.dataplane.runtime import CertificateSource
 
 ALPN_POLICIES: dict[str, list[str]] = {
@@ -26,9 +28,23 @@ ALPN_POLICIES: dict[str, list[str]] = {
 }
 
 
-def _context(cert_pem: str, key_pem: str, chain_pem: str | None, alpn: list[str]) -> ssl.SSLContext:
+def _apply_policy(context: ssl.SSLContext, policy_name: str) -> None:
+    """The security policy's TLS 1.2 ciphers and highest version. TLS 1.0/1.1, which some policies allow,
+    stay off: the local OpenSSL refuses them at its default security level."""
+    policy = SSL_POLICIES.get(policy_name) or SSL_POLICIES[DEFAULT_POLICY]
+    if "TLSv1.3" not in policy.protocols:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+    if "TLSv1.2" not in policy.protocols:
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+    try:
+        context.set_ciphers(policy.tls12_ciphers)
+    except ssl.SSLError:  # none of the policy's ciphers is available locally: keep OpenSSL's defaults
+        pass
+
+
+def _context(cert_pem: str, key_pem: str, chain_pem: str | None, alpn: list[str], policy: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1  # ELBSecurityPolicy-2016-08 still accepts TLS 1.0
+    _apply_policy(context, policy)
     with tempfile.TemporaryDirectory() as directory:  # load_cert_chain only reads files
         cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
         with open(cert_path, "w") as cert_file:
@@ -59,7 +75,9 @@ def _matches(pattern: str, server_name: str) -> bool:
     return pattern == server_name
 
 
-def server_context(arns: Iterable[str], alpn_policy: str, certificates: CertificateSource) -> ssl.SSLContext | None:
+def server_context(
+    arns: Iterable[str], alpn_policy: str, ssl_policy: str, certificates: CertificateSource
+) -> ssl.SSLContext | None:
     """The listener's SSL context (default certificate first), or None when no certificate can be loaded.
 
     Reads certificate material from ACM: call it off the event loop."""
@@ -68,7 +86,7 @@ def server_context(arns: Iterable[str], alpn_policy: str, certificates: Certific
     for arn in dict.fromkeys(arns):
         material = certificates(arn)
         if material is not None:
-            loaded.append((_names(material[0]), _context(*material, alpn)))
+            loaded.append((_names(material[0]), _context(*material, alpn, ssl_policy)))
     if not loaded:
         return None
     default = loaded[0][1]

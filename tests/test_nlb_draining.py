@@ -1,0 +1,50 @@
+"""Deregistration draining on NLB target groups (NLB guide "Deregistration delay"; checklist 6.4).
+
+A deregistered target gets no new flows; its existing flows continue through the delay
+(``deregistration_delay.timeout_seconds``, 100 s here, 1 s on the fast clock) and are then reset when
+``deregistration_delay.connection_termination.enabled`` is "true", or left alone when it is "false".
+"""
+
+from __future__ import annotations
+
+import pytest
+from backends import TcpEcho
+from nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group, wait_for
+
+
+def _target_of(sock, greetings: set[bytes]) -> bytes:
+    sock.sendall(b"?")
+    data = recv_exactly(sock, 2)
+    assert data[:1] in greetings and data[1:] == b"?"
+    return data[:1]
+
+
+def _gone(elbv2, tg: str, port: int) -> bool:
+    descriptions = elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    return all(d["Target"]["Port"] != port for d in descriptions)
+
+
+@pytest.mark.parametrize("terminate", ["true", "false"])
+def test_draining_target_keeps_its_flows_for_the_delay(emulator_url, elbv2, vpc_id, subnets, terminate):
+    with TcpEcho(b"A") as a, TcpEcho(b"B") as b:
+        ports = {b"A": a.port, b"B": b.port}
+        tg = target_group(elbv2, vpc_id, "drain", ports=list(ports.values()), attributes={
+            "deregistration_delay.timeout_seconds": "100",
+            "deregistration_delay.connection_termination.enabled": terminate,
+        })
+        address = listener_address(emulator_url, listener(elbv2, nlb(elbv2, subnets), tg))
+        with connect(address, timeout=5) as old:
+            name = _target_of(old, set(ports))
+            elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": ports[name]}])
+            for _ in range(10):  # no new flow reaches the draining target
+                with connect(address) as new:
+                    assert _target_of(new, set(ports)) != name
+            old.sendall(b"still")  # the draining target's flow continues through the delay
+            assert recv_exactly(old, 5) == b"still"
+            wait_for(lambda: _gone(elbv2, tg, ports[name]))  # the delay is over
+            if terminate == "true":
+                with pytest.raises(ConnectionResetError):
+                    wait_for(lambda: old.recv(1) == b"")  # reset, not a clean end of stream
+            else:
+                old.sendall(b"after")
+                assert recv_exactly(old, 5) == b"after"
