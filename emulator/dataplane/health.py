@@ -1,8 +1,9 @@
 """The health checker: real checks of every target of every target group a listener or rule uses.
 
 Runs on the data-plane loop and never blocks it: each (target group, target) has one timer
-(``loop.call_later``) that fires every HealthCheckIntervalSeconds and starts a probe on a fresh connection,
-whatever the previous probe is doing (AWS checks every interval no matter how long a response takes).
+(``loop.call_later``) that fires every HealthCheckIntervalSeconds and starts a probe on a fresh connection
+(AWS checks every interval no matter how long a response takes; a probe still running when the next one
+is due - a TCP check may time out at exactly its interval - lets that tick pass).
 Each result feeds the target's state machine (``health_states``); a changed state is written to the
 ``TargetHealthBoard`` that DescribeTargetHealth reads, and to the ``Target`` that routing reads.
 
@@ -18,13 +19,14 @@ is being applied, so the API answers RegisterTargets with the verdict of that fi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
-from collections.abc import Coroutine, Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Mapping
 
-from emulator.dataplane.health_probes import http_check, http_request, parse_matcher, tcp_check
-from emulator.dataplane.health_states import HEALTH_CHECK_DISABLED, CheckResult, TargetHealthState
+from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
+from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, CheckResult, TargetHealthState
 from emulator.dataplane.runtime import Collaborators
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
@@ -40,12 +42,13 @@ NLB_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "QUIC", "TCP_QUIC"})
 # Fast timing scales AWS's 5 s default timeout to 50 ms; a backend on a busy laptop (or CI box) needs more.
 FAST_TIMEOUT_FLOOR = 0.25
 FAST_INTERVAL_FLOOR = 0.3
+_NO_CODES: frozenset[int] = frozenset()
 
 
 class _Check:
     """The scheduled checking of one target."""
 
-    __slots__ = ("runtime", "target", "state", "enabled", "timer", "probe")
+    __slots__ = ("runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for")
 
     def __init__(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> None:
         self.runtime = runtime
@@ -53,14 +56,22 @@ class _Check:
         self.state = TargetHealthState()
         self.enabled = enabled
         self.timer: asyncio.TimerHandle | None = None
-        self.probe: asyncio.Task[None] | None = None
+        self.in_flight = False  # a probe has not reported yet
+        self.finished: Callable[[CheckResult], None] = _ignore  # bound once by the checker: no per-check closure
+        self.first: asyncio.Future[None] | None = None  # resolved when the first check (fast timing) reports
+        self.request = b""  # the GET, rebuilt only when path, host or port change
+        self.request_for: tuple[str, str, int] | None = None
 
     def stop(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if self.probe is not None and not self.probe.done():
-            self.probe.cancel()
-        self.timer = self.probe = None
+            self.timer = None
+        if self.first is not None and not self.first.done():
+            self.first.set_result(None)
+
+
+def _ignore(result: CheckResult) -> None:
+    pass
 
 
 def checks_enabled(runtime: TargetGroupRuntime) -> bool:
@@ -112,6 +123,7 @@ class HealthChecker:
 
     def _start(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> _Check:
         check = _Check(runtime, target, enabled)
+        check.finished = functools.partial(self._finished, check)
         target.slow_start = 0.0
         if not enabled:  # AWS: unavailable/Target.HealthCheckDisabled, and traffic flows to it
             check.state.status = HEALTH_CHECK_DISABLED
@@ -125,9 +137,9 @@ class HealthChecker:
         return check
 
     async def _first_check(self, check: _Check) -> None:
-        if check.state.checking():
-            self._board.set(check.target.key, check.state.status)
-        await self._probe(check)
+        check.first = asyncio.get_running_loop().create_future()
+        self._launch(check)
+        await check.first
         if self._checks.get(check.target.key) is check:
             check.timer = asyncio.get_running_loop().call_later(self._interval(check.runtime), self._tick, check)
 
@@ -135,33 +147,43 @@ class HealthChecker:
 
     def _tick(self, check: _Check) -> None:
         check.timer = asyncio.get_running_loop().call_later(self._interval(check.runtime), self._tick, check)
-        if check.probe is not None and not check.probe.done():
-            return  # a TCP check may use its whole interval as timeout (timeout <= interval)
+        if not check.in_flight:  # a TCP check may use its whole interval as timeout (timeout <= interval)
+            self._launch(check)
+
+    def _launch(self, check: _Check) -> None:
+        """Start one probe with the group's current settings (so ModifyTargetGroup applies from here)."""
         if check.state.checking():
             self._board.set(check.target.key, check.state.status)
-        check.probe = asyncio.get_running_loop().create_task(self._probe(check))
-
-    async def _probe(self, check: _Check) -> None:
-        try:
-            result = await self._run(check.runtime, check.target)
-        except Exception:  # a bug in a probe must not kill the target's checks
-            log.exception("health check of %s failed", check.target.key)
-            return
-        if self._checks.get(check.target.key) is check:
-            self._record(check, result)
-
-    def _run(self, runtime: TargetGroupRuntime, target: Target) -> Coroutine[Any, Any, CheckResult]:
-        group = runtime.group
+        group, target = check.runtime.group, check.target
         nlb_group = (group.Protocol or "") in NLB_PROTOCOLS
         port = target.port if group.HealthCheckPort in (None, "", "traffic-port") else int(group.HealthCheckPort)
-        timeout = self._timeout(runtime)
         protocol = group.HealthCheckProtocol or ("TCP" if nlb_group else "HTTP")
+        request: bytes | None = None
+        codes = _NO_CODES
         # gRPC groups need an HTTP/2 client; until then a TCP connect stands in (see README).
-        if protocol == "TCP" or group.ProtocolVersion == "GRPC":
-            return tcp_check(target.host, port, timeout, nlb_group)
-        codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
-        request = http_request(group.HealthCheckPath or "/", target.host, port)
-        return http_check(target.host, port, request, codes, timeout, protocol == "HTTPS", nlb_group)
+        if protocol != "TCP" and group.ProtocolVersion != "GRPC":
+            codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
+            request = self._request(check, group.HealthCheckPath or "/", port)
+        check.in_flight = True
+        try:
+            start_probe(target.host, port, request, codes, self._timeout(check.runtime), protocol == "HTTPS", nlb_group, check.finished)
+        except Exception:  # a bug or a bad address must not stop the target's checks
+            log.exception("health check of %s failed to start", target.key)
+            check.finished(FAILED)
+
+    @staticmethod
+    def _request(check: _Check, path: str, port: int) -> bytes:
+        wanted = (path, check.target.host, port)
+        if check.request_for != wanted:
+            check.request, check.request_for = http_request(path, check.target.host, port), wanted
+        return check.request
+
+    def _finished(self, check: _Check, result: CheckResult) -> None:
+        check.in_flight = False
+        if self._checks.get(check.target.key) is check:
+            self._record(check, result)
+        if check.first is not None and not check.first.done():
+            check.first.set_result(None)
 
     def _record(self, check: _Check, result: CheckResult) -> None:
         group, target = check.runtime.group, check.target
@@ -181,7 +203,7 @@ class HealthChecker:
     def _begin_slow_start(self, runtime: TargetGroupRuntime, target: Target) -> None:
         """AWS: a target enters slow start when it becomes healthy, if some other target is healthy and
         already past its own slow start (the first targets of a group take full traffic at once)."""
-        target.healthy_since = asyncio.get_running_loop().time()
+        target.healthy_since = time.monotonic()
         duration = float(runtime.group.attributes.get("slow_start.duration_seconds", "0"))
         others = [t for t in runtime.targets.values() if t is not target and t.healthy and not t.draining]
         settled = any(t.slow_start <= 0.0 or target.healthy_since - t.healthy_since >= t.slow_start for t in others)

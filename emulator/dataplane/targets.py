@@ -30,7 +30,7 @@ class Target:
     draining: bool = False  # deregistered: finishes what it has, gets nothing new
     healthy: bool = True  # set by the health checker; True for targets it does not check
     initial: bool = False  # checked but no verdict yet: not routable, not even when failing open
-    healthy_since: float = 0.0  # loop time the health checker last saw it become healthy
+    healthy_since: float = 0.0  # time.monotonic() when the health checker last saw it become healthy
     slow_start: float = 0.0  # seconds its share ramps up after healthy_since (0: no slow start)
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
     extra: dict[str, object] = field(default_factory=dict)  # per-algorithm state owned by a data plane
@@ -77,7 +77,7 @@ class TargetGroupRuntime:
 def slow_start_factor(target: Target, now: float) -> float:
     """Share of a full weight a target gets now: ramps linearly from 0 to 1 over its slow start.
 
-    ``now`` is loop time (``loop.time()``). AWS: "the load balancer linearly increases the number of
+    ``now`` is ``time.monotonic()``. AWS: "the load balancer linearly increases the number of
     requests that it sends to the target" during ``slow_start.duration_seconds``. A small floor keeps a
     target in its first instant from getting nothing at all.
     """
