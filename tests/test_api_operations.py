@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ResponseParserError
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 from botocore.model import OperationModel, Shape
 
 from tests.conftest import REGION
