@@ -8,11 +8,12 @@ every listener forwarding to it (AWS balances per target group).
 from __future__ import annotations
 
 import random
+import time
 import weakref
 from bisect import bisect
 from itertools import accumulate
 
-from emulator.dataplane.targets import Target, TargetGroupRuntime
+from emulator.dataplane.targets import Target, TargetGroupRuntime, slow_start_factor
 
 
 def target_weight(target: Target) -> float:
@@ -22,7 +23,7 @@ def target_weight(target: Target) -> float:
 
 
 class Picker:
-    __slots__ = ("generation", "targets", "cumulative", "position", "algorithm")
+    __slots__ = ("generation", "targets", "cumulative", "position", "algorithm", "ramp_until", "credit")
 
     def __init__(self) -> None:
         self.generation = -1
@@ -30,12 +31,16 @@ class Picker:
         self.cumulative: list[float] = []
         self.position = 0
         self.algorithm = "round_robin"
+        self.ramp_until = 0.0  # time.monotonic() when the last slow-starting target reaches full weight
+        self.credit: list[float] = []  # smooth weighted round robin state while some target ramps
 
     def _refresh(self, group: TargetGroupRuntime) -> None:
         self.generation = group.generation
         self.targets = list(group.routable)
         self.cumulative = list(accumulate(target_weight(t) for t in self.targets))
         self.algorithm = group.group.attributes.get("load_balancing.algorithm.type", "round_robin")
+        self.ramp_until = max((t.healthy_since + t.slow_start for t in self.targets if t.slow_start > 0.0), default=0.0)
+        self.credit = [0.0] * len(self.targets)
 
     def pick(self, group: TargetGroupRuntime) -> Target | None:
         if group.generation != self.generation:
@@ -49,6 +54,8 @@ class Picker:
             return self._least_outstanding(targets)
         if self.algorithm == "weighted_random":
             return self._weighted(targets)
+        if self.ramp_until and time.monotonic() < self.ramp_until:
+            return self._slow_start(targets)
         self.position = (self.position + 1) % len(targets)
         return targets[self.position]
 
@@ -61,6 +68,22 @@ class Picker:
             if candidate.outstanding < best.outstanding:
                 best = candidate
         return best
+
+    def _slow_start(self, targets: list[Target]) -> Target:
+        """Round robin weighted by each target's slow-start ramp (smooth weighted round robin): a target
+        in slow start gets a linearly growing share of new requests (AWS ``slow_start.duration_seconds``)."""
+        now = time.monotonic()
+        credit = self.credit
+        total = 0.0
+        best = 0
+        for i, target in enumerate(targets):
+            weight = slow_start_factor(target, now)
+            total += weight
+            credit[i] += weight
+            if credit[i] > credit[best]:
+                best = i
+        credit[best] -= total
+        return targets[best]
 
     def _weighted(self, targets: list[Target]) -> Target:
         total = self.cumulative[-1]
