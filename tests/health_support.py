@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import requests
@@ -37,14 +38,20 @@ def listener_url(emulator_url: str, listener_arn: str) -> str:
 
 def served_by(url: str, requests_count: int = 8) -> tuple[set[str], set[int]]:
     """Send requests through the load balancer: the backend names that answered and the statuses seen."""
-    names: set[str] = set()
+    names, statuses = served(url, requests_count)
+    return set(names), statuses
+
+
+def served(url: str, requests_count: int) -> tuple[Counter[str], set[int]]:
+    """Send requests through the load balancer: how many each backend answered, and the statuses seen."""
+    names: Counter[str] = Counter()
     statuses: set[int] = set()
     with requests.Session() as session:
         for _ in range(requests_count):
             response = session.get(url, timeout=5, headers={"Connection": "close"})
             statuses.add(response.status_code)
             if response.headers.get("Content-Type") == "application/json":
-                names.add(response.json()["backend"])
+                names[response.json()["backend"]] += 1
     return names, statuses
 
 

@@ -11,7 +11,7 @@ import time
 
 import boto3
 from backends import HttpEcho
-from health_support import RecordingBackend, alb_with_group, health, listener_url, served_by, watch_until
+from health_support import RecordingBackend, alb_with_group, health, listener_url, served, served_by, watch_until
 
 from emulator.dataplane.targets import slow_start_factor
 from emulator.server import EmulatorServer
@@ -138,20 +138,26 @@ def test_draining_target_leaves_routing_then_deregistered_waiter_passes_first_po
         assert polls == [1]
 
 
-def test_slow_start_ramps_a_new_target_linearly(elbv2, subnets, vpc_id, emulator_server):
+def test_slow_start_ramps_a_new_target_linearly(elbv2, subnets, vpc_id, emulator_server, emulator_url):
     with HttpEcho("a") as a, HttpEcho("b") as b:
         tg, listener = alb_with_group(elbv2, subnets, vpc_id, a.port)
-        # 30 s -> 0.3 s in fast timing.
-        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "slow_start.duration_seconds", "Value": "30"}])
+        # 900 s (the maximum) -> 9 s in fast timing: b gets a small, growing share at first.
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "slow_start.duration_seconds", "Value": "900"}])
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": a.port}])
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": b.port}])
         targets = {t.port: t for t in emulator_server.dataplane.target_groups[tg].targets.values()}
-        assert slow_start_factor(targets[a.port], time.monotonic()) == 1.0  # first target: no one to ramp against
+        assert slow_start_factor(targets[a.port], time.monotonic()) == 1.0  # the first target: no one to ramp against
         assert 0.0 < slow_start_factor(targets[b.port], time.monotonic()) < 1.0
-        deadline = time.monotonic() + 5
-        while slow_start_factor(targets[b.port], time.monotonic()) < 1.0:
-            assert time.monotonic() < deadline
+        url = listener_url(emulator_url, listener)
+        counts, _ = served(url, 40)
+        assert counts["a"] + counts["b"] == 40 and counts["b"] < 10  # round robin without slow start: 20 each
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "slow_start.duration_seconds", "Value": "30"}])
+        elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": b.port}])
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": b.port}])  # ramps again, 0.3 s
+        target = emulator_server.dataplane.target_groups[tg].targets[(tg, "127.0.0.1", b.port)]
+        while slow_start_factor(target, time.monotonic()) < 1.0:
             time.sleep(0.05)
+        assert served(url, 20)[0] == {"a": 10, "b": 10}  # ramp over: plain round robin
 
 
 def test_aws_timing_reports_registration_in_progress():
