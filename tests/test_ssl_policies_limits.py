@@ -114,3 +114,28 @@ def test_modify_ip_pools(elbv2, alb_arn: str) -> None:
 
 def test_resource_policy_of_load_balancer(elbv2, alb_arn: str) -> None:
     assert "Policy" not in elbv2.get_resource_policy(ResourceArn=alb_arn)
+
+
+def test_aws_cli_describe_ssl_policies_and_limits(emulator_url: str) -> None:
+    """The AWS CLI (botocore underneath, but its own paging and output) sees the same policies and limits."""
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    base = ["aws", "--endpoint-url", emulator_url, "--output", "json", "elbv2"]
+    policies = json.loads(subprocess.run(
+        [*base, "describe-ssl-policies"], env=env, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout)["SslPolicies"]
+    assert [p["Name"] for p in policies] == list(SSL_POLICIES)
+    # PageSize is not the paginator's limit key in this model, so the CLI treats it as manual paging.
+    page = json.loads(subprocess.run(
+        [*base, "describe-ssl-policies", "--page-size", "4"], env=env, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout)
+    assert len(page["SslPolicies"]) == 4 and page["NextMarker"]
+    missing = subprocess.run([*base, "describe-ssl-policies", "--names", "Nope"], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "SSLPolicyNotFound" in missing.stderr
+    limits = json.loads(subprocess.run(
+        [*base, "describe-account-limits"], env=env, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout)["Limits"]
+    assert {"Name": "network-load-balancers", "Max": "50"} in limits
