@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
-from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, CheckResult, TargetHealthState
+from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
 from emulator.dataplane.runtime import Collaborators
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
@@ -50,14 +50,16 @@ class _Check:
 
     __slots__ = ("runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for")
 
-    def __init__(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> None:
+    def __init__(
+        self, runtime: TargetGroupRuntime, target: Target, enabled: bool, on_result: Callable[[_Check, CheckResult], None]
+    ) -> None:
         self.runtime = runtime
         self.target = target
         self.state = TargetHealthState()
         self.enabled = enabled
         self.timer: asyncio.TimerHandle | None = None
         self.in_flight = False  # a probe has not reported yet
-        self.finished: Callable[[CheckResult], None] = _ignore  # bound once by the checker: no per-check closure
+        self.finished = functools.partial(on_result, self)  # bound once: no closure per check
         self.first: asyncio.Future[None] | None = None  # resolved when the first check (fast timing) reports
         self.request = b""  # the GET, rebuilt only when path, host or port change
         self.request_for: tuple[str, str, int] | None = None
@@ -70,12 +72,9 @@ class _Check:
             self.first.set_result(None)
 
 
-def _ignore(result: CheckResult) -> None:
-    pass
-
-
 def checks_enabled(runtime: TargetGroupRuntime) -> bool:
-    # Lambda targets are invoked, not connected to: the emulator does not probe them.
+    # Lambda targets are invoked, not connected to: the emulator does not probe them (reported healthy
+    # when their checks are enabled, as a function that answers would be).
     return runtime.group.HealthCheckEnabled and runtime.group.TargetType != "lambda"
 
 
@@ -122,11 +121,10 @@ class HealthChecker:
         self._checks.clear()
 
     def _start(self, runtime: TargetGroupRuntime, target: Target, enabled: bool) -> _Check:
-        check = _Check(runtime, target, enabled)
-        check.finished = functools.partial(self._finished, check)
+        check = _Check(runtime, target, enabled, self._finished)
         target.slow_start = 0.0
         if not enabled:  # AWS: unavailable/Target.HealthCheckDisabled, and traffic flows to it
-            check.state.status = HEALTH_CHECK_DISABLED
+            check.state.status = HEALTHY if runtime.group.HealthCheckEnabled else HEALTH_CHECK_DISABLED
             target.healthy, target.initial = True, False
         else:
             target.healthy, target.initial = False, True
