@@ -1,8 +1,8 @@
 """Idle timeouts without a timer per flow: a periodic sweep counts ticks since each flow's last byte.
 
-Data paths only zero ``flow.idle`` (one attribute store per chunk); every ``timeout / TICKS`` seconds the
-sweep bumps each flow's count and expires flows that stayed silent for more than ``TICKS`` sweeps, so a flow
-is closed after between 1 and 1.25 times the timeout of silence.
+Data paths only set a flag or zero a counter (one attribute store per chunk); every ``timeout / TICKS``
+seconds the sweep asks each flow to ``tick`` and expires flows that stayed silent for more than ``TICKS``
+sweeps, so a flow is closed after between 1 and 1.25 times the timeout of silence.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ TICKS = 4
 
 
 class IdleFlow(Protocol):
-    idle: int
-
-    def reset(self) -> None: ...
+    def tick(self) -> bool:
+        """Count one sweep; True when the flow has been idle too long."""
+        ...
 
 
 class IdleSweeper:
@@ -39,11 +39,7 @@ class IdleSweeper:
         self._handle = asyncio.get_running_loop().call_later(self._timeout() / TICKS, self._sweep)
 
     def _sweep(self) -> None:
-        expired = []
-        for flow in self._flows:
-            flow.idle += 1
-            if flow.idle > TICKS:
-                expired.append(flow)
+        expired = [flow for flow in self._flows if flow.tick()]
         for flow in expired:
             self._expire(flow)
         self._schedule()

@@ -16,6 +16,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from emulator.dataplane.nlb import proxy_protocol
+from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.targets import Target
 
@@ -39,22 +40,24 @@ def reset_transport(transport: asyncio.BaseTransport | None) -> None:
 
 
 class Leg(asyncio.Protocol):
-    """One side of a flow. ``peer`` is the other side; ``flow`` the shared state."""
+    """One side of a flow. ``peer`` is the other side (``out`` its transport); ``flow`` the shared state."""
 
-    __slots__ = ("transport", "peer", "flow", "eof")
+    __slots__ = ("transport", "peer", "out", "flow", "eof", "active")
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.peer: Leg = None  # type: ignore[assignment]
+        self.out: asyncio.Transport = None  # type: ignore[assignment]
         self.eof = False
+        self.active = False  # saw bytes since the last idle sweep
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
-        self.flow.idle = 0
-        self.peer.transport.write(data)
+    def data_received(self, data: bytes) -> None:  # the hot path: two attribute stores and a write
+        self.active = True
+        self.out.write(data)
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -95,8 +98,8 @@ class ClientLeg(Leg):
 
     def data_received(self, data: bytes) -> None:
         if self.pending is None:
-            self.flow.idle = 0
-            self.peer.transport.write(data)
+            self.active = True
+            self.out.write(data)
         else:
             self.pending.append(data)
 
@@ -108,7 +111,7 @@ class ClientLeg(Leg):
 
     def connected(self, upstream: Leg) -> None:
         """The target leg is up: flush what arrived meanwhile and start forwarding."""
-        self.peer = upstream
+        self.peer, self.out = upstream, upstream.transport
         pending, self.pending = self.pending or [], None
         for data in pending:
             upstream.transport.write(data)
@@ -127,7 +130,7 @@ class TcpFlow:
         self.client: ClientLeg = None  # type: ignore[assignment]
         self.upstream: Leg | None = None
         self.target: Target | None = None
-        self.idle = 0  # idle-sweep ticks since the last byte (see idle.py)
+        self.idle = 0  # idle sweeps without a byte either way (see idle.py)
         self.connecting: asyncio.Future | None = None
         self.done = False
 
@@ -150,7 +153,7 @@ class TcpFlow:
     async def _connect(self, target: Target, header: bytes, tls: object) -> None:
         # The target may speak first (before this coroutine resumes), so its leg knows its peer already.
         upstream = self.upstream = Leg(self)
-        upstream.peer = self.client
+        upstream.peer, upstream.out = self.client, self.client.transport
         loop = asyncio.get_running_loop()
         try:
             if header:  # the PROXY header precedes the TLS handshake (AWS NLB guide)
@@ -170,6 +173,18 @@ class TcpFlow:
             reset_transport(upstream.transport)
             return
         self.client.connected(upstream)
+
+    def tick(self) -> bool:
+        """One idle sweep: True once the flow has been silent for more than ``TICKS`` sweeps."""
+        client, upstream = self.client, self.upstream
+        if client.active or (upstream is not None and upstream.active):
+            client.active = False
+            if upstream is not None:
+                upstream.active = False
+            self.idle = 0
+            return False
+        self.idle += 1
+        return self.idle > TICKS
 
     def finish(self) -> None:
         """Both directions are done: close both legs gracefully (pending bytes are still flushed)."""

@@ -15,6 +15,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from emulator.dataplane.nlb import proxy_protocol
+from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.targets import Target
 
@@ -62,6 +63,11 @@ class UdpFlow:
             self.idle = 0
             if transport is not None:
                 transport.sendto(data, client)
+
+    def tick(self) -> bool:
+        """One idle sweep: True once no datagram went either way for more than ``TICKS`` sweeps."""
+        self.idle += 1
+        return self.idle > TICKS
 
     def reset(self) -> None:
         """Forget the flow: the next datagram from this client starts a new one (and may pick a new target)."""
