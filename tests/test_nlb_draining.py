@@ -1,8 +1,10 @@
-"""Deregistration draining on NLB target groups (NLB guide "Deregistration delay"; checklist 6.4).
+"""Flow termination on NLB target groups: deregistration draining and unhealthy targets (checklist 6.4).
 
 A deregistered target gets no new flows; its existing flows continue through the delay
 (``deregistration_delay.timeout_seconds``, 100 s here, 1 s on the fast clock) and are then reset when
-``deregistration_delay.connection_termination.enabled`` is "true", or left alone when it is "false".
+``deregistration_delay.connection_termination.enabled`` is "true", or left alone when it is "false"
+(NLB guide "Deregistration delay"). A target that turns unhealthy has its flows reset unless
+``target_health_state.unhealthy.connection_termination.enabled`` is "false".
 """
 
 from __future__ import annotations
@@ -48,3 +50,30 @@ def test_draining_target_keeps_its_flows_for_the_delay(emulator_url, elbv2, vpc_
             else:
                 old.sendall(b"after")
                 assert recv_exactly(old, 5) == b"after"
+
+
+def _state(elbv2, tg: str) -> str:
+    return elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"][0]["TargetHealth"]["State"]
+
+
+@pytest.mark.parametrize("terminate", ["true", "false"])
+def test_unhealthy_target_flows_are_reset_unless_disabled(emulator_url, elbv2, vpc_id, subnets, terminate):
+    # NLB guide "Target health": unhealthy targets' connections are reset when
+    # target_health_state.unhealthy.connection_termination.enabled is true (the default).
+    health = TcpEcho().__enter__()
+    with TcpEcho(b"A") as a:
+        tg = target_group(elbv2, vpc_id, "sick", ports=[a.port], HealthCheckPort=str(health.port), attributes={
+            "target_health_state.unhealthy.connection_termination.enabled": terminate,
+        })
+        address = listener_address(emulator_url, listener(elbv2, nlb(elbv2, subnets), tg))
+        wait_for(lambda: _state(elbv2, tg) == "healthy")
+        with connect(address, timeout=5) as flow:
+            assert _target_of(flow, {b"A"}) == b"A"
+            health.__exit__(None, None, None)  # health checks start failing; traffic still works
+            wait_for(lambda: _state(elbv2, tg).startswith("unhealthy"), timeout=10)
+            if terminate == "true":
+                with pytest.raises(ConnectionResetError):
+                    wait_for(lambda: flow.recv(1) == b"")
+            else:
+                flow.sendall(b"alive")
+                assert recv_exactly(flow, 5) == b"alive"
