@@ -111,6 +111,21 @@ def test_routing_takes_only_healthy_targets_and_fails_open(elbv2, subnets, vpc_i
         assert served_by(url) == ({"a", "b"}, {500, 503})  # none healthy: fail open to all
 
 
+def test_minimum_healthy_targets_sets_when_routing_fails_open(elbv2, subnets, vpc_id, emulator_url):
+    with HttpEcho("a") as a, HttpEcho("b") as b, HttpEcho("c") as c:
+        tg, listener = alb_with_group(elbv2, subnets, vpc_id, a.port)
+        key = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": key, "Value": "2"}])
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": e.port} for e in (a, b, c)])
+        url = listener_url(emulator_url, listener)
+        a.status = 500
+        watch_until(elbv2, tg, a.port, mismatch(500))
+        assert served_by(url, 9) == ({"b", "c"}, {200})  # two healthy: enough
+        b.status = 500
+        watch_until(elbv2, tg, b.port, mismatch(500))
+        assert served_by(url, 9)[0] == {"a", "b", "c"}  # one healthy, fewer than 2: fail open to all
+
+
 def test_group_without_listener_is_not_checked(elbv2, subnets, vpc_id):
     with HttpEcho() as backend:
         tg = elbv2.create_target_group(Name="idle", Protocol="HTTP", Port=backend.port, VpcId=vpc_id, TargetType="ip")

@@ -63,15 +63,24 @@ class TargetGroupRuntime:
         self.refresh_routable()
 
     def refresh_routable(self) -> None:
-        """Healthy, non-draining targets; if none is healthy, fail open to every checked one (AWS).
+        """Healthy, non-draining targets; with too few healthy ones, fail open to every checked one (AWS).
 
-        Targets still in their initial checks are never routable: while all are initial, nothing is
-        (an ALB answers 503, checklist 3.4).
+        "Too few" is ``target_group_health.unhealthy_state_routing.minimum_healthy_targets.*`` (count 1 and
+        percentage off by default: fail open when none is healthy). Targets still in their initial checks
+        are never routable: while all are initial, nothing is (an ALB answers 503, checklist 3.4).
         """
         live = [t for t in self.targets.values() if not t.draining]
         healthy = [t for t in live if t.healthy]
-        self.routable = healthy or [t for t in live if not t.initial]
+        self.routable = healthy if self._enough(len(healthy), len(live)) else [t for t in live if not t.initial]
         self.generation += 1
+
+    def _enough(self, healthy: int, live: int) -> bool:
+        attributes = self.group.attributes
+        count = attributes.get("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", "1")
+        percentage = attributes.get("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", "off")
+        if healthy < max(int(count), 1):
+            return False
+        return percentage == "off" or healthy * 100 >= int(percentage) * live
 
 
 def slow_start_factor(target: Target, now: float) -> float:
