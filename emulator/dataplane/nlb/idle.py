@@ -8,7 +8,7 @@ sweeps, so a flow is closed after between 1 and 1.25 times the timeout of silenc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 TICKS = 4
@@ -19,12 +19,13 @@ class IdleFlow(Protocol):
         """Count one sweep; True when the flow has been idle too long."""
         ...
 
+    def reset(self) -> None: ...
+
 
 class IdleSweeper:
-    def __init__(self, flows: set, timeout: Callable[[], float], expire: Callable[[IdleFlow], None]) -> None:
-        self._flows = flows
-        self._timeout = timeout  # read every sweep, so a changed attribute applies from the next sweep
-        self._expire = expire
+    def __init__(self, flows: Collection[IdleFlow], timeout: Callable[[], float]) -> None:
+        self._flows = flows  # a live view of the listener's flows
+        self._timeout = timeout  # read at every sweep
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
@@ -41,5 +42,5 @@ class IdleSweeper:
     def _sweep(self) -> None:
         expired = [flow for flow in self._flows if flow.tick()]
         for flow in expired:
-            self._expire(flow)
+            flow.reset()  # AWS: after the idle timeout the flow is gone; TCP peers get RST
         self._schedule()

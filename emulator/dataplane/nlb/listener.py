@@ -43,8 +43,8 @@ class NlbListener:
         self._known_targets = (self.route.group, self._targets_of(self.route))
         self._tls_key = self._certificate_key(config)
         self._sweepers = [
-            IdleSweeper(self.tcp_flows, lambda: self.route.tcp_idle, lambda flow: flow.reset()),
-            IdleSweeper(self.udp_flows.values(), lambda: self.route.udp_idle, lambda flow: flow.reset()),  # type: ignore[arg-type]
+            IdleSweeper(self.tcp_flows, lambda: self.route.tcp_idle),
+            IdleSweeper(self.udp_flows.values(), lambda: self.route.udp_idle),
         ]
 
     @property
@@ -66,12 +66,12 @@ class NlbListener:
             self._server, host, port = await bind_with_remap(bind, host, port)
             port = self._server.sockets[0].getsockname()[1]
         if self.serves_udp:
-            await self._bind_udp(host, port)
+            host, port = await self._bind_udp(host, port)
         self.address = (host, port)
         for sweeper in self._sweepers:
             sweeper.start()
 
-    async def _bind_udp(self, host: str, port: int) -> None:
+    async def _bind_udp(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
 
         async def bind(h: str, p: int) -> asyncio.DatagramTransport:
@@ -83,16 +83,15 @@ class NlbListener:
         else:
             self.udp_transport, host, port = await bind_with_remap(bind, host, port)
             port = self.udp_transport.get_extra_info("sockname")[1]
-        self.address = (host, port)
+        return host, port
 
     def update(self, config: ListenerConfig) -> None:
-        route = Route.of(config, self.collaborators.timing)
-        if route.tcp_idle != self.route.tcp_idle or route.udp_idle != self.route.udp_idle:
-            self.route = route
-            for sweeper in self._sweepers:
+        route, previous = Route.of(config, self.collaborators.timing), self.route
+        self.config, self.route = config, route
+        if route.tcp_idle != previous.tcp_idle or route.udp_idle != previous.udp_idle:
+            for sweeper in self._sweepers:  # reschedule at the new period
                 sweeper.stop()
                 sweeper.start()
-        self.config, self.route = config, route
         self._terminate_departed(route)
         key = self._certificate_key(config)
         if self._server is not None and config.listener.Protocol == "TLS" and key != self._tls_key:

@@ -175,7 +175,9 @@ class TcpFlow:
         self.client.connected(upstream)
 
     def tick(self) -> bool:
-        """One idle sweep: True once the flow has been silent for more than ``TICKS`` sweeps."""
+        """One idle sweep: True once the flow has been silent for at least ``TICKS`` sweep periods.
+
+        Activity is seen at the first sweep after it, so ``TICKS`` more sweeps mean that much silence."""
         client, upstream = self.client, self.upstream
         if client.active or (upstream is not None and upstream.active):
             client.active = False
@@ -184,7 +186,7 @@ class TcpFlow:
             self.idle = 0
             return False
         self.idle += 1
-        return self.idle > TICKS
+        return self.idle >= TICKS
 
     def finish(self) -> None:
         """Both directions are done: close both legs gracefully (pending bytes are still flushed)."""
