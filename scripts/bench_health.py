@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -81,7 +82,9 @@ def _groups(count: int, ports: list[int], protocol: str) -> dict[str, TargetGrou
 async def _measure(groups: dict[str, TargetGroupRuntime], seconds: float) -> None:
     board = TargetHealthBoard()
     checker = HealthChecker(Collaborators(Timing.named("aws"), board, lambda arn: None, lambda *a: "127.0.0.1"))
-    await checker.sync(groups, set(groups))
+    # Stands in for the listener forwarding to each group (only its address and port are read, for NLB checks).
+    listener = SimpleNamespace(load_balancer=SimpleNamespace(address="127.1.0.1"), listener=SimpleNamespace(Port=80))
+    await checker.sync(groups, dict.fromkeys(groups, listener))  # type: ignore[arg-type]
     await asyncio.sleep(3.0)  # warm-up: every target has had its first (jittered) checks
     wall, before = time.perf_counter(), os.times()
     await asyncio.sleep(seconds)

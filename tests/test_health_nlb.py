@@ -11,7 +11,7 @@ import socket
 
 import pytest
 from backends import HttpEcho, TcpEcho
-from health_support import health, watch_until
+from health_support import RecordingBackend, health, watch_until
 from nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group
 
 HEALTHY = {"State": "healthy"}
@@ -78,3 +78,13 @@ def test_nlb_http_check_matches_200_399_and_reports_only_failed_health_checks(em
         assert watch_until(elbv2, tg, backend.port, HEALTHY) == [FAILED, HEALTHY]
         backend.status = 404  # an ALB would say Target.ResponseCodeMismatch
         assert watch_until(elbv2, tg, backend.port, FAILED) == [HEALTHY, FAILED]
+
+
+def test_nlb_http_check_sends_the_nlb_address_and_listener_port_as_host(emulator_url, elbv2, vpc_id, subnets):
+    recorder = RecordingBackend()
+    tg = target_group(elbv2, vpc_id, "tcp", ports=[recorder.port], HealthCheckProtocol="HTTP", HealthCheckPath="/hc")
+    host, _ = listener_address(emulator_url, listener(elbv2, nlb(elbv2, subnets), tg, port=7001))
+    recorder.close()
+    lines = recorder.requests[0].decode().split("\r\n")
+    assert lines[0] == "GET /hc HTTP/1.1"
+    assert f"Host: {host}:7001" in lines  # AWS: the NLB's IP and the listener port, not the target's

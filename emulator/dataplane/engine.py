@@ -132,7 +132,7 @@ class DataPlane:
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
         desired = listener_configs(snapshot, self.target_groups, self._listen_host)
         # Before listeners see new targets: mark them initial and (fast timing) run their first check.
-        await self._health.sync(self.target_groups, {arn for c in desired.values() for arn in c.target_groups})
+        await self._health.sync(self.target_groups, {arn: c for c in desired.values() for arn in c.target_groups})
         for arn in [arn for arn in self._running if arn not in desired]:
             await self._running.pop(arn).runtime.close()
         for arn, config in desired.items():

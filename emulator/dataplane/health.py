@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 
 from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
 from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
-from emulator.dataplane.runtime import Collaborators
+from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
 
@@ -48,7 +48,7 @@ _NO_CODES: frozenset[int] = frozenset()
 class _Check:
     """The scheduled checking of one target."""
 
-    __slots__ = ("runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for")
+    __slots__ = ("runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for", "nlb_authority")
 
     def __init__(
         self, runtime: TargetGroupRuntime, target: Target, enabled: bool, on_result: Callable[[_Check, CheckResult], None]
@@ -62,7 +62,8 @@ class _Check:
         self.finished = functools.partial(on_result, self)  # bound once: no closure per check
         self.first: asyncio.Future[None] | None = None  # resolved when the first check (fast timing) reports
         self.request = b""  # the GET, rebuilt only when path, host or port change
-        self.request_for: tuple[str, str, int] | None = None
+        self.request_for: tuple[str, str] | None = None  # (path, Host) it was built for
+        self.nlb_authority = ""  # Host of an NLB's HTTP check: the NLB's address and listener port
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -86,8 +87,9 @@ class HealthChecker:
 
     # -- reconciling (called by the engine after each store change) ------------------------------
 
-    async def sync(self, groups: Mapping[str, TargetGroupRuntime], in_use: set[str]) -> None:
-        """Check exactly the live targets of the groups in use; in fast timing, run new first checks now."""
+    async def sync(self, groups: Mapping[str, TargetGroupRuntime], in_use: Mapping[str, ListenerConfig]) -> None:
+        """Check exactly the live targets of the groups in use (group ARN -> a listener forwarding to it);
+        in fast timing, run the first checks of new targets now."""
         wanted = {
             key: (runtime, target)
             for arn in in_use
@@ -104,12 +106,14 @@ class HealthChecker:
             enabled = checks_enabled(runtime)
             if check is not None and check.target is target and check.enabled == enabled:
                 check.runtime = runtime
-                continue
-            if check is not None:
-                check.stop()
-            check = self._checks[key] = self._start(runtime, target, enabled)
-            if enabled:
-                fresh.append(check)
+            else:
+                if check is not None:
+                    check.stop()
+                check = self._checks[key] = self._start(runtime, target, enabled)
+                if enabled:
+                    fresh.append(check)
+            listener = in_use[runtime.arn]
+            check.nlb_authority = f"{listener.load_balancer.address}:{listener.listener.Port}"
         for runtime in {check.runtime for check in fresh}:
             runtime.refresh_routable()
         if self._timing.mode == "fast" and fresh:
@@ -161,7 +165,9 @@ class HealthChecker:
         # gRPC groups need an HTTP/2 client; until then a TCP connect stands in (see README).
         if protocol != "TCP" and group.ProtocolVersion != "GRPC":
             codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
-            request = self._request(check, group.HealthCheckPath or "/", port)
+            # AWS: an ALB sends Host <target IP>:<port>; an NLB its own IP and the listener port.
+            authority = check.nlb_authority if nlb_group else f"{target.host}:{port}"
+            request = self._request(check, group.HealthCheckPath or "/", authority)
         check.in_flight = True
         try:
             start_probe(target.host, port, request, codes, self._timeout(check.runtime), protocol == "HTTPS", nlb_group, check.finished)
@@ -170,10 +176,9 @@ class HealthChecker:
             check.finished(FAILED)
 
     @staticmethod
-    def _request(check: _Check, path: str, port: int) -> bytes:
-        wanted = (path, check.target.host, port)
-        if check.request_for != wanted:
-            check.request, check.request_for = http_request(path, check.target.host, port), wanted
+    def _request(check: _Check, path: str, authority: str) -> bytes:
+        if check.request_for != (path, authority):
+            check.request, check.request_for = http_request(path, authority), (path, authority)
         return check.request
 
     def _finished(self, check: _Check, result: CheckResult) -> None:

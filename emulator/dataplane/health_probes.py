@@ -81,9 +81,9 @@ def _status_code(line: bytes) -> int | None:
     return int(parts[1])
 
 
-def http_request(path: str, host: str, port: int) -> bytes:
+def http_request(path: str, authority: str) -> bytes:
     return (
-        f"GET {path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+        f"GET {path or '/'} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n"
         "User-Agent: ELB-HealthChecker/2.0\r\n\r\n"
     ).encode("latin-1")
 
