@@ -27,14 +27,11 @@ from collections.abc import Callable, Mapping
 
 from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
 from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
+from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
 
-try:  # the NLB data plane resets a target's flows when it turns unhealthy (if it is installed)
-    from emulator.dataplane.nlb.tracking import reset_target_flows
-except ImportError:  # pragma: no cover - only while the NLB data plane is missing
-    reset_target_flows = None  # type: ignore[assignment]
 
 log = logging.getLogger("elbv2_emulator.health")
 
@@ -48,7 +45,10 @@ _NO_CODES: frozenset[int] = frozenset()
 class _Check:
     """The scheduled checking of one target."""
 
-    __slots__ = ("runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for", "nlb_authority")
+    __slots__ = (
+        "runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for",
+        "nlb_authority",
+    )
 
     def __init__(
         self, runtime: TargetGroupRuntime, target: Target, enabled: bool, on_result: Callable[[_Check, CheckResult], None]
@@ -218,8 +218,7 @@ class HealthChecker:
         attribute = runtime.group.attributes.get("target_health_state.unhealthy.connection_termination.enabled")
         if (runtime.group.Protocol or "") not in NLB_PROTOCOLS or attribute == "false":
             return
-        if reset_target_flows is not None:
-            reset_target_flows(target)
+        reset_target_flows(target)
 
     # -- timing -------------------------------------------------------------------------------------
 
