@@ -14,7 +14,7 @@ import pytest
 import trustme
 from backends import TcpEcho
 from botocore.exceptions import ClientError
-from nlb_support import listener, listener_address, nlb, recv_all, target_group, wait_healthy
+from nlb_support import listener, listener_address, nlb, target_group, wait_healthy
 
 
 @pytest.fixture(scope="module")
