@@ -7,12 +7,14 @@ deadline (the fast timing checks every 0.3 s) and record every distinct state th
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from typing import Any
 
 import requests
+import trustme
 
 
 def alb_with_group(elbv2: Any, subnets: list[str], vpc_id: str, port: int, **group: Any) -> tuple[str, str]:
@@ -76,10 +78,16 @@ def watch_until(elbv2: Any, tg: str, port: int, expected: dict[str, str], timeou
 
 
 class RecordingBackend:
-    """Accepts connections, keeps each raw request head and answers 200 (to see what a check sends)."""
+    """Accepts connections, keeps each raw request head and answers 200 (to see what a check sends).
 
-    def __init__(self) -> None:
+    With ``tls``, it speaks HTTPS with a certificate no one trusts (AWS does not verify targets')."""
+
+    def __init__(self, tls: bool = False) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
+        self._tls: ssl.SSLContext | None = None
+        if tls:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            trustme.CA().issue_cert("backend.internal").configure_cert(self._tls)
         self.requests: list[bytes] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -93,6 +101,11 @@ class RecordingBackend:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
+            if self._tls is not None:
+                try:
+                    conn = self._tls.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError):
+                    continue
             with conn:
                 head = b""
                 while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):

@@ -57,6 +57,16 @@ def test_waiter_succeeds_on_first_poll_and_check_request_is_awss(elbv2, subnets,
     assert "Connection: close" in lines and "User-Agent: ELB-HealthChecker/2.0" in lines
 
 
+def test_https_check_does_not_verify_the_target_certificate(elbv2, subnets, vpc_id):
+    recorder = RecordingBackend(tls=True)
+    with HttpEcho() as traffic:
+        tg, _ = alb_with_group(elbv2, subnets, vpc_id, traffic.port, HealthCheckProtocol="HTTPS", HealthCheckPort=str(recorder.port))
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
+        assert health(elbv2, tg, traffic.port) == HEALTHY
+    recorder.close()
+    assert recorder.requests[0].startswith(b"GET / HTTP/1.1\r\n")
+
+
 def test_state_and_reason_follow_the_backend(elbv2, subnets, vpc_id):
     with HttpEcho() as backend:
         tg, listener = alb_with_group(elbv2, subnets, vpc_id, backend.port, HealthyThresholdCount=2, UnhealthyThresholdCount=2)
