@@ -4,6 +4,8 @@ where a listener accepts traffic (``GET /_emulator/listeners``)."""
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +36,11 @@ def alb(elbv2: Any, subnets: list[str], name: str = "alb", attributes: dict[str,
 
 
 def target_group(elbv2: Any, vpc_id: str, name: str, backends: list[HttpEcho] = (), protocol: str = "HTTP",
-                 attributes: dict[str, str] | None = None, **extra: Any) -> str:
+                 attributes: dict[str, str] | None = None, health: HttpEcho | None = None, **extra: Any) -> str:
+    """``health``: a backend that answers the health checks instead of the targets (for targets that are slow,
+    broken or stopped on purpose, which would otherwise be judged unhealthy)."""
+    if health is not None:
+        extra["HealthCheckPort"] = str(health.port)
     arn = elbv2.create_target_group(Name=name, Protocol=protocol, Port=80, VpcId=vpc_id, TargetType="ip",
                                     **extra)["TargetGroups"][0]["TargetGroupArn"]
     if attributes:
@@ -42,7 +48,17 @@ def target_group(elbv2: Any, vpc_id: str, name: str, backends: list[HttpEcho] = 
             TargetGroupArn=arn, Attributes=[{"Key": k, "Value": v} for k, v in attributes.items()])
     if backends:
         elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": b.host, "Port": b.port} for b in backends])
+        wait_checked(elbv2, arn)
     return arn
+
+
+def wait_checked(elbv2: Any, tg_arn: str) -> None:
+    """Targets in their initial health checks get no traffic (503): wait until every target was checked."""
+    def checked() -> bool:
+        states = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+        return all(d["TargetHealth"]["State"] != "initial" for d in states)
+
+    wait_for(checked)
 
 
 def forward(tg_arn: str) -> list[dict]:
@@ -83,3 +99,58 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0, interval: float
             raise AssertionError("condition not met in time")
         time.sleep(interval)
     return value
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.server.serve(self.request)  # type: ignore[attr-defined]
+
+
+class RawBackend(socketserver.ThreadingTCPServer):
+    """A TCP backend whose per-connection behaviour is a function of the socket (for odd targets:
+    malformed responses, chunked streaming, WebSocket)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.serve = serve
+        self.host, self.port = "127.0.0.1", self.server_address[1]
+
+    def __enter__(self) -> RawBackend:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """(request head, bytes read beyond it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a full head")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def read_chunked(sock: socket.socket, buffered: bytes) -> bytes:
+    """Decode a chunked body (no trailers) from ``buffered`` + the socket."""
+    body, data = bytearray(), bytearray(buffered)
+    while True:
+        while b"\r\n" not in data:
+            data += sock.recv(65536)
+        size_line, _, rest = bytes(data).partition(b"\r\n")
+        size = int(size_line, 16)
+        data = bytearray(rest)
+        while len(data) < size + 2:
+            data += sock.recv(65536)
+        if size == 0:
+            return bytes(body)
+        body += data[:size]
+        data = data[size + 2:]

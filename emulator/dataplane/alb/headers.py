@@ -41,7 +41,7 @@ def forwarded_trace(existing: str | None) -> str:
 class HeaderPolicy:
     """A listener's forwarding settings, compiled once per configuration."""
 
-    __slots__ = ("proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid")
+    __slots__ = ("proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host")
 
     def __init__(self, protocol: str, port: int, balancer: LoadBalancer) -> None:
         attrs = balancer.attributes
@@ -49,6 +49,7 @@ class HeaderPolicy:
         self.port = str(port).encode()
         default = (protocol == "HTTP" and port == 80) or (protocol == "HTTPS" and port == 443)
         self.port_suffix = "" if default else f":{port}"
+        self.own_host = balancer.DNSName + self.port_suffix  # for HTTP/1.0 requests without a Host
         self.xff_mode = attrs.get("routing.http.xff_header_processing.mode", "append")
         self.xff_port = attrs.get("routing.http.xff_client_port.enabled") == "true"
         self.preserve_host = attrs.get("routing.http.preserve_host_header.enabled") == "true"
@@ -102,9 +103,11 @@ class HeaderPolicy:
         return head
 
     def _host(self, request: Request) -> str:
+        if not request.host:
+            return self.own_host
         if self.preserve_host:
             return request.host
-        return request.host_name + self.port_suffix if request.host else ""
+        return request.host_name + self.port_suffix
 
 
 def _origin_form(url: bytes) -> bytes:
