@@ -1,41 +1,29 @@
-"""The HTTP front door: one Flask app for ELBv2, moto for every other AWS service, and admin routes.
+"""The HTTP API: elbv2 calls (answered by ``front.Elbv2Front``), moto for every other AWS service, admin routes.
 
-Routing: a form POST whose ``Version`` is elbv2's (2015-12-01) is ours; everything else (EC2, ACM, S3,
-classic ELB on the same ``elasticloadbalancing`` endpoint, ...) is handed to moto's in-process
-dispatcher unchanged, so one endpoint serves a whole offline AWS.
+Everything that is not an elbv2 call (EC2, ACM, S3, classic ELB on the same ``elasticloadbalancing``
+endpoint, ...) is handed by the Flask app to moto's in-process dispatcher unchanged, so one endpoint
+serves a whole offline AWS.
 """
 
 from __future__ import annotations
 
 import io
-import uuid
-from typing import Any, Protocol
 
 from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
 
-from emulator import control, protocol
-from emulator.api.identity import caller_identity
+from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint
+from emulator.api.front import Elbv2Front
 from emulator.control import Services
 from emulator.dns import dns_table
-from emulator.errors import AwsError
-
-ELBV2_VERSION = "2015-12-01"
-_READ_ONLY = ("Describe", "Get")
 
 
-class DataPlaneView(Protocol):
-    """What the API needs of the data plane (kept abstract: the API never touches sockets)."""
-
-    def listener_report(self) -> list[dict[str, Any]]: ...
-
-    def wait_applied(self, generation: int, timeout: float = 5.0) -> bool: ...
-
-    def reset(self) -> None: ...
-
-
-def create_app(services: Services, dataplane: DataPlaneView) -> Flask:
+def create_app(services: Services, dataplane: DataPlaneView) -> Elbv2Front:
     """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes."""
+    return Elbv2Front(_flask_app(services, dataplane), Elbv2Endpoint(services, dataplane))
+
+
+def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
     app = Flask("elbv2-emulator")
     moto_app = DomainDispatcherApplication(create_backend_app)
 
@@ -61,36 +49,13 @@ def create_app(services: Services, dataplane: DataPlaneView) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     def dispatch(path: str) -> Response:
-        request.get_data(cache=True)  # keep the raw body: moto needs it after we peek at the form
-        if request.method == "POST" and not path and _is_elbv2(request.form):
-            return _elbv2(services, dataplane, request.form)
         return _to_moto(moto_app)
 
     return app
 
 
-def _is_elbv2(form: Any) -> bool:
-    return form.get("Version") == ELBV2_VERSION and "Action" in form
-
-
-def _elbv2(services: Services, dataplane: DataPlaneView, form: Any) -> Response:
-    request_id = str(uuid.uuid4())
-    account, region, _ = caller_identity(request.headers.get("Authorization"))
-    operation = form["Action"]
-    try:
-        parsed = protocol.parse_request(operation, form)
-        result = control.handle(services, account, region, operation, parsed, request.host_url.rstrip("/"))
-        if not operation.startswith(_READ_ONLY):
-            # Answer only once the change is live: a listener just created accepts connections at once.
-            dataplane.wait_applied(services.store.generation)
-        body, status = protocol.serialize_result(operation, result, request_id), 200
-    except AwsError as error:
-        body, status = protocol.serialize_error(error, request_id), error.status
-    return Response(body, status, content_type=protocol.XML_CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
-
-
 def _to_moto(moto_app: DomainDispatcherApplication) -> Response:
-    """Replay the current request into moto's WSGI dispatcher (the body is re-wound, it was read for routing)."""
+    """Replay the current request into moto's WSGI dispatcher, its body buffered so moto may read it as it likes."""
     body = request.get_data(cache=True)
     environ = dict(request.environ)
     environ["wsgi.input"] = io.BytesIO(body)

@@ -8,7 +8,7 @@ from emulator.control.dispatch import handle
 
 # Handler modules register their operations on import.
 from emulator.control import (  # noqa: F401, E402
-    attributes, listeners, load_balancers, rules, tags, target_groups, targets,
+    attributes, listener_certificates, listeners, load_balancers, rules, tags, target_groups, targets,
 )
 from emulator.control import account, capacity, ssl_policies, trust_store_revocations, trust_stores  # noqa: F401, E402
 

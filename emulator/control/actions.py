@@ -101,7 +101,9 @@ def _forward(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | Non
         if not arn:
             raise validation_error("A target group ARN must be specified for a 'forward' action")  # [I]
         groups = [{"TargetGroupArn": arn}]
-    elif arn and [g["TargetGroupArn"] for g in groups] != [arn]:
+    if any(not g.get("TargetGroupArn") for g in groups):
+        raise validation_error("A target group ARN must be specified for each target group of a forward config")  # [I]
+    if arn and [g["TargetGroupArn"] for g in groups] != [arn]:
         raise validation_error("You cannot specify a target group ARN and a forward config with different target groups")  # [I]
     if len(groups) > MAX_WEIGHTED_TARGET_GROUPS:
         raise AwsError("TooManyTargetGroups", f"A forward action can have at most '{MAX_WEIGHTED_TARGET_GROUPS}' target groups")  # [I]

@@ -103,6 +103,8 @@ def _availability_zones(ctx: Context, req: Request, lb_type: str) -> tuple[str, 
     zones: list[dict[str, Any]] = []
     vpcs: set[str] = set()
     for mapping in mappings:
+        if not mapping.get("SubnetId"):
+            raise validation_error("A subnet ID must be specified in each subnet mapping")  # [I]
         subnet = aws_services.subnet(ctx, mapping["SubnetId"])
         if any(zone["ZoneName"] == subnet.availability_zone for zone in zones):
             raise AwsError("InvalidConfigurationRequest", "More than 1 subnet cannot be specified for 1 availability zone")

@@ -107,6 +107,9 @@ def set_rule_priorities(ctx: Context, req: Request) -> Result:
     """The whole batch is checked before any priority changes."""
     changes: dict[str, str] = {}
     for item in req["RulePriorities"]:
+        # Both members are optional in the model, but a pair means nothing without either.
+        if item.get("RuleArn") is None or item.get("Priority") is None:
+            raise validation_error("A rule ARN and a priority must be specified for each rule")  # [I]
         priority = str(item["Priority"])
         if priority in changes.values():
             raise validation_error(f"Priority '{priority}' was provided multiple times")

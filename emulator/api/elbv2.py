@@ -1,0 +1,91 @@
+"""One elbv2 API call, from decoded form fields to the status and XML body AWS would answer.
+
+Errors are AWS's error documents, never a bare 500: bad input is an ``AwsError`` raised by the protocol
+layer or a handler, and anything else is a bug answered as AWS's ``InternalFailure`` (AWS "Common Errors":
+"The request processing has failed because of an unknown error, exception or failure", HTTP 500) and
+logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from emulator import control, protocol
+from emulator.api.identity import caller_identity
+from emulator.control import Services
+from emulator.errors import AwsError
+
+log = logging.getLogger("elbv2_emulator.api")
+
+ELBV2_VERSION = "2015-12-01"
+_READ_ONLY = ("Describe", "Get")
+# Writes whose effect the data plane never sees, so there is nothing to wait for before answering: it runs
+# listeners, rules, target groups and registrations, while tags, trust stores and capacity reservations
+# are API-only state (emulator/dataplane reads none of them). Waiting costs ~0.6 ms per write.
+_NOT_DATA_PLANE = frozenset({
+    "AddTags", "RemoveTags", "ModifyCapacityReservation",
+    "CreateTrustStore", "ModifyTrustStore", "DeleteTrustStore",
+    "AddTrustStoreRevocations", "RemoveTrustStoreRevocations",
+})
+_INTERNAL_FAILURE = "The request processing has failed because of an unknown error, exception or failure."
+
+
+class DataPlaneView(Protocol):
+    """What the API needs of the data plane (kept abstract: the API never touches sockets)."""
+
+    def listener_report(self) -> list[dict[str, Any]]: ...
+
+    def wait_applied(self, generation: int, timeout: float = 5.0) -> bool: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    request_id: str
+
+
+def is_elbv2(form: Mapping[str, str]) -> bool:
+    """An elbv2 call, as opposed to classic ELB (2012-06-01) or another Query service on this endpoint."""
+    return form.get("Version") == ELBV2_VERSION and "Action" in form
+
+
+def needs_data_plane(operation: str) -> bool:
+    """Whether the answer must wait until the data plane runs the change (checklist: API answers once live)."""
+    return not operation.startswith(_READ_ONLY) and operation not in _NOT_DATA_PLANE
+
+
+class Elbv2Endpoint:
+    """Runs elbv2 calls against the control plane and waits for the data plane where it matters."""
+
+    def __init__(self, services: Services, dataplane: DataPlaneView) -> None:
+        self._services = services
+        self._dataplane = dataplane
+
+    def call(self, form: Mapping[str, str], authorization: str | None, endpoint_url: str) -> Reply:
+        request_id = str(uuid.uuid4())
+        operation = form["Action"]
+        try:
+            body = self._run(operation, form, authorization, endpoint_url, request_id)
+            return Reply(200, body, request_id)
+        except AwsError as error:
+            return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+        except Exception:
+            log.exception("%s failed (request %s)", operation, request_id)
+            error = AwsError("InternalFailure", _INTERNAL_FAILURE, 500)
+            return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+
+    def _run(self, operation: str, form: Mapping[str, str], authorization: str | None, endpoint_url: str, request_id: str) -> bytes:
+        account, region, _ = caller_identity(authorization)
+        parsed = protocol.parse_request(operation, form)
+        result = control.handle(self._services, account, region, operation, parsed, endpoint_url)
+        if needs_data_plane(operation):
+            # Answer only once the change is live: a listener just created accepts connections at once.
+            self._dataplane.wait_applied(self._services.store.generation)
+        return protocol.serialize_result(operation, result, request_id)
