@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -43,3 +44,15 @@ def test_other_query_services_still_reach_moto(emulator_url, ec2):
     elb = boto3.client("elb", endpoint_url=emulator_url, region_name=REGION)
     assert elb.describe_load_balancers()["LoadBalancerDescriptions"] == []
     assert ec2.describe_vpcs()["Vpcs"]
+
+
+def test_unexpected_exception_outside_elbv2_is_internal_failure_xml(emulator_url, monkeypatch):
+    import emulator.api.app as app_module
+
+    def broken(moto_app):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app_module, "_to_moto", broken)
+    answer = requests.get(f"{emulator_url}/anything", timeout=10)
+    assert answer.status_code == 500
+    assert "<Code>InternalFailure</Code>" in answer.text

@@ -11,11 +11,13 @@ import io
 
 from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.exceptions import HTTPException
 
-from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint
+from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, internal_failure
 from emulator.api.front import Elbv2Front
 from emulator.control import Services
 from emulator.dns import dns_table
+from emulator.protocol import XML_CONTENT_TYPE
 
 
 def create_app(services: Services, dataplane: DataPlaneView) -> Elbv2Front:
@@ -50,6 +52,13 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     def dispatch(path: str) -> Response:
         return _to_moto(moto_app)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response | HTTPException:
+        if isinstance(error, HTTPException):  # 404/405 and friends keep Flask's answer
+            return error
+        reply = internal_failure(f"{request.method} {request.path}")
+        return Response(reply.body, reply.status, content_type=XML_CONTENT_TYPE, headers={"x-amzn-RequestId": reply.request_id})
 
     return app
 

@@ -56,6 +56,14 @@ def is_elbv2(form: Mapping[str, str]) -> bool:
     return form.get("Version") == ELBV2_VERSION and "Action" in form
 
 
+def internal_failure(what: str, request_id: str | None = None) -> Reply:
+    """AWS's answer to a bug; call it from an ``except`` block, the traceback is logged."""
+    request_id = request_id or str(uuid.uuid4())
+    log.exception("%s failed (request %s)", what, request_id)
+    error = AwsError("InternalFailure", _INTERNAL_FAILURE, 500)
+    return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+
+
 def needs_data_plane(operation: str) -> bool:
     """Whether the answer must wait until the data plane runs the change (checklist: API answers once live)."""
     return not operation.startswith(_READ_ONLY) and operation not in _NOT_DATA_PLANE
@@ -77,9 +85,7 @@ class Elbv2Endpoint:
         except AwsError as error:
             return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
         except Exception:
-            log.exception("%s failed (request %s)", operation, request_id)
-            error = AwsError("InternalFailure", _INTERNAL_FAILURE, 500)
-            return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+            return internal_failure(operation, request_id)
 
     def _run(self, operation: str, form: Mapping[str, str], authorization: str | None, endpoint_url: str, request_id: str) -> bytes:
         account, region, _ = caller_identity(authorization)
