@@ -11,13 +11,13 @@ import re
 from typing import Any
 
 from api_models.resources import Action, LoadBalancer, TargetGroup
+from emulator.control import limits
 from emulator.control.context import Context
 from emulator.control.lookups import load_balancers_of_target_group
 from emulator.errors import AwsError, validation_error
 
 TERMINAL = ("forward", "redirect", "fixed-response")
 AUTHENTICATE = {"authenticate-oidc": "AuthenticateOidcConfig", "authenticate-cognito": "AuthenticateCognitoConfig"}
-MAX_WEIGHTED_TARGET_GROUPS = 5
 _CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript", "application/json")
 _AUTH_DEFAULTS = {
     "SessionCookieName": "AWSELBAuthSessionCookie", "Scope": "openid",
@@ -105,8 +105,7 @@ def _forward(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | Non
         raise validation_error("A target group ARN must be specified for each target group of a forward config")  # [I]
     if arn and [g["TargetGroupArn"] for g in groups] != [arn]:
         raise validation_error("You cannot specify a target group ARN and a forward config with different target groups")  # [I]
-    if len(groups) > MAX_WEIGHTED_TARGET_GROUPS:
-        raise AwsError("TooManyTargetGroups", f"A forward action can have at most '{MAX_WEIGHTED_TARGET_GROUPS}' target groups")  # [I]
+    limits.check_target_groups_per_action(lb, len(groups))
     if len({g["TargetGroupArn"] for g in groups}) != len(groups):
         raise validation_error("A target group can only be specified once in a forward action")  # [I]
     for group in groups:

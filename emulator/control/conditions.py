@@ -10,6 +10,7 @@ import ipaddress
 import re
 from typing import Any
 
+from api_models.quotas import quota
 from api_models.resources import Condition
 from emulator.errors import validation_error
 
@@ -20,9 +21,7 @@ CONFIG_OF = {
 }
 _LEGACY_VALUES = ("host-header", "path-pattern")
 _AT_MOST_ONCE = ("host-header", "path-pattern", "http-request-method", "source-ip")
-MAX_VALUES_PER_RULE = 5
-MAX_VALUES_PER_CONDITION = 3
-MAX_WILDCARDS_PER_RULE = 5
+MAX_VALUES_PER_CONDITION = 3  # a validation rule (API_RuleCondition), not an adjustable quota
 _METHOD = re.compile(r"^[A-Z_-]+$")
 
 
@@ -33,10 +32,11 @@ def normalise_conditions(conditions: list[Condition]) -> list[Condition]:
         if fields.count(field) > 1:
             raise validation_error(f"A rule can only have one '{field}' condition")  # [I]
     values = [v for c in normalised for v in _values(c)]
-    if len(values) > MAX_VALUES_PER_RULE:
-        raise validation_error(f"A rule can only have '{MAX_VALUES_PER_RULE}' condition values")
-    if sum(v.count("*") + v.count("?") for v in values) > MAX_WILDCARDS_PER_RULE:
-        raise validation_error(f"A rule can only have '{MAX_WILDCARDS_PER_RULE}' wildcards")  # [I]
+    values_limit, wildcards_limit = quota("condition-values-per-alb-rule"), quota("condition-wildcards-per-alb-rule")
+    if len(values) > values_limit:
+        raise validation_error(f"A rule can only have '{values_limit}' condition values")
+    if sum(v.count("*") + v.count("?") for v in values) > wildcards_limit:
+        raise validation_error(f"A rule can only have '{wildcards_limit}' wildcards")  # [I]
     return normalised
 
 

@@ -13,7 +13,7 @@ from api_models import identifiers as ids
 from api_models.attributes import listener_defaults
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.ssl_policies import DEFAULT_POLICY, SSL_POLICIES
-from emulator.control import aws_services
+from emulator.control import aws_services, limits
 from emulator.control.actions import normalise_actions
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import (
@@ -26,7 +26,6 @@ from emulator.errors import AwsError, validation_error
 PROTOCOLS = {"application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC")}
 SECURE = ("HTTPS", "TLS")
 ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
-MAX_LISTENERS = 50  # per load balancer
 _SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "AlpnPolicy", "MutualAuthentication", "DefaultActions")
 
 
@@ -46,8 +45,8 @@ def create_listener(ctx: Context, req: Request) -> Result:
         if {name: getattr(existing, name) for name in _SETTINGS} != settings:
             raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
         return {"Listeners": [existing.to_aws()]}
-    if len(siblings) >= MAX_LISTENERS:
-        raise AwsError("TooManyListeners", f"A load balancer can have at most '{MAX_LISTENERS}' listeners")  # [I]
+    limits.check_listeners(ctx, lb)
+    limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=None)
     arn = ids.listener_arn(lb.LoadBalancerArn, ids.new_id())
     listener = Listener(
         account=ctx.account, region=ctx.region, tags=tags, ListenerArn=arn, LoadBalancerArn=lb.LoadBalancerArn,
@@ -134,12 +133,14 @@ def modify_listener(ctx: Context, req: Request) -> Result:
     )
     if clash:
         raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
+    rule = default_rule(ctx, listener.ListenerArn)
+    limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=rule.RuleArn)
     attributes = listener_defaults(settings["Protocol"])
     attributes |= {k: v for k, v in listener.attributes.items() if k in attributes}  # keep what still applies
     extra = listener.extra_certificates if settings["Protocol"] in SECURE else []
     updated = listener.model_copy(update=settings | {"attributes": attributes, "extra_certificates": extra})
     ctx.tx.put(updated)
-    ctx.tx.put(default_rule(ctx, listener.ListenerArn).model_copy(update={"Actions": settings["DefaultActions"]}))
+    ctx.tx.put(rule.model_copy(update={"Actions": settings["DefaultActions"]}))
     return {"Listeners": [updated.to_aws()]}
 
 

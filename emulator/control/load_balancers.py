@@ -14,7 +14,7 @@ from api_models import identifiers as ids
 from api_models.attributes import load_balancer_defaults
 from api_models.resources import LoadBalancer
 from api_models.validation import validate_load_balancer_name
-from emulator.control import aws_services
+from emulator.control import aws_services, limits
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.listeners import remove_listener
 from emulator.control.lookups import listeners_of, load_balancer_or_error
@@ -49,6 +49,7 @@ def create_load_balancer(ctx: Context, req: Request) -> Result:
         ):
             raise AwsError("DuplicateLoadBalancerName", "A load balancer with the specified name already exists.")
         return {"LoadBalancers": [describe(ctx, existing)]}
+    limits.check_load_balancers(ctx, lb_type)
     lb = _new_load_balancer(ctx, req, name, lb_type, scheme, ip_type, vpc_id, zones, groups, tags)
     ctx.tx.put(lb)
     return {"LoadBalancers": [lb.to_aws() | {"State": {"Code": "provisioning"}}]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from api_models.resources import Action, Listener, LoadBalancer, Rule, TargetGroup
+from api_models.trust_stores import TrustStore
 from emulator.control.context import Context
 from emulator.errors import AwsError
 
@@ -38,6 +39,13 @@ def rule_or_error(ctx: Context, arn: str) -> Rule:
     found = ctx.tx.get(Rule, arn)
     if found is None:
         raise AwsError("RuleNotFound", "One or more rules not found")
+    return found
+
+
+def trust_store_or_error(ctx: Context, arn: str) -> TrustStore:
+    found = ctx.tx.get(TrustStore, arn)
+    if found is None:
+        raise AwsError("TrustStoreNotFound", f"Trust store '{arn}' not found")  # [I] wording
     return found
 
 

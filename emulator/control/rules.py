@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from api_models import identifiers as ids
 from api_models.resources import Rule
+from emulator.control import limits
 from emulator.control.actions import normalise_actions
 from emulator.control.conditions import normalise_conditions
 from emulator.control.context import Context, Request, Result, operation
-from emulator.control.lookups import (
-    listener_or_error, listeners_of, load_balancer_or_error, rule_or_error, rules_of,
-)
+from emulator.control.lookups import listener_or_error, load_balancer_or_error, rule_or_error, rules_of
 from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
 from emulator.errors import AwsError, validation_error
-
-MAX_RULES_PER_LOAD_BALANCER = 100  # not counting default rules (AWS quota)
-
 
 def _priority_in_use() -> AwsError:
     return AwsError("PriorityInUse", "The specified priority is in use.")
@@ -39,11 +35,8 @@ def create_rule(ctx: Context, req: Request) -> Result:
     priority = str(req["Priority"])
     if any(rule.Priority == priority for rule in rules_of(ctx, listener.ListenerArn)):
         raise _priority_in_use()
-    numbered = [
-        rule for other in listeners_of(ctx, lb.LoadBalancerArn) for rule in rules_of(ctx, other.ListenerArn) if not rule.IsDefault
-    ]
-    if len(numbered) >= MAX_RULES_PER_LOAD_BALANCER:
-        raise AwsError("TooManyRules", f"A load balancer can have at most '{MAX_RULES_PER_LOAD_BALANCER}' rules")  # [I]
+    limits.check_rules(ctx, lb)
+    limits.check_unique_target_groups(ctx, lb, actions, replaced_rule=None)
     rule = Rule(
         account=ctx.account, region=ctx.region, tags=tags,
         RuleArn=ids.rule_arn(listener.ListenerArn, ids.new_id()), Priority=priority,
@@ -82,6 +75,7 @@ def modify_rule(ctx: Context, req: Request) -> Result:
         update["Conditions"] = normalise_conditions(req["Conditions"])
     if "Actions" in req:
         update["Actions"] = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+        limits.check_unique_target_groups(ctx, lb, update["Actions"], replaced_rule=rule.RuleArn)
     if req.get("ResetTransforms"):
         update["Transforms"] = None
     elif "Transforms" in req:

@@ -1,4 +1,4 @@
-"""AddTags, RemoveTags and DescribeTags on load balancers, target groups, listeners and rules.
+"""AddTags, RemoveTags and DescribeTags on load balancers, target groups, listeners, rules and trust stores.
 
 Also ``merge_tags``, which the Create* handlers use for their ``Tags`` member: the same limits apply.
 """
@@ -9,10 +9,11 @@ from typing import Any
 
 from api_models.resources import Tagged
 from emulator.control.context import Context, Request, Result, operation
-from emulator.control.lookups import listener_or_error, load_balancer_or_error, rule_or_error, target_group_or_error
+from emulator.control.limits import check_tags
+from emulator.control.lookups import (
+    listener_or_error, load_balancer_or_error, rule_or_error, target_group_or_error, trust_store_or_error,
+)
 from emulator.errors import AwsError
-
-MAX_TAGS = 50  # per resource (AWS quota)
 
 # ARN resource-type segment -> the find-or-raise for that kind (rule before listener: ":listener-rule/").
 _LOOKUPS = (
@@ -20,6 +21,7 @@ _LOOKUPS = (
     (":targetgroup/", target_group_or_error),
     (":listener-rule/", rule_or_error),
     (":listener/", listener_or_error),
+    (":truststore/", trust_store_or_error),
 )
 
 
@@ -33,8 +35,7 @@ def merge_tags(existing: dict[str, str], tags: list[dict[str, Any]] | None) -> d
             raise AwsError("DuplicateTagKeys", f"Tag key '{key}' specified more than once")  # [I]
         seen.add(key)
         merged[key] = tag.get("Value", "")
-    if len(merged) > MAX_TAGS:
-        raise AwsError("TooManyTags", "The quota for the number of tags that can be assigned to a load balancer has been reached")
+    check_tags(len(merged))
     return merged
 
 

@@ -12,7 +12,7 @@ from api_models import identifiers as ids
 from api_models.attributes import target_group_defaults
 from api_models.resources import TargetGroup, TargetRegistration
 from api_models.validation import HTTP_PROTOCOLS, health_check_defaults, validate_health_check, validate_target_group_name
-from emulator.control import aws_services
+from emulator.control import aws_services, limits
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import load_balancer_or_error, load_balancers_of_target_group, target_group_or_error
 from emulator.control.paging import paginate
@@ -44,6 +44,7 @@ def create_target_group(ctx: Context, req: Request) -> Result:
         if any(getattr(existing, member) != value for member, value in settings.items()):
             raise AwsError("DuplicateTargetGroupName", "A target group with the specified name already exists.")
         return {"TargetGroups": [describe(ctx, existing)]}
+    limits.check_target_groups(ctx)
     tg = TargetGroup(
         account=ctx.account, region=ctx.region, tags=tags,
         TargetGroupArn=ids.target_group_arn(ctx.region, ctx.account, name, ids.new_id()), TargetGroupName=name,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from api_models.resources import LoadBalancer, TargetGroup, TargetRegistration
-from emulator.control import aws_services
+from emulator.control import aws_services, limits
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import load_balancers_of_target_group, target_group_or_error
 from emulator.errors import AwsError
@@ -56,16 +56,20 @@ def register_targets(ctx: Context, req: Request) -> Result:
     if tg.TargetType in ("lambda", "alb") and len({t["Id"] for t in req["Targets"]}) > 1:
         raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # [I]
     live = registrations(ctx, tg)
-    for target in req["Targets"]:
-        port = _port(tg, target)
-        existing = _find(live, target["Id"], port)
-        if existing is not None and existing.deregistered_at is None:
-            continue  # registering a registered target again changes nothing
+    new = [target for target in req["Targets"] if not _is_registered(live, target["Id"], _port(tg, target))]
+    limits.check_targets(ctx, tg, list(dict.fromkeys((t["Id"], _port(tg, t)) for t in new)))
+    for target in new:
         ctx.tx.put(TargetRegistration(
-            account=ctx.account, region=ctx.region, target_group_arn=tg.TargetGroupArn, Id=target["Id"], Port=port,
-            AvailabilityZone=target.get("AvailabilityZone"), registered_at=ctx.now,
+            account=ctx.account, region=ctx.region, target_group_arn=tg.TargetGroupArn, Id=target["Id"],
+            Port=_port(tg, target), AvailabilityZone=target.get("AvailabilityZone"), registered_at=ctx.now,
         ))
     return None
+
+
+def _is_registered(live: list[TargetRegistration], target_id: str, port: int | None) -> bool:
+    """Registering a registered (not draining) target again changes nothing."""
+    existing = _find(live, target_id, port)
+    return existing is not None and existing.deregistered_at is None
 
 
 def _check_target(ctx: Context, tg: TargetGroup, target: dict[str, Any]) -> None:

@@ -17,16 +17,10 @@ from api_models.resources import Listener
 from api_models.trust_stores import TrustStore
 from emulator.control import s3_objects
 from emulator.control.context import Context, Request, Result, operation
+from emulator.control.lookups import trust_store_or_error
 from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
 from emulator.errors import AwsError
-
-
-def trust_store_or_error(ctx: Context, arn: str) -> TrustStore:
-    found = ctx.tx.get(TrustStore, arn)
-    if found is None:
-        raise AwsError("TrustStoreNotFound", f"Trust store '{arn}' not found")  # [I] wording
-    return found
 
 
 def ca_bundle_key(trust_store: TrustStore) -> str:

@@ -1,0 +1,88 @@
+"""AWS's default quotas, enforced from ``api_models.quotas`` (checklist §1.5; ALB/NLB "Quotas" pages).
+
+Each test fills a quota through boto3 with its real default value, then asks for one more.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from api_models.quotas import quota
+
+
+def _code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+@pytest.fixture
+def alb(elbv2, subnets) -> str:
+    return elbv2.create_load_balancer(Name="alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def _target_group(elbv2, vpc_id: str, name: str) -> str:
+    return elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc_id)["TargetGroups"][0]["TargetGroupArn"]
+
+
+def _fixed(status: str = "200") -> list[dict]:
+    return [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": status}}]
+
+
+def test_too_many_load_balancers_per_type(elbv2, subnets):
+    for index in range(quota("network-load-balancers")):
+        elbv2.create_load_balancer(Name=f"nlb-{index}", Type="network", Subnets=subnets[:1])
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name="one-more", Type="network", Subnets=subnets[:1])
+    assert _code(excinfo) == "TooManyLoadBalancers"
+    elbv2.create_load_balancer(Name="an-alb", Subnets=subnets)  # application load balancers count separately
+
+
+def test_too_many_listeners(elbv2, alb):
+    for index in range(quota("listeners-per-application-load-balancer")):
+        elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=21000 + index, DefaultActions=_fixed())
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=22000, DefaultActions=_fixed())
+    assert _code(excinfo) == "TooManyListeners"
+
+
+def test_too_many_rules(elbv2, alb):
+    listener = elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=21000, DefaultActions=_fixed())["Listeners"][0]["ListenerArn"]
+    condition = [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x"]}}]
+    for priority in range(1, quota("rules-per-application-load-balancer") + 1):
+        elbv2.create_rule(ListenerArn=listener, Priority=priority, Conditions=condition, Actions=_fixed())
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=1000, Conditions=condition, Actions=_fixed())
+    assert _code(excinfo) == "TooManyRules"
+
+
+def test_too_many_target_groups_per_forward_action(elbv2, vpc_id, alb):
+    groups = [_target_group(elbv2, vpc_id, f"tg-{i}") for i in range(quota("target-groups-per-action-on-application-load-balancer") + 1)]
+    forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": arn} for arn in groups]}}]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=21000, DefaultActions=forward)
+    assert _code(excinfo) == "TooManyTargetGroups"
+
+
+def test_too_many_unique_target_groups_per_load_balancer(elbv2, vpc_id, alb):
+    limit, per_action = quota("target-groups-per-application-load-balancer"), quota("target-groups-per-action-on-application-load-balancer")
+    groups = [_target_group(elbv2, vpc_id, f"tg-{i}") for i in range(limit + 1)]
+    listener = elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=21000, DefaultActions=_fixed())["Listeners"][0]["ListenerArn"]
+    condition = [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x"]}}]
+    for priority, start in enumerate(range(0, limit, per_action), 1):
+        chunk = groups[start:start + per_action]
+        forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": arn} for arn in chunk]}}]
+        elbv2.create_rule(ListenerArn=listener, Priority=priority, Conditions=condition, Actions=forward)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[-1]}])
+    assert _code(excinfo) == "TooManyUniqueTargetGroupsPerLoadBalancer"
+
+
+def test_too_many_targets_per_target_group(elbv2, vpc_id):
+    arn = elbv2.create_target_group(Name="ips", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    limit = quota("targets-per-target-group")
+    elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.0.1", "Port": port} for port in range(1, limit + 1)])
+    elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.0.1", "Port": 1}])  # already registered: no change
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.0.2", "Port": 80}])
+    assert _code(excinfo) == "TooManyTargets"
+
