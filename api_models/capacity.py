@@ -22,7 +22,12 @@ class CapacityReservation(Resource):
 
     @property
     def key(self) -> str:
-        return f"capacity|{self.load_balancer_arn}"
+        return self.key_for(self.load_balancer_arn)
+
+    @staticmethod
+    def key_for(load_balancer_arn: str) -> str:
+        """The store key of a load balancer's reservation (one per load balancer)."""
+        return f"capacity|{load_balancer_arn}"
 
 
 register_resource_type(CapacityReservation)

@@ -167,3 +167,14 @@ def test_aws_cli_describe_load_balancers(elbv2, subnets, emulator_url):
         capture_output=True, text=True, env=env, timeout=60, check=True,
     ).stdout
     assert [lb["LoadBalancerArn"] for lb in json.loads(out)["LoadBalancers"]] == [arn]
+
+
+
+def test_delete_load_balancer_forgets_its_capacity_reservation(elbv2, subnets, emulator_server):
+    from api_models.capacity import CapacityReservation
+
+    arn = elbv2.create_load_balancer(Name="reserved", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.modify_capacity_reservation(LoadBalancerArn=arn, MinimumLoadBalancerCapacity={"CapacityUnits": 100})
+    assert len(emulator_server.services.store.snapshot(CapacityReservation)) == 1
+    elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert emulator_server.services.store.snapshot(CapacityReservation) == []

@@ -148,3 +148,36 @@ def test_resource_policy(elbv2, s3) -> None:
     assert "Policy" not in elbv2.get_resource_policy(ResourceArn=arn)
     with pytest.raises(elbv2.exceptions.ResourceNotFoundException):
         elbv2.get_resource_policy(ResourceArn=arn.replace("/store/", "/gone/"))
+
+
+def test_tags_on_trust_stores(elbv2, s3) -> None:
+    arn = _create(elbv2, s3)["TrustStoreArn"]
+    elbv2.add_tags(ResourceArns=[arn], Tags=[{"Key": "team", "Value": "edge"}])
+    assert elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"] == [{"ResourceArn": arn, "Tags": [{"Key": "team", "Value": "edge"}]}]
+    elbv2.remove_tags(ResourceArns=[arn], TagKeys=["team"])
+    assert elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"] == []
+    missing = arn[: arn.rindex("/")] + "/0000000000000000"
+    with pytest.raises(ClientError) as error:
+        elbv2.add_tags(ResourceArns=[missing], Tags=[{"Key": "k", "Value": "v"}])
+    assert _code(error) == "TrustStoreNotFound"
+
+
+def test_verify_listener_needs_an_existing_trust_store(elbv2, s3, subnets) -> None:
+    acm = boto3.client("acm", endpoint_url=elbv2.meta.endpoint_url, region_name=REGION)
+    certificate = acm.request_certificate(DomainName="mtls.example.com")["CertificateArn"]
+    alb = elbv2.create_load_balancer(Name="mtls", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    store = _create(elbv2, s3)["TrustStoreArn"]
+    listener = dict(
+        LoadBalancerArn=alb, Protocol="HTTPS", Port=21443, Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}],
+    )
+    missing = store[: store.rindex("/")] + "/0000000000000000"
+    with pytest.raises(ClientError) as error:
+        elbv2.create_listener(**listener, MutualAuthentication={"Mode": "verify", "TrustStoreArn": missing})
+    assert _code(error) == "TrustStoreNotFound"
+    with pytest.raises(ClientError) as error:
+        elbv2.create_listener(**listener, MutualAuthentication={"Mode": "verify"})
+    assert _code(error) == "ValidationError"
+    created = elbv2.create_listener(**listener, MutualAuthentication={"Mode": "verify", "TrustStoreArn": store})["Listeners"][0]
+    assert created["MutualAuthentication"]["TrustStoreArn"] == store
+    assert elbv2.describe_trust_store_associations(TrustStoreArn=store)["TrustStoreAssociations"] == [{"ResourceArn": alb}]

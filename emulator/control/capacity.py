@@ -43,7 +43,7 @@ def _answer(ctx: Context, lb: LoadBalancer, reservation: CapacityReservation | N
 
 
 def _reservation(ctx: Context, lb: LoadBalancer) -> CapacityReservation | None:
-    return ctx.tx.get(CapacityReservation, f"capacity|{lb.LoadBalancerArn}")
+    return ctx.tx.get(CapacityReservation, CapacityReservation.key_for(lb.LoadBalancerArn))
 
 
 @operation("DescribeCapacityReservation")

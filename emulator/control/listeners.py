@@ -17,7 +17,7 @@ from emulator.control import aws_services, limits
 from emulator.control.actions import normalise_actions
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import (
-    default_rule, listener_or_error, listeners_of, load_balancer_or_error, rules_of,
+    default_rule, listener_or_error, listeners_of, load_balancer_or_error, rules_of, trust_store_or_error,
 )
 from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
@@ -72,7 +72,7 @@ def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict
         "SslPolicy": _ssl_policy(settings["SslPolicy"]) if secure else None,
         "Certificates": _certificates(ctx, protocol, settings["Certificates"]) if secure else None,
         "AlpnPolicy": _alpn(protocol, settings["AlpnPolicy"]),
-        "MutualAuthentication": settings["MutualAuthentication"] if protocol == "HTTPS" else None,
+        "MutualAuthentication": _mutual_authentication(ctx, settings["MutualAuthentication"]) if protocol == "HTTPS" else None,
         "DefaultActions": normalise_actions(ctx, settings["DefaultActions"], lb, protocol),
     }
 
@@ -93,6 +93,19 @@ def _certificates(ctx: Context, protocol: str, certificates: list[dict[str, Any]
         raise validation_error("A certificate ARN must be specified")  # [I]
     aws_services.require_certificate(ctx, arn)
     return [{"CertificateArn": arn}]
+
+
+def _mutual_authentication(ctx: Context, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``verify`` needs a trust store that exists and is ACTIVE (API_MutualAuthenticationAttributes)."""
+    if not settings or settings.get("Mode") != "verify":
+        return settings
+    arn = settings.get("TrustStoreArn")
+    if not arn:
+        raise validation_error("A trust store ARN must be specified when the mutual authentication mode is 'verify'")  # [I]
+    store = trust_store_or_error(ctx, arn)
+    if store.Status != "ACTIVE":
+        raise AwsError("TrustStoreNotReady", f"Trust store '{arn}' is not ready")  # [I]
+    return settings
 
 
 def _alpn(protocol: str, policy: list[str] | None) -> list[str] | None:

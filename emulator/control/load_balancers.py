@@ -12,6 +12,7 @@ from typing import Any
 
 from api_models import identifiers as ids
 from api_models.attributes import load_balancer_defaults
+from api_models.capacity import CapacityReservation
 from api_models.resources import LoadBalancer
 from api_models.validation import validate_load_balancer_name
 from emulator.control import aws_services, limits
@@ -174,6 +175,9 @@ def delete_load_balancer(ctx: Context, req: Request) -> Result:
         )
     for listener in listeners_of(ctx, lb.LoadBalancerArn):
         remove_listener(ctx, listener)  # its target groups stay, now serving no load balancer
+    reservation = ctx.tx.get(CapacityReservation, CapacityReservation.key_for(lb.LoadBalancerArn))
+    if reservation is not None:
+        ctx.tx.delete(reservation)  # a reservation belongs to its load balancer
     ctx.tx.delete(lb)
     return None
 
