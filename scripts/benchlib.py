@@ -1,0 +1,234 @@
+"""Shared pieces of the data-plane benchmarks (``bench_dataplane.py`` for the ALB; ``bench_l4.py`` may use them):
+a fast HTTP backend, the emulator as a user runs it, nginx/haproxy reverse proxies, wrk and a Python load
+generator with a fixed request rate (for latency at a given load)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import requests
+import uvloop
+
+ROOT = Path(__file__).resolve().parent.parent
+HTTP_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{host}:{port} did not come up")
+
+
+# -- backend ------------------------------------------------------------------------------------------
+
+
+class _Answer(asyncio.Protocol):
+    """Answers every complete request head with a tiny 200 (bodyless requests only; enough for wrk)."""
+
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+
+    def data_received(self, data):
+        self.buffer += data
+        count = self.buffer.count(b"\r\n\r\n")
+        if count:
+            self.buffer = self.buffer[self.buffer.rfind(b"\r\n\r\n") + 4:]
+            self.transport.write(HTTP_ANSWER * count)
+            if b"onnection: close" in data:
+                self.transport.close()
+
+
+def _serve_http(port: int) -> None:
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(_Answer, "127.0.0.1", port, backlog=4096)
+        await server.serve_forever()
+
+    uvloop.run(serve())
+
+
+def http_backend() -> tuple[multiprocessing.Process, int]:
+    port = free_port()
+    process = multiprocessing.Process(target=_serve_http, args=(port,), daemon=True)
+    process.start()
+    wait_port("127.0.0.1", port)
+    return process, port
+
+
+# -- the emulator -------------------------------------------------------------------------------------
+
+
+class Emulator:
+    """``python -m emulator.cli serve`` in its own process, driven through boto3."""
+
+    def __init__(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)], cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port("127.0.0.1", port, 30)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+        self.elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name="us-east-1")
+        ec2 = boto3.client("ec2", endpoint_url=self.url, region_name="us-east-1")
+        self.vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        by_zone: dict[str, str] = {}
+        for subnet in ec2.describe_subnets()["Subnets"]:
+            by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+        self.subnets = list(by_zone.values())[:2]
+
+    def bound(self, listener_arn: str) -> tuple[str, int]:
+        for entry in requests.get(f"{self.url}/_emulator/listeners", timeout=5).json():
+            if entry["ListenerArn"] == listener_arn:
+                host, _, port = entry["Address"].rpartition(":")
+                return host, int(port)
+        raise RuntimeError(f"listener {listener_arn} not bound")
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+# -- reference proxies ---------------------------------------------------------------------------------
+
+
+def nginx_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, int] | None:
+    """nginx as a one-worker HTTP reverse proxy with upstream keep-alive and X-Forwarded-* headers."""
+    if shutil.which("nginx") is None:
+        return None
+    port = free_port()
+    conf = Path(directory, "nginx.conf")
+    conf.write_text(f"""daemon off; worker_processes 1; pid {directory}/nginx.pid; error_log /dev/null crit;
+events {{ worker_connections 20000; }}
+http {{ access_log off;
+  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
+  server {{ listen 127.0.0.1:{port} backlog=4096; keepalive_requests 1000000;
+    location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Port $server_port; proxy_set_header Host $host; }} }} }}
+""")
+    process = subprocess.Popen(["nginx", "-c", str(conf), "-p", directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port("127.0.0.1", port)
+    return process, port
+
+
+def haproxy_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, int] | None:
+    """haproxy ``mode http`` with one thread, forwardfor and connection reuse."""
+    if shutil.which("haproxy") is None:
+        return None
+    port = free_port()
+    conf = Path(directory, "haproxy.cfg")
+    conf.write_text(f"""global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option forwardfor
+  http-reuse always
+frontend web
+  bind 127.0.0.1:{port}
+  default_backend app
+backend app
+  server s1 127.0.0.1:{backend_port}
+""")
+    process = subprocess.Popen(["haproxy", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port("127.0.0.1", port)
+    return process, port
+
+
+def temp_dir() -> str:
+    return tempfile.mkdtemp(prefix="bench-")
+
+
+# -- load ---------------------------------------------------------------------------------------------
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, seconds: float, connections: int = 50, close: bool = False) -> dict[str, float] | None:
+    """Closed-loop load with wrk (one thread): rps, p50 and p99 in ms. ``close``: a new connection per request."""
+    if shutil.which("wrk") is None:
+        return None
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url]
+    if close:
+        command[1:1] = ["-H", "Connection: close"]
+    out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["failed"] = float(failed.group(1)) if failed else 0.0
+    result["errors"] = float(sum(int(n) for n in errors.groups())) if errors else 0.0
+    for label, key in (("50%", "p50"), ("99%", "p99")):
+        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        result[key] = _ms(*match.groups()) if match else float("nan")
+    return result
+
+
+async def _paced(host: str, port: int, rate: float, seconds: float, connections: int) -> list[float]:
+    """Open-loop-ish load: ``connections`` keep-alive clients, each sending at ``rate / connections`` per second."""
+    latencies: list[float] = []
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    interval = connections / rate
+    deadline = time.perf_counter() + seconds
+
+    async def client(offset: float) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        next_at = time.perf_counter() + offset
+        while next_at < deadline:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - start) * 1000)
+            next_at += interval
+        writer.close()
+
+    await asyncio.gather(*(client(i * interval / connections) for i in range(connections)))
+    return latencies
+
+
+def paced_latency(host: str, port: int, rate: float, seconds: float, connections: int = 20) -> dict[str, float]:
+    """p50/p99 (ms) at a fixed request rate, measured by a Python client (its own overhead is in both sides
+    of a comparison, so compare differences, not absolute values)."""
+    latencies = sorted(uvloop.run(_paced(host, port, rate, seconds, connections)))
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    return {"rps": len(latencies) / seconds, "p50": pick(0.5), "p99": pick(0.99)}
