@@ -4,12 +4,19 @@ Names and defaults as DescribeAccountLimits returns them (AWS CLI example ``desc
 as the quota pages list them ("Quotas for your Application Load Balancers" / "... Network Load Balancers"
 / "... Gateway Load Balancers"). ``ACCOUNT_LIMITS`` keeps AWS's order; ``OTHER_QUOTAS`` are documented
 quotas DescribeAccountLimits does not list, enforced all the same.
+
+AWS raises quotas on request (Service Quotas); the emulator's equivalent is the environment variable
+``ELBV2_EMULATOR_QUOTAS``, e.g. ``application-load-balancers=1000,target-groups=5000``, read once.
 """
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from types import MappingProxyType
 from typing import Final
+
+OVERRIDES_VARIABLE: Final = "ELBV2_EMULATOR_QUOTAS"
 
 ACCOUNT_LIMITS: Final = MappingProxyType({
     "application-load-balancers": 50,
@@ -51,6 +58,25 @@ OTHER_QUOTAS: Final = MappingProxyType({
 })
 
 
+@cache
+def _overrides() -> dict[str, int]:
+    """``name=value,...`` from the environment; an unknown name or a non-number stops the emulator."""
+    overrides: dict[str, int] = {}
+    for item in filter(None, os.environ.get(OVERRIDES_VARIABLE, "").split(",")):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in ACCOUNT_LIMITS and name not in OTHER_QUOTAS:
+            raise ValueError(f"{OVERRIDES_VARIABLE}: unknown quota '{name}'")
+        overrides[name] = int(value)
+    return overrides
+
+
 def quota(name: str) -> int:
-    """The default value of a quota by its AWS name; KeyError for an unknown name (a programming error)."""
-    return ACCOUNT_LIMITS[name] if name in ACCOUNT_LIMITS else OTHER_QUOTAS[name]
+    """A quota's value by its AWS name; KeyError for an unknown name (a programming error)."""
+    default = ACCOUNT_LIMITS[name] if name in ACCOUNT_LIMITS else OTHER_QUOTAS[name]
+    return _overrides().get(name, default)
+
+
+def account_limits() -> dict[str, int]:
+    """What DescribeAccountLimits reports: AWS's list, in AWS's order, with any raised values."""
+    return {name: quota(name) for name in ACCOUNT_LIMITS}

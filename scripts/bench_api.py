@@ -47,8 +47,8 @@ def _rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def _server(command: list[str], port: int, ready_path: str) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _server(command: list[str], port: int, ready_path: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}{ready_path}"
     try:
         deadline = time.monotonic() + 30
@@ -188,7 +188,9 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-    with _server(emulator_cmd, emulator_port, "/_emulator/health") as emulator:
+    # --stored exceeds AWS's default of 50 load balancers: raise the quota, as Service Quotas would.
+    quotas = {"ELBV2_EMULATOR_QUOTAS": f"application-load-balancers={args.stored + args.threads * args.rounds}"}
+    with _server(emulator_cmd, emulator_port, "/_emulator/health", os.environ | quotas) as emulator:
         time.sleep(1.0)
         idle_rss = _rss_mb(emulator.pid)
         emu_ops, emu_samples = _mixed(f"http://127.0.0.1:{emulator_port}", args.threads, args.rounds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from api_models import quotas
 from api_models.quotas import quota
 
 
@@ -86,3 +87,32 @@ def test_too_many_targets_per_target_group(elbv2, vpc_id):
         elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": "10.0.0.2", "Port": 80}])
     assert _code(excinfo) == "TooManyTargets"
 
+
+
+@pytest.fixture
+def raised_quotas(monkeypatch):
+    """Sets ``ELBV2_EMULATOR_QUOTAS`` for the in-process server (it is read once, hence the cache reset)."""
+    def apply(value: str) -> None:
+        monkeypatch.setenv(quotas.OVERRIDES_VARIABLE, value)
+        quotas._overrides.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    quotas._overrides.cache_clear()
+
+
+def test_quotas_can_be_changed_like_service_quotas(elbv2, subnets, raised_quotas):
+    raised_quotas("network-load-balancers=2")
+    limits = {limit["Name"]: limit["Max"] for limit in elbv2.describe_account_limits()["Limits"]}
+    assert (limits["network-load-balancers"], limits["application-load-balancers"]) == ("2", "50")
+    for index in range(2):
+        elbv2.create_load_balancer(Name=f"nlb-{index}", Type="network", Subnets=subnets[:1])
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name="nlb-2", Type="network", Subnets=subnets[:1])
+    assert _code(excinfo) == "TooManyLoadBalancers"
+
+
+def test_unknown_quota_name_is_refused(raised_quotas):
+    raised_quotas("no-such-quota=1")
+    with pytest.raises(ValueError, match="unknown quota 'no-such-quota'"):
+        quotas.quota("target-groups")

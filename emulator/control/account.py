@@ -7,7 +7,7 @@ resource has no policy and GetResourcePolicy answers without a ``Policy`` member
 
 from __future__ import annotations
 
-from api_models.quotas import ACCOUNT_LIMITS
+from api_models.quotas import account_limits
 from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup
 from api_models.trust_stores import TrustStore
 from emulator.control.context import Context, Request, Result, operation
@@ -27,7 +27,7 @@ _KIND_BY_SEGMENT: tuple[tuple[str, type[Resource]], ...] = (
 @operation("DescribeAccountLimits")
 def describe_account_limits(ctx: Context, req: Request) -> Result:
     # Max is a string in the output shape (AWS returns e.g. "50").
-    limits = [{"Name": name, "Max": str(value)} for name, value in ACCOUNT_LIMITS.items()]
+    limits = [{"Name": name, "Max": str(value)} for name, value in account_limits().items()]
     page, next_marker = paginate(limits, req)
     return {"Limits": page, "NextMarker": next_marker}
 
