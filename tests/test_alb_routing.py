@@ -7,7 +7,7 @@ import threading
 
 import requests
 
-from tests.alb_support import address, alb, forward, free_port, listener, listener_url, target_group
+from tests.alb_support import address, alb, forward, free_port, listener, listener_url, target_group, wait_checked
 from tests.backends import HttpEcho
 
 
@@ -217,3 +217,18 @@ def test_rule_and_target_changes_under_traffic(elbv2, subnets, vpc_id, emulator_
         assert not failures
         assert set(statuses) == {200} and sum(statuses.values()) > 10
         assert requests.get(f"{url}/x").text == "default"
+
+
+def test_instance_targets_use_the_address_tag(elbv2, ec2, subnets, vpc_id, emulator_url):
+    with HttpEcho("instance") as backend:
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnets[0], TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "elbv2-emulator:address", "Value": backend.host}]}],
+        )["Instances"][0]["InstanceId"]
+        lb = alb(elbv2, subnets)
+        tg = elbv2.create_target_group(Name="inst", Protocol="HTTP", Port=backend.port, VpcId=vpc_id,
+                                       TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": instance}])
+        wait_checked(elbv2, tg)
+        url = listener_url(emulator_url, listener(elbv2, lb, forward(tg)))
+        assert requests.get(url, timeout=5).json()["backend"] == "instance"
