@@ -6,10 +6,11 @@ import logging
 import threading
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from emulator import local_aws
 from emulator.api.app import create_app
+from emulator.api.http_handler import KeepAliveHandler
 from emulator.control import Services
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
@@ -24,14 +25,6 @@ def _warm_up_moto() -> None:
     import moto.acm.models  # noqa: F401
     import moto.ec2.models  # noqa: F401
     import moto.s3.models  # noqa: F401
-
-
-class _KeepAliveHandler(WSGIRequestHandler):
-    # HTTP/1.1 lets SDK clients reuse their connection instead of reconnecting per call.
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, *args: object, **kwargs: object) -> None:  # one line per API call is noise
-        pass
 
 
 class EmulatorServer:
@@ -57,7 +50,7 @@ class EmulatorServer:
             listen_host=listen_host,
         )
         app = create_app(self.services, self.dataplane)
-        self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+        self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
 
