@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httptools
 
 from emulator.dataplane.alb import forwarding
-from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import lb_response
 
@@ -26,8 +26,6 @@ MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
 MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
 MAX_HEADERS = 64 * 1024  # all headers over 64 KB -> 400
 _TE_OK = frozenset((b"chunked", b"identity"))
-# Bits of ``paused``: why client reading is paused (each reason resumes independently).
-PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
 
 
 class LbError(Exception):
@@ -49,6 +47,7 @@ class ClientConnection(asyncio.Protocol):
         self.queue: deque[Exchange] = deque()
         self.header_bytes = 0
         self.paused = 0
+        self.write_paused = False  # the client's socket buffer is full: the target's reading must wait
         self.tunnel: UpstreamConnection | None = None
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
@@ -94,14 +93,20 @@ class ClientConnection(asyncio.Protocol):
             self.fail(_parse_error_status(error))
 
     def pause_writing(self) -> None:  # the client reads slower than the target sends
-        upstream = self.tunnel or (self.active.upstream if self.active else None)
-        if upstream is not None and upstream.transport is not None:
-            upstream.transport.pause_reading()
+        self.write_paused = True
+        upstream = self._reading_upstream()
+        if upstream is not None:
+            upstream.transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_writing(self) -> None:
+        self.write_paused = False
+        upstream = self._reading_upstream()
+        if upstream is not None:
+            upstream.transport.resume_reading()  # type: ignore[union-attr]
+
+    def _reading_upstream(self) -> UpstreamConnection | None:
         upstream = self.tunnel or (self.active.upstream if self.active else None)
-        if upstream is not None and upstream.transport is not None and not upstream.closed:
-            upstream.transport.resume_reading()
+        return upstream if upstream is not None and upstream.transport is not None and not upstream.closed else None
 
     def pause_reading(self, reason: int) -> None:
         if not self.paused and not self.closing:

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING
 
 from emulator.dataplane.alb.request import Request
 
+# Bits of ``ClientConnection.paused``: why client reading is paused (each reason resumes independently).
+PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
+
 if TYPE_CHECKING:
     from emulator.dataplane.alb.stickiness import Sticky
     from emulator.dataplane.alb.upstream import UpstreamConnection

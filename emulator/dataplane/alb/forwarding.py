@@ -94,6 +94,8 @@ async def _connect(conn: ClientConnection, exchange: Exchange, key: PoolKey, hea
 def _attach(conn: ClientConnection, exchange: Exchange, upstream: UpstreamConnection, head: bytearray) -> None:
     upstream.owner = conn
     upstream.skip_body = exchange.head_only
+    if conn.write_paused:
+        upstream.transport.pause_reading()  # type: ignore[union-attr]
     exchange.upstream = upstream
     if exchange.expect and not exchange.request_done:
         conn.transport.write(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)

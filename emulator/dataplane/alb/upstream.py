@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from emulator.dataplane.alb.exchange import UPSTREAM_FULL
+
 if TYPE_CHECKING:
     from emulator.dataplane.alb.connection import ClientConnection
 
@@ -86,11 +88,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         if self.owner is not None:
-            self.owner.pause_reading(2)
+            self.owner.pause_reading(UPSTREAM_FULL)
 
     def resume_writing(self) -> None:
         if self.owner is not None:
-            self.owner.resume_reading(2)
+            self.owner.resume_reading(UPSTREAM_FULL)
 
     # -- parser callbacks ------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _finish(self, reusable: bool) -> None:
         owner, self.owner = self.owner, None
+        owner.resume_reading(UPSTREAM_FULL)  # type: ignore[union-attr]  # the exchange is over: its backpressure too
         if reusable:
             self.pool.release(self)
         else:
@@ -163,6 +166,8 @@ class UpstreamPool:
 
     def release(self, conn: UpstreamConnection) -> None:
         conn.last_active = self.loop.time()
+        if not conn.transport.is_reading():  # type: ignore[union-attr]  # paused for a slow client: not any more
+            conn.transport.resume_reading()  # type: ignore[union-attr]
         self.idle[conn.key].append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:
