@@ -42,6 +42,7 @@ def _get(addr: tuple[str, int], ca: trustme.CA, server_name: str | None, version
     return names, data
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
 def test_https_listener_with_sni_certificates(elbv2, acm, subnets, vpc_id, emulator_url, ca):
     default = _import(acm, ca, "default.example.com")
     other = _import(acm, ca, "*.shop.example.com")

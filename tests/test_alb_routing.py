@@ -232,3 +232,19 @@ def test_instance_targets_use_the_address_tag(elbv2, ec2, subnets, vpc_id, emula
         wait_checked(elbv2, tg)
         url = listener_url(emulator_url, listener(elbv2, lb, forward(tg)))
         assert requests.get(url, timeout=5).json()["backend"] == "instance"
+
+
+def test_rule_transforms_rewrite_url_and_host(elbv2, subnets, vpc_id, emulator_url):
+    with HttpEcho() as backend:
+        lb = alb(elbv2, subnets)
+        tg = target_group(elbv2, vpc_id, "tg", [backend])
+        arn = listener(elbv2, lb, _fixed("default", "404"))
+        elbv2.create_rule(ListenerArn=arn, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/v1/*"]}],
+                          Actions=forward(tg), Transforms=[
+                              {"Type": "url-rewrite", "UrlRewriteConfig": {"Rewrites": [{"Regex": "^/v1/(.*)$", "Replace": "/v2/$1"}]}},
+                              {"Type": "host-header-rewrite",
+                               "HostHeaderRewriteConfig": {"Rewrites": [{"Regex": "^api\\.(.*)$", "Replace": "internal.$1"}]}}])
+        url = listener_url(emulator_url, arn)
+        echoed = requests.get(f"{url}/v1/items?id=7", headers={"Host": "api.example.com"}).json()
+        assert echoed["path"] == "/v2/items?id=7"
+        assert dict(echoed["headers"])["Host"] == f"internal.example.com:{address(url)[1]}"

@@ -29,7 +29,9 @@ def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
     if request.method == "TRACE":
         conn.respond(exchange, lb_response(405, exchange.keep_alive))  # AWS: TRACE -> 405
         return
-    action = state.table.route(request)
+    action, transform = state.table.route(request)
+    if transform is not None:
+        transform.apply(request)
     if isinstance(action, Forward):
         _forward(conn, exchange, action)
     elif isinstance(action, FixedResponse):

@@ -33,6 +33,11 @@ class Request:
         path, _, query = url.partition("?")
         self._path, self._query = path.partition("#")[0], query.partition("#")[0]
 
+    def rewrite_url(self, url: bytes) -> None:
+        self.url = url
+        self._path = self._query = None
+        self._pairs = None
+
     @property
     def path(self) -> str:
         if self._path is None:

@@ -94,31 +94,66 @@ def compile_condition(condition: Condition) -> Matcher:
     raise ValueError(f"unknown condition field {field!r}")
 
 
+def _replacement(replace: str) -> str:
+    """AWS writes capture references as ``$1``; Python's ``re.sub`` as ``\\g<1>``."""
+    return re.sub(r"\$(\d+)", r"\\g<\1>", replace.replace("\\", "\\\\"))
+
+
+class Transform:
+    """A rule's ``host-header-rewrite`` and ``url-rewrite`` transforms (first matching rewrite of each)."""
+
+    __slots__ = ("host", "url")
+
+    def __init__(self, transforms: list[dict]) -> None:
+        self.host: list[tuple[re.Pattern[str], str]] = []
+        self.url: list[tuple[re.Pattern[str], str]] = []
+        for transform in transforms:
+            config = transform.get("HostHeaderRewriteConfig") or transform.get("UrlRewriteConfig") or {}
+            into = self.host if transform.get("Type") == "host-header-rewrite" else self.url
+            into += [(re.compile(r["Regex"]), _replacement(r["Replace"])) for r in config.get("Rewrites") or []]
+
+    def apply(self, request: Request) -> None:
+        for pattern, replace in self.host:
+            if pattern.search(request.host):
+                request.host = pattern.sub(replace, request.host, count=1)
+                break
+        for pattern, replace in self.url:
+            if pattern.search(request.path):  # the path only; the query string is kept [I]
+                query = request.query
+                path = pattern.sub(replace, request.path, count=1)
+                request.rewrite_url((path + ("?" + query if query else "")).encode("latin-1"))
+                break
+
+
+Routed = tuple[object, "Transform | None"]  # (compiled action, the matching rule's transforms)
+
+
 class RuleTable:
-    """(matchers, action) pairs in evaluation order; ``action`` is whatever the caller compiled."""
+    """(matchers, routed) pairs in evaluation order; the action is whatever the caller compiled."""
 
     __slots__ = ("entries", "default")
 
-    def __init__(self, entries: list[tuple[tuple[Matcher, ...], object]], default: object) -> None:
+    def __init__(self, entries: list[tuple[tuple[Matcher, ...], Routed]], default: object) -> None:
         self.entries = entries
-        self.default = default
+        self.default: Routed = (default, None)
 
-    def route(self, request: Request) -> object:
-        for matchers, action in self.entries:
+    def route(self, request: Request) -> Routed:
+        for matchers, routed in self.entries:
             for matcher in matchers:
                 if not matcher(request):
                     break
             else:
-                return action
+                return routed
         return self.default
 
 
 def compile_rules(rules: Sequence[Rule], compile_action: Callable[[list[dict]], object], default: object) -> RuleTable:
     """``rules`` in evaluation order; ``default`` is the listener's compiled default action."""
-    entries: list[tuple[tuple[Matcher, ...], object]] = []
+    entries: list[tuple[tuple[Matcher, ...], Routed]] = []
     for rule in rules:
         if rule.IsDefault:
             continue  # the listener's DefaultActions are the default rule
         matchers = tuple(compile_condition(c) for c in rule.Conditions)
-        entries.append((matchers, compile_action(rule.Actions)))
+        transform = Transform(rule.Transforms) if rule.Transforms else None
+        entries.append((matchers, (compile_action(rule.Actions), transform)))
     return RuleTable(entries, default)
