@@ -12,6 +12,7 @@ import os
 import re
 import ssl
 import tempfile
+import warnings
 from collections.abc import Callable
 
 from cryptography import x509
@@ -56,7 +57,9 @@ def _matches(pattern: str, name: str) -> bool:
 
 def _context(policy: str | None, cert_pem: str, key_pem: str, chain_pem: str | None) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = minimum_version(policy)
+    with warnings.catch_warnings():  # TLS 1.0 is deprecated, but the 2016-08 policy does allow it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = minimum_version(policy)
     # load_cert_chain reads files only; the PEMs live in moto's ACM, so they pass through a private temp file.
     with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
         handle.write(cert_pem.strip() + "\n" + (chain_pem or "").strip() + "\n" + key_pem.strip() + "\n")
