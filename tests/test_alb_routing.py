@@ -221,8 +221,7 @@ def test_rule_and_target_changes_under_traffic(elbv2, subnets, vpc_id, emulator_
 
 def test_instance_targets_use_the_address_tag(elbv2, ec2, subnets, vpc_id, emulator_url):
     with HttpEcho("instance") as backend:
-        image = ec2.describe_images()["Images"][0]["ImageId"]
-        instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnets[0], TagSpecifications=[
+        instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0], TagSpecifications=[
             {"ResourceType": "instance", "Tags": [{"Key": "elbv2-emulator:address", "Value": backend.host}]}],
         )["Instances"][0]["InstanceId"]
         lb = alb(elbv2, subnets)
