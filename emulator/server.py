@@ -9,6 +9,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from emulator import local_aws
+from emulator.api import moto_footprint
 from emulator.api.app import create_app
 from emulator.api.http_handler import KeepAliveHandler
 from emulator.control import Services
@@ -21,10 +22,13 @@ log = logging.getLogger("elbv2_emulator")
 
 
 def _warm_up_moto() -> None:
-    """Import moto's EC2, ACM and S3 models off the start-up path: together they take about a second."""
+    """Import moto's EC2, ACM and S3 models off the start-up path (together about a second), then give the
+    import's garbage back to the OS."""
+    moto_footprint.import_ec2_lazily()
     import moto.acm.models  # noqa: F401
-    import moto.ec2.models  # noqa: F401
     import moto.s3.models  # noqa: F401
+
+    moto_footprint.release_free_memory()
 
 
 class EmulatorServer:
@@ -39,6 +43,7 @@ class EmulatorServer:
         dns_port: int | None = None,
         listen_host: str | None = None,
     ) -> None:
+        moto_footprint.configure_moto_environment()
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
         self.dataplane = DataPlane(
