@@ -48,6 +48,7 @@ class ClientConnection(asyncio.Protocol):
         self.header_bytes = 0
         self.paused = 0
         self.write_paused = False  # the client's socket buffer is full: the target's reading must wait
+        self.batch: bytearray | None = None  # output gathered during one upstream read (see ``send``)
         self.tunnel: UpstreamConnection | None = None
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
@@ -202,13 +203,13 @@ class ClientConnection(asyncio.Protocol):
         if not exchange.request_done:
             exchange.local, exchange.discard, exchange.body = response, True, None
             return
-        self.transport.write(response)
+        self.send(response)
         self.finish(exchange)
 
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""
         if not self.closing:
-            self.transport.write(lb_response(status, False))
+            self.send(lb_response(status, False))
         self.close()
 
     def finish(self, exchange: Exchange) -> None:
@@ -227,7 +228,20 @@ class ClientConnection(asyncio.Protocol):
         if not self.queue:
             self.resume_reading(PIPELINE)
 
+    def send(self, data: bytes) -> None:
+        """Write to the client; while a target's bytes are being relayed, gather them into one write."""
+        if self.batch is not None:
+            self.batch += data
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, None
+        if batch:
+            self.transport.write(batch)
+
     def close(self) -> None:
+        self.flush()
         self.closing = True
         self.transport.close()
 
@@ -241,16 +255,18 @@ class ClientConnection(asyncio.Protocol):
         if exchange is None:
             return
         if exchange.response_chunked:
-            self.transport.writelines((b"%x\r\n" % len(body), body, b"\r\n"))
+            self.send(b"%x\r\n" % len(body))
+            self.send(body)
+            self.send(b"\r\n")
         else:
-            self.transport.write(body)
+            self.send(body)
 
     def upstream_done(self) -> None:
         exchange = self.active
         if exchange is None:
             return
         if exchange.response_chunked:
-            self.transport.write(b"0\r\n\r\n")
+            self.send(b"0\r\n\r\n")
         exchange.upstream = None
         if not exchange.request_done:
             exchange.keep_alive = False  # answered before the body ended: the rest cannot be framed
@@ -276,7 +292,7 @@ class ClientConnection(asyncio.Protocol):
             return
         self.tunnel = exchange.upstream
         if rest:
-            self.transport.write(rest)
+            self.send(rest)
         self.resume_reading(UPGRADING)
 
     def _early_tunnel_bytes(self, data: bytes) -> None:

@@ -100,7 +100,7 @@ def _attach(conn: ClientConnection, exchange: Exchange, upstream: UpstreamConnec
         upstream.transport.pause_reading()  # type: ignore[union-attr]
     exchange.upstream = upstream
     if exchange.expect and not exchange.request_done:
-        conn.transport.write(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
+        conn.send(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
     pending, exchange.body = exchange.body, None
     transport = upstream.transport
     if pending:
@@ -153,7 +153,7 @@ def response_head(
     if app_cookie_set:
         out += app_cookie_lines(sticky, exchange.target)  # type: ignore[arg-type]
     if status == 101:
-        conn.transport.write(out + b"\r\n")
+        conn.send(out + b"\r\n")
         return
     no_body = exchange.head_only or status in (204, 304)
     if not no_body and not has_length:
@@ -167,7 +167,7 @@ def response_head(
     if exchange.keep_alive and conn.listener.state.past_lifetime(conn.created, conn.loop.time()):
         exchange.keep_alive = False  # client_keep_alive.seconds reached: close after this response
     out += b"connection: keep-alive\r\n\r\n" if exchange.keep_alive else b"connection: close\r\n\r\n"
-    conn.transport.write(out)
+    conn.send(out)
 
 
 def abandon(exchange: Exchange) -> None:

@@ -69,6 +69,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self.tunnel:
             owner.transport.write(data)
             return
+        owner.batch = bytearray()  # one write to the client per read from the target
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -76,6 +77,10 @@ class UpstreamConnection(asyncio.Protocol):
             owner.upstream_upgraded(data[upgrade.args[0]:])
         except httptools.HttpParserError:
             owner.upstream_failed(self, 502)  # malformed response (AWS: 502)
+        finally:
+            if not owner.closing:
+                owner.flush()
+            owner.batch = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
