@@ -43,7 +43,6 @@ class EmulatorServer:
         dns_port: int | None = None,
         listen_host: str | None = None,
     ) -> None:
-        moto_footprint.configure_moto_environment()
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
         self.dataplane = DataPlane(
