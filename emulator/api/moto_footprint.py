@@ -114,9 +114,12 @@ def import_ec2_lazily() -> None:
     with _lean_ec2_import():
         import moto.ec2.models.instance_types as instance_types
         import moto.ec2.models  # noqa: F401
+    tables = getattr(instance_types, "INSTANCE_TYPE_OFFERINGS", None)
+    if not isinstance(tables, dict):  # another moto layout: it loaded its tables its own way
+        return
     directory = Path(instance_types.__file__).parent.parent / "resources" / _OFFERINGS_DIR
     for location_type in os.listdir(directory):
-        instance_types.INSTANCE_TYPE_OFFERINGS[location_type] = _OfferingsByRegion(location_type)
+        tables[location_type] = _OfferingsByRegion(location_type)
 
 
 def release_free_memory() -> None:
