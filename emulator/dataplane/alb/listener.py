@@ -67,7 +67,7 @@ class AlbListener:
                 lambda: ClientConnection(self), host, port, ssl=ssl_context, reuse_address=True, backlog=1024
             )
 
-        self._server, host, _ = await bind_with_remap(bind, self.config.load_balancer.address, self.state.port)
+        self._server, host, _ = await bind_with_remap(bind, self.config.bind_host, self.state.port)
         port = self._server.sockets[0].getsockname()[1]
         self._address = f"{host}:{port}"
         self._schedule_tick()
