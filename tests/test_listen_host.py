@@ -8,7 +8,6 @@ import boto3
 import requests
 
 from emulator.server import EmulatorServer
-from tests.backends import HttpEcho
 
 
 def test_listeners_bind_the_listen_host() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.target_tls import TARGET_TLS
 
 _MAX_STATUS_LINE = 8192  # a target that sends this much without a line break is not speaking HTTP
 
@@ -33,15 +34,6 @@ def parse_matcher(spec: str) -> frozenset[int]:
     return frozenset(codes)
 
 
-def _insecure_context() -> ssl.SSLContext:
-    # AWS never verifies target certificates (checklist 3.1), for traffic or for health checks.
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-_TLS = _insecure_context()
 
 
 class _StatusLine(asyncio.Protocol):
@@ -228,7 +220,7 @@ async def _transport_check(
     factory = _Connect if request is None else (lambda: _StatusLine(request, done))
     try:
         async with asyncio.timeout(timeout):
-            transport, _ = await loop.create_connection(factory, host, port, ssl=_TLS if tls else None)
+            transport, _ = await loop.create_connection(factory, host, port, ssl=TARGET_TLS if tls else None)
             if request is None:
                 return None
             status = await done

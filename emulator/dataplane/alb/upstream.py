@@ -9,13 +9,13 @@ the response, the target's reading pauses.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import httptools
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL
+from emulator.dataplane.target_tls import TARGET_TLS
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.connection import ClientConnection
@@ -24,15 +24,6 @@ CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
 PoolKey = tuple[str, int, bool]
 
 
-def _target_tls() -> ssl.SSLContext:
-    """ALB does not verify target certificates (AWS "Target group HTTPS"), so neither do we."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-_TARGET_TLS = _target_tls()
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -164,7 +155,7 @@ class UpstreamPool:
     async def connect(self, key: PoolKey) -> UpstreamConnection:
         host, port, tls = key
         _, conn = await asyncio.wait_for(
-            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=_TARGET_TLS if tls else None),
+            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=TARGET_TLS if tls else None),
             CONNECT_TIMEOUT,
         )
         return conn

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from emulator.dataplane.desired import forwarded_target_groups
 from emulator.dataplane.nlb.flow_hash import sticky_source_ip
 from emulator.dataplane.runtime import ListenerConfig
+from emulator.dataplane.target_tls import TARGET_TLS
 from emulator.dataplane.targets import TargetGroupRuntime
 from emulator.timing import Timing
 
@@ -20,15 +21,6 @@ TCP_IDLE_DEFAULT = 350.0
 TCP_IDLE_SCALE_ENV = "ELBV2_EMULATOR_TCP_IDLE_SCALE"
 
 
-def _unverified_tls() -> ssl.SSLContext:
-    """The target leg of a TLS target group: encrypted, not verified (AWS does not verify targets either)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-_UPSTREAM_TLS = _unverified_tls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +42,7 @@ class Route:
             group=group,
             sticky=group is not None and sticky_source_ip(group),
             proxy_v2=attributes.get("proxy_protocol_v2.enabled") == "true",
-            upstream_tls=_UPSTREAM_TLS if group is not None and group.group.Protocol == "TLS" else None,
+            upstream_tls=TARGET_TLS if group is not None and group.group.Protocol == "TLS" else None,
             tcp_idle=tcp_idle * float(os.environ.get(TCP_IDLE_SCALE_ENV, "1")),
             udp_idle=timing.seconds(UDP_IDLE_SECONDS),
         )

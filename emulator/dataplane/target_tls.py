@@ -1,0 +1,19 @@
+"""The TLS client context for every connection the load balancer opens to a target.
+
+AWS never verifies target certificates, neither for traffic (ALB HTTPS and NLB TLS target groups) nor
+for health checks (checklist 3.1), so one shared, unverified context serves them all.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+
+def _unverified_client_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+TARGET_TLS = _unverified_client_context()
