@@ -116,3 +116,15 @@ def test_unknown_quota_name_is_refused(raised_quotas):
     raised_quotas("no-such-quota=1")
     with pytest.raises(ValueError, match="unknown quota 'no-such-quota'"):
         quotas.quota("target-groups")
+
+
+def test_too_many_registrations_for_one_target_id(elbv2, vpc_id, alb, raised_quotas):
+    """Lowered to 2 (default 1000, like targets per ALB, which would otherwise answer first)."""
+    raised_quotas("target-id-registrations-per-application-load-balancer=2")
+    tg = elbv2.create_target_group(Name="ips", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=21000, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": 1}, {"Id": "127.0.0.1", "Port": 2}])
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.2", "Port": 1}])  # another Id is fine
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": 3}])
+    assert _code(excinfo) == "TooManyRegistrationsForTargetId"

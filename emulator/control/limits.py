@@ -7,6 +7,7 @@ messages are the emulator's own wording ([I]) unless marked otherwise.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from api_models.quotas import quota
@@ -99,9 +100,9 @@ def _check_load_balancer_targets(
 
 def _check_registrations_per_id(registered: list[TargetRegistration], new: list[tuple[str, int | None]]) -> None:
     limit = quota("target-id-registrations-per-application-load-balancer")
+    counts = Counter(r.Id for r in registered) + Counter(target_id for target_id, _ in new)
     for target_id in {target_id for target_id, _ in new}:
-        count = sum(1 for r in registered if r.Id == target_id) + sum(1 for t, _ in new if t == target_id)
-        if count > limit:
+        if counts[target_id] > limit:
             raise AwsError(
                 "TooManyRegistrationsForTargetId",
                 f"The target '{target_id}' can be registered at most '{limit}' times per load balancer",
