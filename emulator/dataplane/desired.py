@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
+from api_models.trust_stores import TrustStore
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.targets import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
@@ -89,6 +90,7 @@ def listener_configs(
     """One config per listener whose load balancer exists, with its rules in evaluation order.
     ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container)."""
     balancers = {lb.key: lb for lb in snapshot[LoadBalancer.kind]}
+    trust_stores = {store.key: store for store in snapshot.get(TrustStore.kind, ())}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
     for rule in snapshot[Rule.kind]:
         assert isinstance(rule, Rule)
@@ -103,5 +105,6 @@ def listener_configs(
         actions = [a for r in rules for a in r.Actions] + list(listener.DefaultActions)
         used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
         host = listen_host or balancer.address  # type: ignore[attr-defined]
-        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used, host)  # type: ignore[arg-type]
+        store = trust_stores.get((listener.MutualAuthentication or {}).get("TrustStoreArn") or "")
+        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used, host, store)  # type: ignore[arg-type]
     return configs

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from api_models.resources import Listener, LoadBalancer, Rule
+from api_models.trust_stores import TrustStore
 from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
 from emulator.store.target_health import TargetHealthBoard
 from emulator.timing import Timing
@@ -39,11 +40,18 @@ class ListenerConfig:
     target_groups: Mapping[str, TargetGroupRuntime]  # every group this listener's actions forward to
     # Where to bind: the LB's own loopback address, or the server's --listen-host (e.g. 0.0.0.0 in a container).
     bind_host: str
+    # The trust store named by MutualAuthentication.TrustStoreArn (mTLS verify mode), else None.
+    trust_store: TrustStore | None = None
 
     @property
-    def binding(self) -> tuple[str, int, str]:
-        """What a socket is bound to: (host, port, protocol). A change here means re-binding."""
-        return (self.bind_host, self.listener.Port or 0, self.listener.Protocol or "")
+    def binding(self) -> tuple[str, int, str, str, bool]:
+        """What a socket is bound to: (host, port, protocol, mTLS mode, ignore expiry). A change here means
+        re-binding: OpenSSL takes a connection's client-certificate checks from the listening SSL context."""
+        mutual = self.listener.MutualAuthentication or {}
+        return (
+            self.bind_host, self.listener.Port or 0, self.listener.Protocol or "",
+            mutual.get("Mode") or "off", bool(mutual.get("IgnoreClientCertificateExpiry")),
+        )
 
 
 class ListenerRuntime(Protocol):

@@ -52,6 +52,7 @@ class ClientConnection(asyncio.Protocol):
         self.tunnel: UpstreamConnection | None = None
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
+        self.tls_headers = b""  # mTLS / TLS-info header lines for every request (client_tls)
 
     # -- transport events ----------------------------------------------------------------------
 
@@ -60,6 +61,13 @@ class ClientConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername") or ("", 0)
         self.peer, self.peer_port = peer[0], peer[1]
         self.listener.clients.add(self)
+        if self.listener.tls is not None:
+            headers = self.listener.state.client_tls.headers(transport.get_extra_info("ssl_object"))
+            if headers is None:  # mTLS verify: the client certificate is revoked
+                self.closing = True
+                self.transport.abort()
+                return
+            self.tls_headers = headers
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -201,15 +209,15 @@ class ClientConnection(asyncio.Protocol):
     def respond(self, exchange: Exchange, response: bytes) -> None:
         """Send an LB-made response once the request has been read in full, then move on."""
         if not exchange.request_done:
-            exchange.local, exchange.discard, exchange.body = response, True, None
+            exchange.local, exchange.discard, exchange.body = response, True, None  # sent by on_message_complete
             return
-        self.send(response)
+        self.send(self.listener.state.responses.rewrite(response))
         self.finish(exchange)
 
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""
         if not self.closing:
-            self.send(lb_response(status, False))
+            self.send(self.listener.state.responses.rewrite(lb_response(status, False)))
         self.close()
 
     def finish(self, exchange: Exchange) -> None:

@@ -42,7 +42,8 @@ def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
         conn.respond(exchange, lb_response(503, exchange.keep_alive))
 
 
-def _forward(conn: ClientConnection, exchange: Exchange, action: Forward) -> None:
+def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims: bytes = b"") -> None:
+    """``claims``: header lines from an authenticate action (x-amzn-oidc-*)."""
     request = exchange.request
     group, cookies = action.choose(request)
     if group is None or group.group.TargetType == "lambda":
@@ -60,7 +61,7 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward) -> Non
         cookies += lb_cookie_lines(sticky, target)
     length = next((v.decode("latin-1") for n, v in request.headers if n == b"content-length"), None)
     body = "chunked" if exchange.chunked else (length if length is not None else "none")
-    head = conn.listener.state.policy.build(request, body, exchange.upgrade)
+    head = conn.listener.state.policy.build(request, body, exchange.upgrade, conn.tls_headers + claims)
     if isinstance(head, int):
         conn.respond(exchange, lb_response(head, exchange.keep_alive))
         return
@@ -134,6 +135,8 @@ def response_head(
     out += b"\r\n"
     has_length = chunked = app_cookie_set = False
     sticky = exchange.sticky
+    responses = conn.listener.state.responses
+    replaced = responses.names  # injected response headers replace the target's own
     app_prefix = sticky.app_cookie if sticky is not None and sticky.kind == "app_cookie" else None
     for name, value in headers:
         if name in _HOP:
@@ -143,12 +146,15 @@ def response_head(
             continue
         if name == b"content-length":
             has_length = True
+        elif replaced and name in replaced:
+            continue
         elif app_prefix is not None and name == b"set-cookie" and value.lower().startswith(app_prefix):
             app_cookie_set = True
         out += name
         out += b": "
         out += value
         out += b"\r\n"
+    out += responses.lines
     out += exchange.cookies
     if app_cookie_set:
         out += app_cookie_lines(sticky, exchange.target)  # type: ignore[arg-type]

@@ -41,9 +41,12 @@ def forwarded_trace(existing: str | None) -> str:
 class HeaderPolicy:
     """A listener's forwarding settings, compiled once per configuration."""
 
-    __slots__ = ("proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host")
+    __slots__ = (
+        "proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
+    )
 
-    def __init__(self, protocol: str, port: int, balancer: LoadBalancer) -> None:
+    def __init__(self, protocol: str, port: int, balancer: LoadBalancer, lb_only: frozenset[bytes] = frozenset()) -> None:
+        """``lb_only``: lower-case names of headers only the LB sets (mTLS/TLS info); client copies are dropped."""
         attrs = balancer.attributes
         self.proto = b"https" if protocol == "HTTPS" else b"http"
         self.port = str(port).encode()
@@ -54,6 +57,7 @@ class HeaderPolicy:
         self.xff_port = attrs.get("routing.http.xff_client_port.enabled") == "true"
         self.preserve_host = attrs.get("routing.http.preserve_host_header.enabled") == "true"
         self.drop_invalid = attrs.get("routing.http.drop_invalid_header_fields.enabled") == "true"
+        self.skip = _SKIP | lb_only
 
     def client_entry(self, request: Request) -> str:
         if not self.xff_port:
@@ -62,10 +66,11 @@ class HeaderPolicy:
             return f"[{request.peer}]:{request.peer_port}"
         return f"{request.peer}:{request.peer_port}"
 
-    def build(self, request: Request, body: str, upgrade: bytes | None) -> bytearray | int:
+    def build(self, request: Request, body: str, upgrade: bytes | None, extra: bytes = b"") -> bytearray | int:
         """The upstream head, or an LB status code (463) when the request must be refused.
 
-        ``body`` is ``"chunked"``, ``"none"`` or the Content-Length value as a string."""
+        ``body`` is ``"chunked"``, ``"none"`` or the Content-Length value as a string; ``extra`` is more
+        CRLF-terminated header lines (the connection's TLS headers, authentication claims)."""
         xff = [v for n, v in request.headers if n == b"x-forwarded-for"]
         existing = b", ".join(xff).decode("latin-1")
         if existing and existing.count(",") + 1 > MAX_XFF_ENTRIES:
@@ -76,9 +81,9 @@ class HeaderPolicy:
         head += b" HTTP/1.1\r\nHost: "
         head += self._host(request).encode("latin-1")
         head += b"\r\n"
-        drop_invalid = self.drop_invalid
+        drop_invalid, skip = self.drop_invalid, self.skip
         for name, value in request.headers:
-            if name in _SKIP or (drop_invalid and not _VALID_NAME.fullmatch(name)):
+            if name in skip or (drop_invalid and not _VALID_NAME.fullmatch(name)):
                 continue
             head += name
             head += b": "
@@ -92,6 +97,7 @@ class HeaderPolicy:
         head += b"x-forwarded-proto: " + self.proto + b"\r\nx-forwarded-port: " + self.port + b"\r\n"
         trace = next((v for n, v in request.headers if n == b"x-amzn-trace-id"), None)
         head += b"x-amzn-trace-id: " + forwarded_trace(trace.decode("latin-1") if trace else None).encode() + b"\r\n"
+        head += extra
         if body == "chunked":
             head += b"transfer-encoding: chunked\r\n"
         elif body != "none":

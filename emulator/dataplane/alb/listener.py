@@ -8,8 +8,10 @@ import logging
 
 from emulator.dataplane.addresses import bind_with_remap
 from emulator.dataplane.alb.actions import compile_actions
+from emulator.dataplane.alb.client_tls import ClientTls
 from emulator.dataplane.alb.connection import ClientConnection
 from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.tls import TlsTerminator
 from emulator.dataplane.alb.upstream import UpstreamPool
@@ -21,7 +23,7 @@ log = logging.getLogger("elbv2_emulator.dataplane")
 class ListenerState:
     """Everything a request needs from the configuration, compiled once per ``update``."""
 
-    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime")
+    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses")
 
     def __init__(self, config: ListenerConfig) -> None:
         listener, balancer = config.listener, config.load_balancer
@@ -30,7 +32,9 @@ class ListenerState:
         self.port = listener.Port or 0
         default = compile_actions(list(listener.DefaultActions), groups)
         self.table: RuleTable = compile_rules(config.rules, lambda actions: compile_actions(actions, groups), default)
-        self.policy = HeaderPolicy(self.protocol, self.port, balancer)
+        self.client_tls = ClientTls(listener, balancer, config.trust_store)
+        self.responses = ResponsePolicy(listener)
+        self.policy = HeaderPolicy(self.protocol, self.port, balancer, self.client_tls.request_names)
         self.idle_timeout = float(balancer.attributes.get("idle_timeout.timeout_seconds", "60"))
         self.lifetime = float(balancer.attributes.get("client_keep_alive.seconds", "3600"))
 
@@ -59,7 +63,7 @@ class AlbListener:
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
             self.tls = TlsTerminator()
-            self.tls.configure(self.config.listener, self.collaborators.certificates)
+            self.tls.configure(self.config.listener, self.collaborators.certificates, self.state.client_tls.prepare)
         ssl_context = self.tls.context if self.tls is not None else None
 
         def bind(host: str, port: int):  # type: ignore[no-untyped-def]
@@ -82,8 +86,9 @@ class AlbListener:
             config.listener.Certificates != self.config.listener.Certificates
             or config.listener.extra_certificates != self.config.listener.extra_certificates
             or config.listener.SslPolicy != self.config.listener.SslPolicy
+            or state.client_tls.ca_bundle != self.state.client_tls.ca_bundle
         ):
-            self.tls.configure(config.listener, self.collaborators.certificates)
+            self.tls.configure(config.listener, self.collaborators.certificates, state.client_tls.prepare)
         self.config, self.state = config, state
 
     async def close(self) -> None:

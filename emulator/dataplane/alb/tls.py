@@ -79,7 +79,11 @@ class TlsTerminator:
         self._by_name: list[tuple[str, ssl.SSLContext]] = []
         self._default: ssl.SSLContext | None = None
 
-    def configure(self, listener: Listener, certificates: CertificateSource) -> None:
+    def configure(
+        self, listener: Listener, certificates: CertificateSource,
+        prepare: Callable[[ssl.SSLContext], None] | None = None,
+    ) -> None:
+        """``prepare`` finishes each new context (mTLS: client-certificate settings, see ``client_tls``)."""
         arns = [c["CertificateArn"] for c in listener.Certificates or [] if c.get("CertificateArn")]
         arns += [a for a in listener.extra_certificates if a not in arns]
         contexts: list[tuple[str, ssl.SSLContext]] = []
@@ -90,6 +94,8 @@ class TlsTerminator:
                 log.warning("certificate %s not found for listener %s", arn, listener.ListenerArn)
                 continue
             context = _context(listener.SslPolicy, *material)
+            if prepare is not None:
+                prepare(context)
             default = default or context
             contexts += [(name, context) for name in _names(material[0])]
         self._by_name, self._default = contexts, default
