@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import httptools
 
 from emulator.dataplane.alb import forwarding
+from emulator.dataplane.alb.desync import classify, verdict
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import lb_response
@@ -41,6 +42,8 @@ class ClientConnection(asyncio.Protocol):
         self.loop = listener.loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = httptools.HttpRequestParser(self)
+        # Content-Length + Transfer-Encoding is let through to be classified by desync mitigation (desync.py).
+        self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
         self.peer, self.peer_port = "", 0
         self.parsing: Exchange | None = None  # the request the parser is filling in
         self.active: Exchange | None = None  # the request being answered
@@ -171,6 +174,14 @@ class ClientConnection(asyncio.Protocol):
         exchange.http10 = version == "1.0"  # type: ignore[union-attr]
         exchange.keep_alive = parser.should_keep_alive() and not self.closing  # type: ignore[union-attr]
         exchange.head_only = request.method == "HEAD"  # type: ignore[union-attr]
+        mode = self.listener.state.desync
+        if mode != "monitor":
+            decision = verdict(mode, classify(request))
+            if decision == "reject":
+                raise LbError(400)
+            if decision == "forward-close":
+                exchange.keep_alive = False  # type: ignore[union-attr]
+                exchange.ambiguous = True  # type: ignore[union-attr]
         if not request.host and request.url[:4].lower() == b"http":  # absolute-form: the authority is the Host
             request.host = request.url.decode("latin-1").split("/")[2]
         if exchange.upgrade is not None and not parser.should_upgrade():  # type: ignore[union-attr]

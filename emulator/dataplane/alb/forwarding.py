@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # Connection-scoped response headers the LB does not pass on (it frames the client leg itself).
 _HOP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade"))
+_KEEP_ALIVE = b"connection: keep-alive\r\n\r\n"
 
 
 def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
@@ -65,6 +66,8 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
     if isinstance(head, int):
         conn.respond(exchange, lb_response(head, exchange.keep_alive))
         return
+    if exchange.ambiguous and head.endswith(_KEEP_ALIVE):  # desync: the target connection is not reused either
+        head[-len(_KEEP_ALIVE):] = b"connection: close\r\n\r\n"
     exchange.target, exchange.group, exchange.sticky, exchange.cookies = target, group, sticky, cookies
     target.outstanding += 1
     conn.upstream_active = conn.loop.time()

@@ -23,7 +23,7 @@ log = logging.getLogger("elbv2_emulator.dataplane")
 class ListenerState:
     """Everything a request needs from the configuration, compiled once per ``update``."""
 
-    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses")
+    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "desync")
 
     def __init__(self, config: ListenerConfig) -> None:
         listener, balancer = config.listener, config.load_balancer
@@ -34,6 +34,7 @@ class ListenerState:
         self.table: RuleTable = compile_rules(config.rules, lambda actions: compile_actions(actions, groups), default)
         self.client_tls = ClientTls(listener, balancer, config.trust_store)
         self.responses = ResponsePolicy(listener)
+        self.desync = balancer.attributes.get("routing.http.desync_mitigation_mode", "defensive")
         self.policy = HeaderPolicy(self.protocol, self.port, balancer, self.client_tls.request_names)
         self.idle_timeout = float(balancer.attributes.get("idle_timeout.timeout_seconds", "60"))
         self.lifetime = float(balancer.attributes.get("client_keep_alive.seconds", "3600"))
