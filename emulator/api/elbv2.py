@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from emulator import control, protocol
-from emulator.api.identity import caller_identity
+from emulator.api.identity import Caller
 from emulator.control import Services
 from emulator.errors import AwsError
 
@@ -77,21 +77,20 @@ class Elbv2Endpoint:
         self._services = services
         self._dataplane = dataplane
 
-    def call(self, form: Mapping[str, str], authorization: str | None, endpoint_url: str) -> Reply:
+    def call(self, form: Mapping[str, str], who: Caller, endpoint_url: str) -> Reply:
         request_id = str(uuid.uuid4())
         operation = form["Action"]
         try:
-            body = self._run(operation, form, authorization, endpoint_url, request_id)
+            body = self._run(operation, form, who, endpoint_url, request_id)
             return Reply(200, body, request_id)
         except AwsError as error:
             return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
         except Exception:
             return internal_failure(operation, request_id)
 
-    def _run(self, operation: str, form: Mapping[str, str], authorization: str | None, endpoint_url: str, request_id: str) -> bytes:
-        account, region, _ = caller_identity(authorization)
+    def _run(self, operation: str, form: Mapping[str, str], who: Caller, endpoint_url: str, request_id: str) -> bytes:
         parsed = protocol.parse_request(operation, form)
-        result = control.handle(self._services, account, region, operation, parsed, endpoint_url)
+        result = control.handle(self._services, who.account, who.region, operation, parsed, endpoint_url)
         if needs_data_plane(operation):
             # Answer only once the change is live: a listener just created accepts connections at once.
             self._dataplane.wait_applied(self._services.store.generation)

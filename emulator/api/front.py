@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from emulator.api.elbv2 import Elbv2Endpoint, is_elbv2
+from emulator.api.identity import caller
 from emulator.protocol import XML_CONTENT_TYPE
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -29,6 +30,8 @@ class Elbv2Front:
         self._endpoint = endpoint
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        who = caller(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_MOTO_ACCOUNT_ID"))
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = who.account  # moto reads the account from this header: agree with ours
         if environ["REQUEST_METHOD"] != "POST" or environ.get("PATH_INFO", "/") not in ("", "/"):
             return self._app(environ, start_response)
         if not environ.get("CONTENT_TYPE", "").startswith(_FORM):
@@ -38,7 +41,7 @@ class Elbv2Front:
         if not is_elbv2(form):
             environ["wsgi.input"] = io.BytesIO(body)  # re-wound for the app
             return self._app(environ, start_response)
-        reply = self._endpoint.call(form, environ.get("HTTP_AUTHORIZATION"), _endpoint_url(environ))
+        reply = self._endpoint.call(form, who, _endpoint_url(environ))
         start_response(
             f"{reply.status} {HTTPStatus(reply.status).phrase}",
             [("Content-Type", XML_CONTENT_TYPE), ("Content-Length", str(len(reply.body))), ("x-amzn-RequestId", reply.request_id)],

@@ -1,25 +1,37 @@
-"""Who is calling and where: the account from the access key, the region from the SigV4 scope.
+"""Who is calling and where: the account and the region of a request.
 
 Signatures are not verified (this is a local emulator), but they are read: resources are isolated per
-account and region exactly as on AWS. A 12-digit access key id names its account, as in moto.
+account and region exactly as on AWS. The account is moto's ``x-moto-account-id`` header when given, else
+a 12-digit access key id (as in LocalStack), else 123456789012; the region is the SigV4 credential scope's.
+The front door stamps the account on every request it hands to moto, so EC2, ACM and S3 resources live in
+the same account as the load balancers that use them.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
 # Authorization: AWS4-HMAC-SHA256 Credential=<akid>/<date>/<region>/<service>/aws4_request, ...
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/[^/]+/")
 
 
-def caller_identity(authorization: str | None) -> tuple[str, str, str | None]:
-    """(account, region, service) for a request; service is None when the request is unsigned."""
+class Caller(NamedTuple):
+    account: str
+    region: str
+
+
+def _is_account_id(value: str | None) -> bool:
+    return value is not None and len(value) == 12 and value.isdigit()
+
+
+def caller(authorization: str | None, account_header: str | None = None) -> Caller:
+    """The account and region a request acts in (see the module docstring for the rules)."""
     match = _CREDENTIAL.search(authorization or "")
-    if match is None:
-        return DEFAULT_ACCOUNT, DEFAULT_REGION, None
-    access_key, region, service = match.groups()
-    account = access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT
-    return account, region, service
+    access_key, region = match.groups() if match else (None, DEFAULT_REGION)
+    if _is_account_id(account_header):
+        return Caller(account_header, region)  # type: ignore[arg-type]
+    return Caller(access_key if _is_account_id(access_key) else DEFAULT_ACCOUNT, region)  # type: ignore[arg-type]
