@@ -1,6 +1,6 @@
 """Terminal rule actions compiled for the data plane: forward, redirect and fixed-response (checklist 4.3).
 
-Only the last action (by ``Order``) is terminal; authentication actions before it are not enforced.
+Only the last action (by ``Order``) is terminal; an authenticate action before it wraps it (``auth``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from bisect import bisect
 from itertools import accumulate
 
+from emulator.dataplane.alb.auth import AUTH_TYPES, Authenticate
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import build_response
 from emulator.dataplane.targets import TargetGroupRuntime
@@ -118,13 +119,19 @@ class FixedResponse:
         self.close = build_response(status, content_type, body, False)
 
 
-Action = Forward | Redirect | FixedResponse | None  # None: nothing the data plane can do -> 503
+Action = Forward | Redirect | FixedResponse | Authenticate | None  # None: nothing the data plane can do -> 503
 
 
-def compile_actions(actions: list[dict], groups: dict[str, TargetGroupRuntime]) -> Action:
+def compile_actions(actions: list[dict], groups: dict[str, TargetGroupRuntime], signer: str = "") -> Action:
+    """``signer``: the load balancer's ARN, named in the JWTs of authenticate actions."""
     if not actions:
         return None
-    action = max(actions, key=lambda a: a.get("Order", 0))
+    terminal = _terminal(max(actions, key=lambda a: a.get("Order", 0)), groups)
+    auth = next((a for a in actions if a.get("Type") in AUTH_TYPES), None)
+    return Authenticate(auth, terminal, signer) if auth is not None else terminal
+
+
+def _terminal(action: dict, groups: dict[str, TargetGroupRuntime]) -> Action:
     kind = action.get("Type")
     if kind == "redirect":
         return Redirect(action.get("RedirectConfig") or {})

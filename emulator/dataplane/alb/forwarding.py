@@ -10,6 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
+from emulator.dataplane.alb.auth import CALLBACK_PATH, Answer, Authenticate, authenticator_for
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.responses import CONTINUE, lb_response
 from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_settings, sticky_target
@@ -30,17 +31,47 @@ def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
     if request.method == "TRACE":
         conn.respond(exchange, lb_response(405, exchange.keep_alive))  # AWS: TRACE -> 405
         return
+    if state.authenticators and request.path == CALLBACK_PATH:
+        _complete_login(conn, exchange, state.authenticators)
+        return
     action, transform = state.table.route(request)
     if transform is not None:
         transform.apply(request)
+    claims = b""
+    if isinstance(action, Authenticate):
+        try:
+            claims = action.check(request, exchange.keep_alive)
+        except Answer as answer:  # 401, or 302 to the IdP
+            conn.respond(exchange, answer.response)
+            return
+        action = action.terminal
     if isinstance(action, Forward):
-        _forward(conn, exchange, action)
+        _forward(conn, exchange, action, claims)
     elif isinstance(action, FixedResponse):
         conn.respond(exchange, action.keep_alive if exchange.keep_alive else action.close)
     elif isinstance(action, Redirect):
         conn.respond(exchange, action.response(request, state.protocol, state.port, exchange.keep_alive))
     else:
         conn.respond(exchange, lb_response(503, exchange.keep_alive))
+
+
+_logins: set[asyncio.Task[None]] = set()  # running code exchanges (the loop keeps only weak references)
+
+
+def _complete_login(conn: ClientConnection, exchange: Exchange, candidates: list[Authenticate]) -> None:
+    auth = authenticator_for(exchange.request, candidates)
+    if auth is None:
+        conn.respond(exchange, lb_response(401, exchange.keep_alive))
+        return
+
+    async def login() -> None:
+        response = await auth.complete_login(exchange.request, exchange.keep_alive)
+        if conn.active is exchange and not conn.closing:
+            conn.respond(exchange, response)
+
+    task = conn.loop.create_task(login())
+    _logins.add(task)
+    task.add_done_callback(_logins.discard)
 
 
 def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims: bytes = b"") -> None:

@@ -8,6 +8,7 @@ import logging
 
 from emulator.dataplane.addresses import bind_with_remap
 from emulator.dataplane.alb.actions import compile_actions
+from emulator.dataplane.alb.auth import Authenticate
 from emulator.dataplane.alb.client_tls import ClientTls
 from emulator.dataplane.alb.connection import ClientConnection
 from emulator.dataplane.alb.headers import HeaderPolicy
@@ -23,15 +24,23 @@ log = logging.getLogger("elbv2_emulator.dataplane")
 class ListenerState:
     """Everything a request needs from the configuration, compiled once per ``update``."""
 
-    __slots__ = ("table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "desync")
+    __slots__ = (
+        "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "desync",
+        "authenticators",
+    )
 
     def __init__(self, config: ListenerConfig) -> None:
         listener, balancer = config.listener, config.load_balancer
         groups = dict(config.target_groups)
         self.protocol = listener.Protocol or "HTTP"
         self.port = listener.Port or 0
-        default = compile_actions(list(listener.DefaultActions), groups)
-        self.table: RuleTable = compile_rules(config.rules, lambda actions: compile_actions(actions, groups), default)
+        signer = balancer.LoadBalancerArn
+        default = compile_actions(list(listener.DefaultActions), groups, signer)
+        self.table: RuleTable = compile_rules(
+            config.rules, lambda actions: compile_actions(actions, groups, signer), default
+        )
+        compiled = [default, *(routed[0] for _, routed in self.table.entries)]
+        self.authenticators = [a for a in compiled if isinstance(a, Authenticate)]  # for /oauth2/idpresponse
         self.client_tls = ClientTls(listener, balancer, config.trust_store)
         self.responses = ResponsePolicy(listener)
         self.desync = balancer.attributes.get("routing.http.desync_mitigation_mode", "defensive")
