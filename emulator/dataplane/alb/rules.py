@@ -35,20 +35,33 @@ def _any(patterns: list[re.Pattern[str]], value: str) -> bool:
     return any(p.fullmatch(value) for p in patterns)
 
 
-def _host(values: list[str]) -> Matcher:
+def _regexes(config: dict, flags: int = 0) -> list[re.Pattern[str]]:
+    """``RegexValues`` (host/path/header): a value matches when the regex is found in it; anchor with ``^$``.
+    AWS allows no lookaround or backreferences, a subset of what Python's ``re`` accepts."""
+    return [re.compile(v, flags) for v in config.get("RegexValues") or []]
+
+
+def _found(regexes: list[re.Pattern[str]], value: str) -> bool:
+    return any(r.search(value) for r in regexes)
+
+
+def _host(values: list[str], config: dict) -> Matcher:
     patterns = [wildcard(v, ignore_case=True) for v in values]
-    return lambda req: _any(patterns, req.host_name)
+    regexes = _regexes(config, re.IGNORECASE)  # host names are case-insensitive
+    return lambda req: _any(patterns, req.host_name) or _found(regexes, req.host_name)
 
 
-def _path(values: list[str]) -> Matcher:
+def _path(values: list[str], config: dict) -> Matcher:
     patterns = [wildcard(v, ignore_case=False) for v in values]
-    return lambda req: _any(patterns, req.path)
+    regexes = _regexes(config)
+    return lambda req: _any(patterns, req.path) or _found(regexes, req.path)
 
 
 def _header(config: dict) -> Matcher:
     name = config["HttpHeaderName"].lower().encode("latin-1")
     patterns = [wildcard(v, ignore_case=True) for v in config.get("Values") or []]
-    return lambda req: any(_any(patterns, value) for value in req.header_values(name))
+    regexes = _regexes(config)
+    return lambda req: any(_any(patterns, value) or _found(regexes, value) for value in req.header_values(name))
 
 
 def _method(values: list[str]) -> Matcher:
@@ -80,9 +93,11 @@ def _source_ip(values: list[str]) -> Matcher:
 def compile_condition(condition: Condition) -> Matcher:
     field = condition["Field"]
     if field == "host-header":
-        return _host((condition.get("HostHeaderConfig") or {}).get("Values") or condition.get("Values") or [])
+        config = condition.get("HostHeaderConfig") or {}
+        return _host(config.get("Values") or condition.get("Values") or [], config)
     if field == "path-pattern":
-        return _path((condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or [])
+        config = condition.get("PathPatternConfig") or {}
+        return _path(config.get("Values") or condition.get("Values") or [], config)
     if field == "http-header":
         return _header(condition["HttpHeaderConfig"])
     if field == "http-request-method":
