@@ -167,7 +167,8 @@ def response_head(
     out = bytearray(b"HTTP/1.1 %d " % status)
     out += reason
     out += b"\r\n"
-    has_length = chunked = app_cookie_set = False
+    has_length = chunked = False
+    app_cookie = b""  # the application's stickiness cookie (name=value), when the target sets it
     sticky = exchange.sticky
     responses = conn.listener.state.responses
     replaced = responses.names  # injected response headers replace the target's own
@@ -183,15 +184,15 @@ def response_head(
         elif replaced and name in replaced:
             continue
         elif app_prefix is not None and name == b"set-cookie" and value.lower().startswith(app_prefix):
-            app_cookie_set = True
+            app_cookie = value.split(b";", 1)[0]
         out += name
         out += b": "
         out += value
         out += b"\r\n"
     out += responses.lines
     out += exchange.cookies
-    if app_cookie_set:
-        out += app_cookie_lines(sticky, exchange.target)  # type: ignore[arg-type]
+    if app_cookie:
+        out += app_cookie_lines(sticky, exchange.target, app_cookie)  # type: ignore[arg-type]
     if status == 101:
         conn.send(out + b"\r\n")
         return

@@ -1,6 +1,10 @@
 """Target stickiness within a target group (checklist 5.4): lb_cookie (AWSALB / AWSALBCORS) and app_cookie
 (AWSALBAPP-0..3 next to the application's own cookie).
 
+The AWSALBAPP value carries the application cookie too (AWS: "the load balancer encrypts the application
+cookie"), so a large application cookie spreads over up to four 4 KB shards, AWSALBAPP-0..3; unused shards are
+sent as ``_remove_`` with an expired date so that stale ones disappear from the browser.
+
 The cookie value is opaque to clients: base64 of ``target id|port|expiry``; the configured duration lives
 inside the value while the cookie itself carries a 7-day Expires, as on AWS. An undecodable or expired value,
 or one naming a target that is not routable, means: pick again and reissue.
@@ -18,6 +22,9 @@ from emulator.dataplane.targets import Target, TargetGroupRuntime
 
 LB_COOKIE, LB_COOKIE_CORS = "AWSALB", "AWSALBCORS"
 APP_COOKIE = "AWSALBAPP-0"
+APP_SHARDS = tuple(f"AWSALBAPP-{i}" for i in range(4))
+SHARD_BYTES = 4000  # each shard stays under the 4096-byte cookie limit with its name and attributes
+REMOVED = "_remove_"
 
 
 class Sticky:
@@ -51,17 +58,29 @@ def sticky_settings(group: TargetGroupRuntime) -> Sticky:
     return sticky
 
 
-def encode(target: Target, seconds: int) -> str:
-    return base64.urlsafe_b64encode(f"{target.id}|{target.port}|{time.time() + seconds:.0f}".encode()).decode()
+def encode(target: Target, seconds: int, app_cookie: bytes = b"") -> str:
+    plain = f"{target.id}|{target.port}|{time.time() + seconds:.0f}".encode()
+    return base64.urlsafe_b64encode(plain + (b"|" + app_cookie if app_cookie else b"")).decode()
+
+
+def _app_value(request: Request) -> str | None:
+    """AWSALBAPP-0..3 joined in order (a missing or removed shard ends the value)."""
+    parts = []
+    for name in APP_SHARDS:
+        part = request.cookie(name)
+        if not part or part == REMOVED:
+            break
+        parts.append(part)
+    return "".join(parts) or None
 
 
 def sticky_target(sticky: Sticky, group: TargetGroupRuntime, request: Request) -> Target | None:
     """The routable target the request's cookie names, if any."""
-    value = request.cookie(LB_COOKIE if sticky.kind == "lb_cookie" else APP_COOKIE)
+    value = request.cookie(LB_COOKIE) if sticky.kind == "lb_cookie" else _app_value(request)
     if not value:
         return None
     try:
-        target_id, port, expiry = base64.urlsafe_b64decode(value.encode() + b"==").decode().split("|")
+        target_id, port, expiry = base64.urlsafe_b64decode(value.encode() + b"==").decode().split("|", 3)[:3]
         if float(expiry) < time.time():
             return None
         wanted = (target_id, int(port))
@@ -74,7 +93,14 @@ def lb_cookie_lines(sticky: Sticky, target: Target) -> bytes:
     return tg_cookie_lines(LB_COOKIE, LB_COOKIE_CORS, encode(target, sticky.seconds))
 
 
-def app_cookie_lines(sticky: Sticky, target: Target) -> bytes:
-    """Added when the target sets the application cookie; one shard suffices for our short values."""
+def app_cookie_lines(sticky: Sticky, target: Target, app_cookie: bytes = b"") -> bytes:
+    """Added when the target sets the application cookie (``app_cookie``: that Set-Cookie's name=value)."""
+    value = encode(target, sticky.seconds, app_cookie)
+    shards = [value[i:i + SHARD_BYTES] for i in range(0, len(value), SHARD_BYTES)]
+    if len(shards) > len(APP_SHARDS):  # AWS: 16 KB at most; beyond that the target alone is kept
+        shards = [encode(target, sticky.seconds)]
     expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 7 * 86400))
-    return f"Set-Cookie: {APP_COOKIE}={encode(target, sticky.seconds)}; Expires={expires}; Path=/\r\n".encode()
+    lines = [f"Set-Cookie: {name}={shard}; Expires={expires}; Path=/\r\n" for name, shard in zip(APP_SHARDS, shards)]
+    lines += [f"Set-Cookie: {name}={REMOVED}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/\r\n"
+              for name in APP_SHARDS[len(shards):]]
+    return "".join(lines).encode()
