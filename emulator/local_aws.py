@@ -3,7 +3,7 @@
 The server injects these two functions into the data plane, which thereby never imports moto or the
 control plane. Certificates come from moto's ACM (imported ones carry their key; requested ones get a
 key from moto). An EC2 instance target receives traffic at the address in its ``elbv2-emulator:address``
-tag, else at its private IP when that is a loopback address, else at 127.0.0.1.
+tag, else at its private IP when that is a loopback address, else at 127.0.0.1; a stopped instance has none.
 """
 
 from __future__ import annotations
@@ -27,13 +27,17 @@ def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
     return as_text(bundle.cert), as_text(bundle.key), chain
 
 
-def instance_address(account: str, region: str, instance_id: str) -> str:
+def instance_address(account: str, region: str, instance_id: str) -> str | None:
+    """Where an instance target's traffic goes; None while the instance is not running (stopped or
+    terminated: AWS sends it no traffic). The health checker asks again at every check."""
     from moto.ec2.models import ec2_backends
 
     try:
         instance = ec2_backends[account][region].get_instance(instance_id)
     except Exception:
         return "127.0.0.1"
+    if getattr(instance, "state", "running") != "running":
+        return None
     tags = {tag["key"]: tag["value"] for tag in instance.get_tags()} if hasattr(instance, "get_tags") else {}
     if INSTANCE_ADDRESS_TAG in tags:
         return tags[INSTANCE_ADDRESS_TAG]

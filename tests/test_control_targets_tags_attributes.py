@@ -35,6 +35,10 @@ def test_unused_target_group_reports_not_in_use(elbv2, ip_tg):
             "State": "unused", "Reason": "Target.NotInUse",
             "Description": "Target group is not configured to receive traffic from the load balancer",
         },
+        "AdministrativeOverride": {
+            "State": "no_override", "Reason": "AdministrativeOverride.NoOverride",
+            "Description": "No override is currently active on target",
+        },
     }]
 
 

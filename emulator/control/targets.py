@@ -23,6 +23,18 @@ NOT_IN_USE = HealthStatus("unused", "Target.NotInUse", "Target group is not conf
 DRAINING = HealthStatus("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
 DISABLED = HealthStatus("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
 HEALTHY = HealthStatus("healthy")  # until the health checker reports on a target
+INVALID_STATE = HealthStatus("unused", "Target.InvalidState", "Target is in the stopped state")
+IP_UNUSABLE = HealthStatus(
+    "unused", "Target.IpUnusable", "The IP address cannot be used as a target, as it is in use by a load balancer"
+)
+# Every entry carries it on AWS (API_TargetHealthDescription, API_AdministrativeOverride); zonal shifts
+# are not emulated, so no override is ever active.
+NO_OVERRIDE = {
+    "State": "no_override", "Reason": "AdministrativeOverride.NoOverride",
+    "Description": "No override is currently active on target",
+}
+# Include=AnomalyDetection|All: ALB (HTTP/HTTPS) groups only; the emulator never sees an anomaly.
+NORMAL = {"Result": "normal", "MitigationInEffect": "no"}
 
 
 def registrations(ctx: Context, tg: TargetGroup) -> list[TargetRegistration]:
@@ -115,11 +127,15 @@ def describe_target_health(ctx: Context, req: Request) -> Result:
         asked = [(t, _find(live, t["Id"], _port(tg, t))) for t in req["Targets"]]
     else:
         asked = [({"Id": r.Id, "Port": r.Port}, r) for r in live]
-    return {"TargetHealthDescriptions": [_description(ctx, tg, t, r, in_use) for t, r in asked]}
+    include = req.get("Include") or []
+    anomaly = bool({"AnomalyDetection", "All"} & set(include)) and tg.Protocol in ("HTTP", "HTTPS")
+    lb_ips = {lb.address for lb in ctx.tx.all(LoadBalancer)} if tg.TargetType == "ip" else set()
+    return {"TargetHealthDescriptions": [_description(ctx, tg, t, r, in_use, anomaly, lb_ips) for t, r in asked]}
 
 
 def _description(
-    ctx: Context, tg: TargetGroup, target: dict[str, Any], registration: TargetRegistration | None, in_use: bool
+    ctx: Context, tg: TargetGroup, target: dict[str, Any], registration: TargetRegistration | None, in_use: bool,
+    anomaly: bool, lb_ips: set[str],
 ) -> dict[str, Any]:
     port = _port(tg, target)
     shown: dict[str, Any] = {"Id": target["Id"]}
@@ -128,19 +144,27 @@ def _description(
     zone = registration.AvailabilityZone if registration else target.get("AvailabilityZone")
     if zone:
         shown["AvailabilityZone"] = zone
-    entry = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use))}
+    entry = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
     if port is not None:
         entry["HealthCheckPort"] = str(port) if tg.HealthCheckPort in (None, "traffic-port") else tg.HealthCheckPort
+    if anomaly:
+        entry["AnomalyDetection"] = dict(NORMAL)
+    entry["AdministrativeOverride"] = dict(NO_OVERRIDE)
     return entry
 
 
 def _status(
-    ctx: Context, tg: TargetGroup, registration: TargetRegistration | None, port: int | None, in_use: bool
+    ctx: Context, tg: TargetGroup, registration: TargetRegistration | None, port: int | None, in_use: bool,
+    lb_ips: set[str],
 ) -> HealthStatus:
     if registration is None:
         return NOT_REGISTERED
     if registration.deregistered_at is not None:
         return DRAINING
+    if tg.TargetType == "instance" and aws_services.instance_state(ctx, registration.Id) in ("stopping", "stopped"):
+        return INVALID_STATE
+    if registration.Id in lb_ips:  # an ip target that is a load balancer's own address
+        return IP_UNUSABLE
     if not in_use:
         return NOT_IN_USE
     if not tg.HealthCheckEnabled:

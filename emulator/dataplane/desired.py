@@ -70,16 +70,19 @@ def target_group_runtimes(
 
 
 def _target_address(snapshot: Snapshot, groups: dict[str, Resource], instance_address: InstanceAddress) -> TargetAddress:
-    """Where a registration's traffic goes: ip -> its Id; instance -> as resolved; alb -> that ALB's address."""
+    """Where a registration's traffic goes: ip -> its Id; instance -> as resolved; alb -> that ALB's address.
+    None when it cannot take traffic: a stopped instance, or an ip that is a load balancer's own address
+    (AWS: Target.IpUnusable; locally it would loop the load balancer onto itself)."""
     lb_addresses = {lb.key: lb.address for lb in snapshot[LoadBalancer.kind]}  # type: ignore[attr-defined]
+    in_use = set(lb_addresses.values())
 
-    def resolve(reg: TargetRegistration) -> str:
+    def resolve(reg: TargetRegistration) -> str | None:
         target_type = groups[reg.target_group_arn].TargetType  # type: ignore[attr-defined]
         if target_type == "instance":
             return instance_address(reg.account, reg.region, reg.Id)
         if target_type == "alb":
             return lb_addresses.get(reg.Id, "127.0.0.1")
-        return reg.Id
+        return None if reg.Id in in_use else reg.Id
 
     return resolve
 

@@ -9,6 +9,9 @@ Each result feeds the target's state machine (``health_states``); a changed stat
 
 Settings are read from the group at every check, so ModifyTargetGroup takes effect on the next check.
 Groups that no listener or rule forwards to are not checked (their targets are ``unused`` on AWS).
+Before each check of an instance target, EC2 is asked whether the instance runs (through the injected
+``instance_address``): a stopped instance is not checked and takes no traffic; started again, it goes
+through its initial checks (AWS: ``unused``/Target.InvalidState meanwhile).
 
 Timing: ``--timing aws`` uses AWS's intervals and timeouts and starts a target's checks at a random
 point of its first interval (spreading load); ``--timing fast`` scales them (with floors so a timeout
@@ -47,7 +50,7 @@ class _Check:
 
     __slots__ = (
         "runtime", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request", "request_for",
-        "nlb_authority",
+        "nlb_authority", "drain_timer",
     )
 
     def __init__(
@@ -64,11 +67,15 @@ class _Check:
         self.request = b""  # the GET, rebuilt only when path, host or port change
         self.request_for: tuple[str, str] | None = None  # (path, Host) it was built for
         self.nlb_authority = ""  # Host of an NLB's HTTP check: the NLB's address and listener port
+        self.drain_timer: asyncio.TimerHandle | None = None  # ends an NLB target's unhealthy.draining
 
     def stop(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+            self.drain_timer = None
         if self.first is not None and not self.first.done():
             self.first.set_result(None)
 
@@ -83,6 +90,7 @@ class HealthChecker:
     def __init__(self, collaborators: Collaborators) -> None:
         self._timing = collaborators.timing
         self._board = collaborators.health
+        self._instance_address = collaborators.instance_address
         self._checks: dict[TargetKey, _Check] = {}
 
     # -- reconciling (called by the engine after each store change) ------------------------------
@@ -110,7 +118,7 @@ class HealthChecker:
                 if check is not None:
                     check.stop()
                 check = self._checks[key] = self._start(runtime, target, enabled)
-                if enabled:
+                if enabled and not target.unusable:
                     fresh.append(check)
             listener = in_use[runtime.arn]
             check.nlb_authority = f"{listener.load_balancer.address}:{listener.listener.Port}"
@@ -131,8 +139,8 @@ class HealthChecker:
             check.state.status = HEALTHY if runtime.group.HealthCheckEnabled else HEALTH_CHECK_DISABLED
             target.healthy, target.initial = True, False
         else:
-            target.healthy, target.initial = False, True
-            if self._timing.mode != "fast":
+            target.healthy, target.initial = False, not target.unusable
+            if self._timing.mode != "fast" or target.unusable:  # (a stopped instance: see whether it starts)
                 delay = random.uniform(0.1, 1.0) * self._interval(runtime)
                 check.timer = asyncio.get_running_loop().call_later(delay, self._tick, check)
         self._board.set(target.key, check.state.status)
@@ -149,8 +157,29 @@ class HealthChecker:
 
     def _tick(self, check: _Check) -> None:
         check.timer = asyncio.get_running_loop().call_later(self._interval(check.runtime), self._tick, check)
-        if not check.in_flight:  # a TCP check may use its whole interval as timeout (timeout <= interval)
+        # A TCP check may use its whole interval as timeout (timeout <= interval).
+        if not check.in_flight and self._follow_instance(check):
             self._launch(check)
+
+    def _follow_instance(self, check: _Check) -> bool:
+        """Whether the target may be checked now; instance targets follow their EC2 instance's state."""
+        group, target = check.runtime.group, check.target
+        if group.TargetType != "instance":
+            return not target.unusable
+        host = self._instance_address(group.account, group.region, target.id)
+        if host is None:
+            if not target.unusable:  # just stopped: out of routing, its connections gone with it
+                target.unusable, target.healthy, target.initial = True, False, False
+                check.state = TargetHealthState()
+                self._board.set(target.key, check.state.status)
+                check.runtime.refresh_routable()
+                reset_target_flows(target)
+            return False
+        target.host = host
+        if target.unusable:  # started again: initial checks, as a new registration
+            target.unusable, target.initial = False, True
+            check.runtime.refresh_routable()
+        return True
 
     def _launch(self, check: _Check) -> None:
         """Start one probe with the group's current settings (so ModifyTargetGroup applies from here)."""
@@ -190,9 +219,13 @@ class HealthChecker:
 
     def _record(self, check: _Check, result: CheckResult) -> None:
         group, target = check.runtime.group, check.target
+        if target.unusable:  # the instance stopped while this probe ran
+            return
         was_healthy = check.state.healthy
         if not check.state.record(result, group.HealthyThresholdCount, group.UnhealthyThresholdCount):
             return
+        if was_healthy and not check.state.healthy:
+            self._begin_unhealthy_draining(check)
         self._board.set(target.key, check.state.status)
         now_healthy = check.state.healthy
         if now_healthy != was_healthy or target.initial != check.state.initial:
@@ -211,6 +244,29 @@ class HealthChecker:
         others = [t for t in runtime.targets.values() if t is not target and t.healthy and not t.draining]
         settled = any(t.slow_start <= 0.0 or target.healthy_since - t.healthy_since >= t.slow_start for t in others)
         target.slow_start = self._timing.seconds(duration) if duration and settled else 0.0
+
+    def _begin_unhealthy_draining(self, check: _Check) -> None:
+        """AWS NLB: with unhealthy connection termination off and a draining interval, a target turning
+        unhealthy is ``unhealthy.draining`` for the interval (existing flows go on, no new ones), then
+        ``unhealthy`` with its flows terminated."""
+        attributes, group = check.runtime.group.attributes, check.runtime.group
+        if (group.Protocol or "") not in NLB_PROTOCOLS:
+            return
+        if attributes.get("target_health_state.unhealthy.connection_termination.enabled") != "false":
+            return
+        interval = float(attributes.get("target_health_state.unhealthy.draining_interval_seconds", "0"))
+        if interval <= 0:
+            return
+        check.state.begin_unhealthy_draining()
+        if check.drain_timer is not None:
+            check.drain_timer.cancel()
+        check.drain_timer = asyncio.get_running_loop().call_later(self._timing.seconds(interval), self._drained, check)
+
+    def _drained(self, check: _Check) -> None:
+        check.drain_timer = None
+        if self._checks.get(check.target.key) is check and check.state.end_unhealthy_draining():
+            self._board.set(check.target.key, check.state.status)
+            reset_target_flows(check.target)
 
     @staticmethod
     def _terminate_flows(runtime: TargetGroupRuntime, target: Target) -> None:

@@ -8,7 +8,11 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group
   checks start -> ``healthy`` after ONE passing check;
 - from ``initial``, UnhealthyThresholdCount consecutive failures -> ``unhealthy``;
 - from ``healthy``, UnhealthyThresholdCount consecutive failures -> ``unhealthy``;
-- from ``unhealthy``, HealthyThresholdCount consecutive passes -> ``healthy``.
+- from ``unhealthy``, HealthyThresholdCount consecutive passes -> ``healthy``;
+- NLB with ``target_health_state.unhealthy.connection_termination.enabled=false`` and a draining interval:
+  a target turning unhealthy is ``unhealthy.draining`` (same reason) for that interval, then ``unhealthy``
+  unless HealthyThresholdCount passes bring it back to ``healthy`` first (AWS NLB "unhealthy target
+  connection termination": no new connections, established ones kept for the interval).
 """
 
 from __future__ import annotations
@@ -60,9 +64,22 @@ class TargetHealthState:
         else:
             self._failures += 1
             self._passes = 0
-            if self.status.state == "unhealthy" or self._failures >= unhealthy_threshold:
+            if self.status.state == "unhealthy.draining":
+                pass  # stays until its draining interval ends (end_unhealthy_draining)
+            elif self.status.state == "unhealthy" or self._failures >= unhealthy_threshold:
                 self.status = result  # the latest failure's reason, as AWS reports it
         return self.status != before
+
+    def begin_unhealthy_draining(self) -> None:
+        """The target just turned unhealthy on an NLB group that drains unhealthy targets."""
+        self.status = HealthStatus("unhealthy.draining", self.status.reason, self.status.description)
+
+    def end_unhealthy_draining(self) -> bool:
+        """The draining interval is over: ``unhealthy`` if it still drains; returns True when it did."""
+        if self.status.state != "unhealthy.draining":
+            return False
+        self.status = HealthStatus("unhealthy", self.status.reason, self.status.description)
+        return True
 
     @property
     def initial(self) -> bool:

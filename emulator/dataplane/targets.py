@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from api_models.resources import TargetGroup, TargetRegistration
 from emulator.store.target_health import TargetKey
 
-# Resolves an instance id to the local address its traffic goes to (see README "Target types").
-InstanceAddress = Callable[[str, str, str], str]  # (account, region, instance id) -> host
-# Resolves a registration to the host its traffic goes to, whatever the group's target type.
-TargetAddress = Callable[[TargetRegistration], str]
+# Resolves an instance id to the local address its traffic goes to (see README "Target types"), or None
+# while the instance is not running (AWS: unused/Target.InvalidState, no traffic).
+InstanceAddress = Callable[[str, str, str], "str | None"]  # (account, region, instance id) -> host
+# Resolves a registration to the host its traffic goes to, whatever the group's target type; None when
+# the target cannot take traffic (a stopped instance, a load balancer's own address).
+TargetAddress = Callable[[TargetRegistration], "str | None"]
 
 
 @dataclass(eq=False, slots=True)
@@ -30,6 +32,7 @@ class Target:
     draining: bool = False  # deregistered: finishes what it has, gets nothing new
     healthy: bool = True  # set by the health checker; True for targets it does not check
     initial: bool = False  # checked but no verdict yet: not routable, not even when failing open
+    unusable: bool = False  # a stopped instance or a load balancer's own address: never routable, not checked
     healthy_since: float = 0.0  # time.monotonic() when the health checker last saw it become healthy
     slow_start: float = 0.0  # seconds its share ramps up after healthy_since (0: no slow start)
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
@@ -56,7 +59,8 @@ class TargetGroupRuntime:
             target = self.targets.get(key)
             if target is None:
                 port = reg.Port if reg.Port is not None else (group.Port or 0)
-                target = Target(key, reg.Id, resolve(reg), port)
+                host = resolve(reg)
+                target = Target(key, reg.Id, host or "", port, unusable=host is None)
             target.draining = reg.deregistered_at is not None
             current[key] = target
         self.targets = current
@@ -69,7 +73,7 @@ class TargetGroupRuntime:
         percentage off by default: fail open when none is healthy). Targets still in their initial checks
         are never routable: while all are initial, nothing is (an ALB answers 503, checklist 3.4).
         """
-        live = [t for t in self.targets.values() if not t.draining]
+        live = [t for t in self.targets.values() if not t.draining and not t.unusable]
         healthy = [t for t in live if t.healthy]
         self.routable = healthy if self._enough(len(healthy), len(live)) else [t for t in live if not t.initial]
         self.generation += 1
