@@ -81,11 +81,10 @@ class _AcceptAnyCertificate:
 
     def apply(self, context: ssl.SSLContext) -> bool:
         context.verify_mode = ssl.CERT_OPTIONAL  # SSL_VERIFY_PEER, no FAIL_IF_NO_PEER_CERT
-        if self.lib is None:
-            return False
         pointer = ctypes.c_void_p.from_address(id(context) + object.__basicsize__).value  # PySSLContext.ctx
-        if self.lib.SSL_CTX_get_verify_mode(pointer) != 1:
-            log.warning("mTLS passthrough unavailable: unexpected SSLContext layout")
+        if self.lib is None or self.lib.SSL_CTX_get_verify_mode(pointer) != 1:
+            log.warning("mTLS passthrough unavailable here: no client certificate is requested")
+            context.verify_mode = ssl.CERT_NONE  # never refuse a client the real passthrough would accept
             return False
         self.lib.SSL_CTX_set_verify(pointer, 1, self.callback)
         return True
