@@ -28,6 +28,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+from emulator.dataplane.health_grpc import DEFAULT_PATH, start_grpc_probe
 from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
 from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
 from emulator.dataplane.nlb.tracking import reset_target_flows
@@ -191,15 +192,20 @@ class HealthChecker:
         protocol = group.HealthCheckProtocol or ("TCP" if nlb_group else "HTTP")
         request: bytes | None = None
         codes = _NO_CODES
-        # gRPC groups need an HTTP/2 client; until then a TCP connect stands in (see README).
-        if protocol != "TCP" and group.ProtocolVersion != "GRPC":
+        grpc = protocol != "TCP" and group.ProtocolVersion == "GRPC"  # a gRPC call over HTTP/2 (health_grpc)
+        if protocol != "TCP" and not grpc:
             codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
             # AWS: an ALB sends Host <target IP>:<port>; an NLB its own IP and the listener port.
             authority = check.nlb_authority if nlb_group else f"{target.host}:{port}"
             request = self._request(check, group.HealthCheckPath or "/", authority)
         check.in_flight = True
         try:
-            start_probe(target.host, port, request, codes, self._timeout(check.runtime), protocol == "HTTPS", nlb_group, check.finished)
+            if grpc:
+                codes = parse_matcher((group.Matcher or {}).get("GrpcCode") or "12")
+                path = group.HealthCheckPath or DEFAULT_PATH
+                start_grpc_probe(target.host, port, path, codes, self._timeout(check.runtime), protocol == "HTTPS", check.finished)
+            else:
+                start_probe(target.host, port, request, codes, self._timeout(check.runtime), protocol == "HTTPS", nlb_group, check.finished)
         except Exception:  # a bug or a bad address must not stop the target's checks
             log.exception("health check of %s failed to start", target.key)
             check.finished(FAILED)

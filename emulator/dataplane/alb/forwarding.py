@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
 from emulator.dataplane.alb.auth import CALLBACK_PATH, Answer, Authenticate, authenticator_for
 from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.responses import CONTINUE, lb_response
 from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_settings, sticky_target
 from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
@@ -82,6 +83,10 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
         # Invoking Lambda would need moto's Docker-backed Lambda; ALB answers a failed Lambda with 502.
         conn.respond(exchange, lb_response(502, exchange.keep_alive))
         return
+    version = group.group.ProtocolVersion
+    if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
+        conn.respond(exchange, lb_response(PROTOCOL_MISMATCH, exchange.keep_alive))
+        return
     sticky = sticky_settings(group)
     target = sticky_target(sticky, group, request) if sticky.kind else None
     if target is None:
@@ -103,6 +108,9 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
     target.outstanding += 1
     conn.upstream_active = conn.loop.time()
     key: PoolKey = (target.host, target.port, group.group.Protocol == "HTTPS")
+    if version in H2_VERSIONS:  # only HTTP/2 streams (http2.Stream) get here: HTTP/1.1 requests got 464
+        conn.forward_h2(exchange, key, head)  # type: ignore[attr-defined]
+        return
     upstream = conn.listener.pool.acquire(key)
     if upstream is not None:
         _attach(conn, exchange, upstream, head)

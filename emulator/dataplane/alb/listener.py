@@ -11,7 +11,9 @@ from emulator.dataplane.alb.actions import compile_actions
 from emulator.dataplane.alb.auth import Authenticate
 from emulator.dataplane.alb.client_tls import ClientTls
 from emulator.dataplane.alb.connection import ClientConnection
+from emulator.dataplane.alb.h2_upstream import H2UpstreamPool
 from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.http2 import AlpnSwitch, alpn_protocols, with_alpn
 from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.tls import TlsTerminator
@@ -61,6 +63,7 @@ class AlbListener:
         self.config = config
         self.clients: set[ClientConnection] = set()
         self.pool = UpstreamPool(self.loop)
+        self.h2_pool = H2UpstreamPool(self.loop)  # HTTP2/GRPC target groups
         self.tls: TlsTerminator | None = None
         self._server: asyncio.AbstractServer | None = None
         self._address = ""
@@ -73,12 +76,15 @@ class AlbListener:
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
             self.tls = TlsTerminator()
-            self.tls.configure(self.config.listener, self.collaborators.certificates, self.state.client_tls.prepare)
+            prepare = with_alpn(self.state.client_tls.prepare, self.config.load_balancer.attributes)
+            self.tls.configure(self.config.listener, self.collaborators.certificates, prepare)
         ssl_context = self.tls.context if self.tls is not None else None
+
+        protocol = AlpnSwitch if ssl_context is not None else ClientConnection  # ALPN may choose HTTP/2
 
         def bind(host: str, port: int):  # type: ignore[no-untyped-def]
             return self.loop.create_server(
-                lambda: ClientConnection(self), host, port, ssl=ssl_context, reuse_address=True, backlog=1024
+                lambda: protocol(self), host, port, ssl=ssl_context, reuse_address=True, backlog=1024
             )
 
         self._server, host, _ = await bind_with_remap(bind, self.config.bind_host, self.state.port)
@@ -97,8 +103,10 @@ class AlbListener:
             or config.listener.extra_certificates != self.config.listener.extra_certificates
             or config.listener.SslPolicy != self.config.listener.SslPolicy
             or state.client_tls.ca_bundle != self.state.client_tls.ca_bundle
+            or alpn_protocols(config.load_balancer.attributes) != alpn_protocols(self.config.load_balancer.attributes)
         ):
-            self.tls.configure(config.listener, self.collaborators.certificates, state.client_tls.prepare)
+            prepare = with_alpn(state.client_tls.prepare, config.load_balancer.attributes)
+            self.tls.configure(config.listener, self.collaborators.certificates, prepare)
         self.config, self.state = config, state
 
     async def close(self) -> None:
@@ -109,6 +117,7 @@ class AlbListener:
         for client in list(self.clients):
             client.close()
         self.pool.close()
+        self.h2_pool.close()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -122,4 +131,5 @@ class AlbListener:
         for client in list(self.clients):
             client.tick(now, idle)
         self.pool.sweep(now, idle)
+        self.h2_pool.sweep(now, idle)
         self._schedule_tick()

@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus
 
 class Request:
     __slots__ = ("method", "url", "headers", "host", "peer", "peer_port", "_path", "_query", "_pairs", "_ip")
+    http2 = False  # an HTTP/2 stream (``http2.H2Request``): decides 464s against target-group protocol versions
 
     def __init__(self, peer: str, peer_port: int) -> None:
         self.method = ""

@@ -1,0 +1,365 @@
+"""HTTP/2 to the targets of HTTP2 and GRPC target groups (checklist 3.1/5.4): TLS with ALPN ``h2`` for HTTPS
+groups (unverified, as ALB does), prior-knowledge h2c for HTTP groups. One connection per target carries
+concurrent streams (another opens when the target's SETTINGS_MAX_CONCURRENT_STREAMS is reached).
+
+gRPC needs nothing special beyond HTTP/2: trailers (grpc-status, grpc-message) are relayed to the client
+stream, and a trailers-only answer (a HEADERS frame that ends the stream) stays one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Exchange
+from emulator.dataplane.alb.upstream import CONNECT_TIMEOUT, PoolKey
+
+if TYPE_CHECKING:
+    from emulator.dataplane.alb.http2_stream import Stream
+
+WINDOW = 1 << 20
+_CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
+# Lines of the HTTP/1.1 head that have no HTTP/2 equivalent (RFC 9113 8.2.2).
+_DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade", b"te"))
+Headers = list[tuple[bytes, bytes]]
+
+
+def _target_tls() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # ALB never verifies target certificates
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
+_TARGET_TLS = _target_tls()
+
+
+def forward(owner: Stream, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
+    """Send ``exchange`` (its head built by ``HeaderPolicy`` as HTTP/1.1) to the target over HTTP/2."""
+    exchange.chunked = False  # HTTP/2 frames the body itself
+    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
+    exchange.upstream = upstream  # type: ignore[assignment]
+    pool: H2UpstreamPool = owner.listener.h2_pool
+    target = pool.ready(key)
+    if target is not None:
+        target.open(upstream)
+    else:
+        owner.loop.create_task(_connect(pool, key, upstream))
+
+
+async def _connect(pool: H2UpstreamPool, key: PoolKey, upstream: H2UpstreamStream) -> None:
+    try:
+        target = await pool.connect(key)
+    except (asyncio.TimeoutError, TimeoutError):
+        status = 504  # AWS: connection to the target not established within 10 s
+    except (OSError, ssl.SSLError, ConnectionError):
+        status = 502
+    else:
+        if not upstream.closed:
+            target.open(upstream)
+        return
+    if not upstream.closed:
+        upstream.owner.upstream_failed(upstream, status)
+
+
+def request_headers(head: bytearray, tls: bool) -> Headers:
+    """The HTTP/1.1 head ``HeaderPolicy`` built (X-Forwarded-*, Host...) as HTTP/2 headers."""
+    lines = bytes(head).split(b"\r\n")
+    method, path, _ = lines[0].split(b" ", 2)
+    pseudo = [(b":method", method), (b":scheme", b"https" if tls else b"http"), (b":path", path)]
+    regular = [(b"te", b"trailers")]  # gRPC servers require it; it is the only TE HTTP/2 allows
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        if name == b"host":
+            pseudo.append((b":authority", value.strip()))
+        elif name and name not in _DROP:
+            regular.append((name, value.strip()))
+    return pseudo + regular
+
+
+class H2UpstreamStream:
+    """One request on a shared target connection. To the client ``Stream`` it looks like an
+    ``UpstreamConnection`` whose ``transport`` is itself (write, pause_reading, resume_reading, close)."""
+
+    __slots__ = (
+        "owner", "exchange", "headers", "target", "id", "pending", "end_pending", "request_ended", "held", "unacked",
+        "closed", "full", "transport", "until_close",
+    )
+
+    def __init__(self, owner: Stream, exchange: Exchange, headers: Headers) -> None:
+        self.owner = owner
+        self.exchange = exchange
+        self.headers = headers
+        self.target: H2Target | None = None
+        self.id = 0
+        self.pending = bytearray()  # request body waiting for the target's window
+        self.end_pending = False
+        self.request_ended = False
+        self.held = False  # the client stream has response bytes waiting: do not acknowledge the target's
+        self.unacked = 0
+        self.closed = False
+        self.full = False  # ``pending`` waits: the client's request DATA is not acknowledged meanwhile
+        self.transport = self
+        self.until_close = False  # set by ``forwarding.response_head`` for length-less bodies; HTTP/2 frames them
+
+    # -- the UpstreamConnection interface (used by the client Stream) ------------------------------
+
+    def write(self, data: bytes) -> None:
+        self.pending += data
+        self.drain()
+
+    def end_request(self) -> None:
+        self.end_pending = True
+        self.drain()
+
+    def pause_reading(self) -> None:
+        self.held = True
+
+    def resume_reading(self) -> None:
+        self.held = False
+        if self.unacked and self.target is not None and not self.closed:
+            self.target.h2.acknowledge_received_data(self.unacked, self.id)
+            self.unacked = 0
+            self.target.output()
+
+    def close(self) -> None:
+        """Abandoned by the client side (reset, timeout): cancel the stream on the target."""
+        if self.closed:
+            return
+        self.closed = True
+        target = self.target
+        if target is not None:
+            target.streams.pop(self.id, None)
+            try:
+                target.h2.reset_stream(self.id, h2.errors.ErrorCodes.CANCEL)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+                pass
+            target.output()
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def opened(self, target: H2Target, stream_id: int) -> None:
+        self.target, self.id = target, stream_id
+        exchange = self.exchange
+        body, exchange.body = exchange.body, None
+        for chunk in body or ():
+            self.pending += chunk
+        self.end_pending = exchange.request_done
+        self.drain()
+
+    def drain(self) -> None:
+        target = self.target
+        if target is None or self.closed or self.request_ended:
+            return
+        connection, pending = target.h2, self.pending
+        try:
+            while pending:
+                size = min(connection.local_flow_control_window(self.id), connection.max_outbound_frame_size)
+                if size <= 0:
+                    break
+                connection.send_data(self.id, bytes(pending[:size]))
+                del pending[:size]
+            if not pending and self.end_pending:
+                connection.end_stream(self.id)
+                self.request_ended = True
+        except h2.exceptions.StreamClosedError:
+            self.request_ended = True  # the target answered and closed its side: the rest is moot
+            pending.clear()
+        target.output()
+        if bool(pending) != self.full:
+            self.full = bool(pending)
+            if self.full:
+                self.owner.pause_reading(UPSTREAM_FULL)
+            else:
+                self.owner.resume_reading(UPSTREAM_FULL)
+
+    # -- events from the target --------------------------------------------------------------------
+
+    def response(self, headers: Headers, ended: bool) -> None:
+        status = next((int(v) for n, v in headers if n == b":status"), 502)
+        if ended:
+            self.closed = True
+        self.owner.upstream_head(status, b"", headers, True, ended)
+
+    def data(self, data: bytes, flow_length: int) -> None:
+        self.owner.upstream_active = self.owner.loop.time()
+        self.owner.upstream_body(data)
+        if self.held:
+            self.unacked += flow_length
+        elif self.target is not None:
+            self.target.h2.acknowledge_received_data(flow_length, self.id)
+
+    def ended(self, trailers: Headers | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.owner.resume_reading(UPSTREAM_FULL)
+        if trailers:
+            self.owner.upstream_trailers(trailers)
+        self.owner.upstream_done()
+
+    def failed(self) -> None:
+        if not self.closed:
+            self.owner.upstream_failed(self, 502)  # reset or connection lost (AWS: 502)
+
+
+class H2Target(asyncio.Protocol):
+    """One HTTP/2 connection to a target."""
+
+    def __init__(self, pool: H2UpstreamPool, key: PoolKey) -> None:
+        self.pool = pool
+        self.key = key
+        self.h2 = h2.connection.H2Connection(_CONFIG)
+        self.h2.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW, h2.settings.SettingCodes.ENABLE_PUSH: 0},
+        )
+        self.transport: asyncio.Transport | None = None
+        self.streams: dict[int, H2UpstreamStream] = {}
+        self.trailers: dict[int, Headers] = {}
+        self.usable = True  # false after a GOAWAY or a loss
+        self.last_active = pool.loop.time()
+
+    def has_room(self) -> bool:
+        return self.usable and len(self.streams) < self.h2.remote_settings.max_concurrent_streams
+
+    def open(self, upstream: H2UpstreamStream) -> None:
+        stream_id = self.h2.get_next_available_stream_id()
+        self.h2.send_headers(stream_id, upstream.headers)
+        self.streams[stream_id] = upstream
+        upstream.opened(self, stream_id)
+
+    def output(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.h2.initiate_connection()
+        self.h2.increment_flow_control_window(4 * WINDOW - 65535)
+        self.output()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = self.pool.loop.time()
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self.output()
+            self.transport.close()  # type: ignore[union-attr]  # connection_lost fails the streams
+            return
+        for event in events:
+            self._event(event)
+        self.output()
+
+    def _event(self, event: h2.events.Event) -> None:
+        stream_id = getattr(event, "stream_id", 0) or 0
+        upstream = self.streams.get(stream_id)
+        if isinstance(event, h2.events.ResponseReceived) and upstream is not None:
+            upstream.response(event.headers, event.stream_ended is not None)
+        elif isinstance(event, h2.events.DataReceived):
+            if upstream is not None:
+                upstream.data(event.data, event.flow_controlled_length)
+            else:
+                self.h2.acknowledge_received_data(event.flow_controlled_length, stream_id)
+        elif isinstance(event, h2.events.TrailersReceived):
+            self.trailers[stream_id] = event.headers
+        elif isinstance(event, h2.events.StreamEnded):
+            self.streams.pop(stream_id, None)
+            trailers = self.trailers.pop(stream_id, None)
+            if upstream is not None:
+                upstream.ended(trailers)
+        elif isinstance(event, h2.events.StreamReset):
+            self.streams.pop(stream_id, None)
+            if upstream is not None:
+                upstream.failed()
+        elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
+            for each in [upstream] if upstream is not None else list(self.streams.values()):
+                each.drain()
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.usable = False
+            last = event.last_stream_id or 0
+            for sid in [s for s in self.streams if s > last]:  # never processed: the target says retry
+                self.streams.pop(sid).failed()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.usable = False
+        self.pool.forget(self)
+        streams, self.streams = self.streams, {}
+        for upstream in streams.values():
+            upstream.failed()
+
+    def close(self) -> None:
+        self.usable = False
+        if self.transport is not None:
+            self.transport.close()
+
+
+class H2UpstreamPool:
+    """The listener's HTTP/2 target connections, by (host, port, tls)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.targets: defaultdict[PoolKey, list[H2Target]] = defaultdict(list)
+        self.connecting: dict[PoolKey, asyncio.Future[H2Target]] = {}
+
+    def ready(self, key: PoolKey) -> H2Target | None:
+        return next((t for t in self.targets.get(key, ()) if t.has_room()), None)
+
+    async def connect(self, key: PoolKey) -> H2Target:
+        """A connection with room, opening one (shared by everyone waiting for it) when none has."""
+        while True:
+            target = self.ready(key)
+            if target is not None:
+                return target
+            pending = self.connecting.get(key)
+            if pending is None:
+                pending = self.connecting[key] = self.loop.create_task(self._open(key))  # type: ignore[assignment]
+                pending.add_done_callback(lambda _: self.connecting.pop(key, None))
+            target = await asyncio.shield(pending)
+            if target.has_room():
+                return target
+
+    async def _open(self, key: PoolKey) -> H2Target:
+        host, port, tls = key
+        transport, target = await asyncio.wait_for(
+            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=_TARGET_TLS if tls else None),
+            CONNECT_TIMEOUT,
+        )
+        ssl_object = transport.get_extra_info("ssl_object")
+        if tls and (ssl_object is None or ssl_object.selected_alpn_protocol() != "h2"):
+            transport.close()
+            raise ConnectionError("target did not negotiate h2")
+        self.targets[key].append(target)
+        return target
+
+    def forget(self, target: H2Target) -> None:
+        targets = self.targets.get(target.key)
+        if targets and target in targets:
+            targets.remove(target)
+            if not targets:
+                del self.targets[target.key]
+
+    def sweep(self, now: float, idle_timeout: float) -> None:
+        """Close connections without streams idle longer than the LB's idle timeout."""
+        for targets in list(self.targets.values()):
+            for target in list(targets):
+                if not target.streams and now - target.last_active > idle_timeout:
+                    target.close()
+
+    def close(self) -> None:
+        for targets in list(self.targets.values()):
+            for target in list(targets):
+                target.close()
+        self.targets.clear()
