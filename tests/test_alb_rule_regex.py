@@ -44,8 +44,6 @@ def test_path_regex_is_case_sensitive_and_unanchored():
     assert not matcher(_request("a.example.com", "/static/IMG/logo.png", None))
 
 
-@pytest.mark.xfail(raises=ClientError, strict=True,
-                   reason="control plane: CreateRule answers 'A condition value must be specified' for RegexValues")
 def test_regex_rule_through_the_api(elbv2, subnets, emulator_url):
     lb = alb(elbv2, subnets)
     arn = listener(elbv2, lb, [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
@@ -54,3 +52,26 @@ def test_regex_rule_through_the_api(elbv2, subnets, emulator_url):
     url = listener_url(emulator_url, arn)
     assert requests.get(f"{url}/v1/x", headers={"Host": "api1.example.com", "X-Tier": "gold"}, timeout=5).status_code == 200
     assert requests.get(f"{url}/v1/x", headers={"Host": "www.example.com", "X-Tier": "gold"}, timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize("regex", [r"^(?=admin)", r"(a)\1", r"\p{L}+", r"a++"])
+def test_unsupported_regex_features_are_refused(elbv2, subnets, regex):
+    """AWS: no lookarounds, backreferences, possessive quantifiers or Unicode classes (rule-condition-types)."""
+    lb = alb(elbv2, subnets)
+    arn = listener(elbv2, lb, [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+    with pytest.raises(ClientError) as raised:
+        elbv2.create_rule(ListenerArn=arn, Priority=1,
+                          Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"RegexValues": [regex]}}],
+                          Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}])
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_values_and_regex_values_are_exclusive(elbv2, subnets):
+    lb = alb(elbv2, subnets)
+    arn = listener(elbv2, lb, [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+    with pytest.raises(ClientError) as raised:
+        elbv2.create_rule(ListenerArn=arn, Priority=1,
+                          Conditions=[{"Field": "path-pattern",
+                                       "PathPatternConfig": {"Values": ["/a"], "RegexValues": ["^/b"]}}],
+                          Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}])
+    assert raised.value.response["Error"]["Code"] == "ValidationError"

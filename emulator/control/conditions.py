@@ -23,6 +23,10 @@ _LEGACY_VALUES = ("host-header", "path-pattern")
 _AT_MOST_ONCE = ("host-header", "path-pattern", "http-request-method", "source-ip")
 MAX_VALUES_PER_CONDITION = 3  # a validation rule (API_RuleCondition), not an adjustable quota
 _METHOD = re.compile(r"^[A-Z_-]+$")
+_REGEX_FIELDS = ("host-header", "path-pattern", "http-header")
+# AWS: rule regexes do not support lookaheads, lookbehinds, backreferences, atomic groups, possessive
+# quantifiers, subroutines, recursion or Unicode character classes (rule-condition-types, "Condition basics").
+_UNSUPPORTED_REGEX = re.compile(r"\(\?[=!>]|\(\?<[=!]|\\[1-9]|\\[pP]\{|[*+?}]\+|\(\?(R|[0-9]|&)")
 
 
 def normalise_conditions(conditions: list[Condition]) -> list[Condition]:
@@ -32,8 +36,9 @@ def normalise_conditions(conditions: list[Condition]) -> list[Condition]:
         if fields.count(field) > 1:
             raise validation_error(f"A rule can only have one '{field}' condition")  # [I]
     values = [v for c in normalised for v in _values(c)]
+    evaluations = len(values) + sum(len(_regex_values(c)) for c in normalised)
     values_limit, wildcards_limit = quota("condition-values-per-alb-rule"), quota("condition-wildcards-per-alb-rule")
-    if len(values) > values_limit:
+    if evaluations > values_limit:
         raise validation_error(f"A rule can only have '{values_limit}' condition values")
     if sum(v.count("*") + v.count("?") for v in values) > wildcards_limit:
         raise validation_error(f"A rule can only have '{wildcards_limit}' wildcards")  # [I]
@@ -57,13 +62,20 @@ def _normalise(condition: Condition) -> Condition:
         raise validation_error(f"A '{config_name}' must be specified with '{field}'")
     _check_values(field, config)
     normalised: Condition = {"Field": field, config_name: config}
-    if field in _LEGACY_VALUES:
+    if field in _LEGACY_VALUES and config.get("Values"):
         normalised["Values"] = list(config["Values"])
     return normalised
 
 
 def _check_values(field: str, config: dict[str, Any]) -> None:
-    values = _config_values(config)
+    values, regexes = _config_values(config), config.get("RegexValues") or []
+    if values and regexes:
+        raise validation_error("A condition can use either Values or RegexValues, not both")  # [I] docs: "either ... or"
+    if regexes and field not in _REGEX_FIELDS:
+        raise validation_error(f"RegexValues are not supported for '{field}' conditions")  # [I]
+    for regex in regexes:
+        _check_regex(regex)
+    values = values or regexes
     if not values:
         raise validation_error("A condition value must be specified")
     if len(values) > MAX_VALUES_PER_CONDITION:
@@ -74,8 +86,17 @@ def _check_values(field: str, config: dict[str, Any]) -> None:
             raise validation_error(f"The header name '{name}' is not valid for an 'http-header' condition")  # [I]
     if field == "query-string" and not all(pair.get("Value") for pair in config["Values"]):
         raise validation_error("A 'Value' must be specified in 'QueryStringKeyValuePair'")
-    for value in values:
+    for value in _config_values(config):
         _check_value(field, value)
+
+
+def _check_regex(regex: str) -> None:
+    if _UNSUPPORTED_REGEX.search(regex):
+        raise validation_error(f"The regular expression '{regex}' uses a feature that is not supported")  # [I]
+    try:
+        re.compile(regex)
+    except re.error as error:
+        raise validation_error(f"The regular expression '{regex}' is not valid: {error}") from None  # [I]
 
 
 def _check_value(field: str, value: str) -> None:
@@ -99,3 +120,7 @@ def _config_values(config: dict[str, Any]) -> list[str]:
 
 def _values(condition: Condition) -> list[str]:
     return _config_values(condition[CONFIG_OF[condition["Field"]]])
+
+
+def _regex_values(condition: Condition) -> list[str]:
+    return condition[CONFIG_OF[condition["Field"]]].get("RegexValues") or []
