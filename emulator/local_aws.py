@@ -8,9 +8,15 @@ tag, else at its private IP when that is a loopback address, else at 127.0.0.1; 
 
 from __future__ import annotations
 
+from typing import Any
+
 from api_models.identifiers import arn_region_account
 
 INSTANCE_ADDRESS_TAG = "elbv2-emulator:address"
+
+# moto finds an instance by scanning them all; the health checker asks about each instance target at every
+# check, so instances are indexed by id (an instance object lives as long as its id: its state changes in place).
+_instances: dict[tuple[str, str, str], Any] = {}
 
 
 def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
@@ -30,16 +36,36 @@ def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
 def instance_address(account: str, region: str, instance_id: str) -> str | None:
     """Where an instance target's traffic goes; None while the instance is not running (stopped or
     terminated: AWS sends it no traffic). The health checker asks again at every check."""
-    from moto.ec2.models import ec2_backends
-
-    try:
-        instance = ec2_backends[account][region].get_instance(instance_id)
-    except Exception:
+    instance = _instance(account, region, instance_id)
+    if instance is None:
         return "127.0.0.1"
     if getattr(instance, "state", "running") != "running":
         return None
-    tags = {tag["key"]: tag["value"] for tag in instance.get_tags()} if hasattr(instance, "get_tags") else {}
+    tags = _tags(instance)
     if INSTANCE_ADDRESS_TAG in tags:
         return tags[INSTANCE_ADDRESS_TAG]
     private_ip = getattr(instance, "private_ip", "") or ""
     return private_ip if private_ip.startswith("127.") else "127.0.0.1"
+
+
+def _instance(account: str, region: str, instance_id: str) -> Any:
+    """moto's instance object, or None when EC2 does not know it."""
+    key = (account, region, instance_id)
+    found = _instances.get(key)
+    if found is None:
+        from moto.ec2.models import ec2_backends
+
+        try:
+            instances = ec2_backends[account][region].all_instances()
+        except Exception:  # an unknown region
+            return None
+        _instances.update(((account, region, i.id), i) for i in instances)
+        found = _instances.get(key)
+    return found
+
+
+def _tags(instance: Any) -> dict[str, str]:
+    table = getattr(getattr(instance, "ec2_backend", None), "tags", None)
+    if isinstance(table, dict):  # moto's EC2 keeps {resource id: {key: value}}; get_tags() scans every tag
+        return table.get(instance.id) or {}
+    return {tag["key"]: tag["value"] for tag in instance.get_tags()} if hasattr(instance, "get_tags") else {}
