@@ -23,7 +23,10 @@ NOT_IN_USE = HealthStatus("unused", "Target.NotInUse", "Target group is not conf
 DRAINING = HealthStatus("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
 DISABLED = HealthStatus("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
 HEALTHY = HealthStatus("healthy")  # until the health checker reports on a target
-INVALID_STATE = HealthStatus("unused", "Target.InvalidState", "Target is in the stopped state")
+# Target.InvalidState: "The target is in the stopped or terminated state" (API_TargetHealth).
+STOPPED = HealthStatus("unused", "Target.InvalidState", "Target is in the stopped state")
+TERMINATED = HealthStatus("unused", "Target.InvalidState", "Target is in the terminated state")  # [I]
+INVALID_STATES = {"stopping": STOPPED, "stopped": STOPPED, "shutting-down": TERMINATED, "terminated": TERMINATED}
 IP_UNUSABLE = HealthStatus(
     "unused", "Target.IpUnusable", "The IP address cannot be used as a target, as it is in use by a load balancer"
 )
@@ -161,8 +164,8 @@ def _status(
         return NOT_REGISTERED
     if registration.deregistered_at is not None:
         return DRAINING
-    if tg.TargetType == "instance" and aws_services.instance_state(ctx, registration.Id) in ("stopping", "stopped"):
-        return INVALID_STATE
+    if tg.TargetType == "instance" and (invalid := INVALID_STATES.get(aws_services.instance_state(ctx, registration.Id) or "")):
+        return invalid
     if registration.Id in lb_ips:  # an ip target that is a load balancer's own address
         return IP_UNUSABLE
     if not in_use:

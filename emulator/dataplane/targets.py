@@ -68,6 +68,7 @@ class TargetGroupRuntime:
 
     def refresh_routable(self) -> None:
         """Healthy, non-draining targets; with too few healthy ones, fail open to every checked one (AWS).
+        Unusable targets (a stopped instance, a load balancer's own IP) are never routable, nor counted.
 
         "Too few" is ``target_group_health.unhealthy_state_routing.minimum_healthy_targets.*`` (count 1 and
         percentage off by default: fail open when none is healthy). Targets still in their initial checks
