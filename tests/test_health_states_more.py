@@ -58,6 +58,10 @@ def test_stopped_instance_is_invalid_state_and_gets_no_traffic_until_started(elb
         wait_for(lambda: _instance_health(elbv2, tg, second, b.port) == HEALTHY)
         wait_for(lambda: served_by(url, 8)[0] == {"a", "b"})
 
+        ec2.terminate_instances(InstanceIds=[second])
+        assert _instance_health(elbv2, tg, second, b.port) == {**STOPPED, "Description": "Target is in the terminated state"}
+        wait_for(lambda: served_by(url, 4) == ({"a"}, {200}))
+
 
 def test_descriptions_carry_administrative_override_and_anomaly_detection_when_asked(
     elbv2, subnets, vpc_id, emulator_url
