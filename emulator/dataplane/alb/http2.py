@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 MAX_STREAMS = 128  # AWS: "up to 128 parallel requests using one HTTP/2 connection"
 MAX_REQUESTS = 10_000  # AWS: GOAWAY once a connection has carried 10,000 requests
 WINDOW = 1 << 20  # receive window granted per stream (and 4x for the connection)
-_CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)
+# Inbound headers are validated (malformed requests are refused); outbound ones are built here, lower-case.
+_CONFIG = h2.config.H2Configuration(
+    client_side=False, header_encoding=None, validate_outbound_headers=False, normalize_outbound_headers=False
+)
 
 
 def alpn_protocols(attributes: dict[str, str]) -> tuple[str, ...]:
@@ -92,6 +95,7 @@ class H2ClientConnection(asyncio.Protocol):
         self.last_stream = 0
         self.going_away = False  # GOAWAY sent: finish the open streams, then close
         self.closing = False
+        self.output_scheduled = False
         self.created = self.last_active = self.loop.time()
 
     # -- transport events ----------------------------------------------------------------------
@@ -181,6 +185,17 @@ class H2ClientConnection(asyncio.Protocol):
         data = self.h2.data_to_send()
         if data and not self.closing:
             self.transport.write(data)
+
+    def output_soon(self) -> None:
+        """Write what the streams queued once this loop iteration is over: the frames of every response
+        that targets completed meanwhile leave in one TLS record/syscall instead of several per stream."""
+        if not self.output_scheduled:
+            self.output_scheduled = True
+            self.loop.call_soon(self._scheduled_output)
+
+    def _scheduled_output(self) -> None:
+        self.output_scheduled = False
+        self.output()
 
     def stream_closed(self, stream: Stream) -> None:
         self.streams.pop(stream.id, None)

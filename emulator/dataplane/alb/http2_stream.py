@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
 
 # Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2): never relayed from an HTTP/1.1 target.
+CONNECTING = 8  # a ``held`` bit (beside exchange.UPSTREAM_FULL): the body waits for the target connection
+CONNECT_POLL = 0.005  # how often a body waiting for its target connection checks that it is attached
 H2_HOP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade", b"te"))
 Headers = list[tuple[bytes, bytes]]
 
@@ -66,7 +68,10 @@ class Stream:
             if upstream is not None and exchange.body is None:
                 forwarding.send_body(exchange, upstream, data)
             elif exchange.body is not None:
-                exchange.body.append(data)
+                exchange.body.append(data)  # sent when the target connection is ready (forwarding._attach)
+                if not self.held & CONNECTING:
+                    self.pause_reading(CONNECTING)
+                    self.loop.call_later(CONNECT_POLL, self._wait_attached)
         if self.held:
             self.unacked += flow_length
         else:
@@ -84,6 +89,14 @@ class Stream:
             upstream.end_request()
         elif upstream is not None and exchange.body is None and exchange.chunked:
             upstream.transport.write(b"0\r\n\r\n")  # type: ignore[union-attr]
+
+    def _wait_attached(self) -> None:
+        """The client's window stays closed while its body is buffered, until the target leg takes it."""
+        exchange = self.exchange
+        if exchange.body is None or self.ended or self.active is None:
+            self.resume_reading(CONNECTING)
+        else:
+            self.loop.call_later(CONNECT_POLL, self._wait_attached)
 
     def reset_by_client(self) -> None:
         self.ended = True
@@ -149,7 +162,7 @@ class Stream:
             if not self.held and self.unacked:
                 self.conn.h2.acknowledge_received_data(self.unacked, self.id)
                 self.unacked = 0
-                self.conn.output()
+                self.conn.output_soon()
 
     def forward_h2(self, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
         h2_upstream.forward(self, exchange, key, head)
@@ -203,7 +216,7 @@ class Stream:
             self.conn.h2.send_headers(self.id, headers, end_stream=end)
         except h2.exceptions.StreamClosedError:
             end = True
-        self.conn.output()
+        self.conn.output_soon()
         if end:
             self._closed()
 
@@ -234,7 +247,7 @@ class Stream:
                 self.ended = True
         except h2.exceptions.StreamClosedError:
             self.ended = True
-        self.conn.output()
+        self.conn.output_soon()
         self._pace_target(bool(pending) and not self.ended)
         if self.ended:
             self._closed()
@@ -255,7 +268,7 @@ class Stream:
             self.conn.h2.reset_stream(self.id, code)
         except h2.exceptions.StreamClosedError:
             pass
-        self.conn.output()
+        self.conn.output_soon()
         self._closed()
 
     def _closed(self) -> None:
