@@ -56,6 +56,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
 class _EchoHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 makes a burst of target connections wait for SYN retransmits.
+    request_queue_size = 256
     backend: "HttpEcho"
 
 
@@ -107,6 +109,7 @@ class _TcpEchoHandler(socketserver.BaseRequestHandler):
 class _ThreadingTcp(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256
 
 
 class TcpEcho:

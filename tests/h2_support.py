@@ -17,7 +17,6 @@ import h2.events
 import trustme
 
 from tests.alb_support import address, listener, listener_url
-from tests.backends import HttpEcho
 from tests.alb_tls_support import import_certificate
 
 HOST = "app.example.com"
@@ -28,13 +27,6 @@ def https_listener(elbv2: Any, acm: Any, emulator_url: str, ca: trustme.CA, lb: 
     cert = import_certificate(acm, ca, HOST)
     arn = listener(elbv2, lb, actions, protocol="HTTPS", Certificates=[{"CertificateArn": cert}])
     return arn, address(listener_url(emulator_url, arn))
-
-
-def deep_backlog(echo: HttpEcho) -> HttpEcho:
-    """HttpEcho listens with socketserver's backlog of 5: 100 streams opening 100 target connections at once
-    would wait for SYN retransmissions (1 s, 3 s...). Listening again raises the backlog (Linux)."""
-    echo._server.socket.listen(256)
-    return echo
 
 
 def client_context(ca: trustme.CA, alpn: tuple[str, ...] = ("h2", "http/1.1")) -> ssl.SSLContext:

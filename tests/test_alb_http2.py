@@ -14,7 +14,7 @@ import trustme
 
 from tests.alb_support import RawBackend, alb, forward, read_head, target_group
 from tests.backends import HttpEcho
-from tests.h2_support import HOST, H2Client, H2Echo, client_context, deep_backlog, https_listener
+from tests.h2_support import HOST, H2Client, H2Echo, client_context, https_listener
 
 
 N_STREAMS = 300
@@ -66,7 +66,7 @@ def test_h2_disabled_by_attribute_negotiates_http11(elbv2, acm, subnets, emulato
 
 
 def test_many_concurrent_streams_and_lb_responses(elbv2, acm, subnets, vpc_id, emulator_url, ca):
-    with deep_backlog(HttpEcho()) as backend:
+    with HttpEcho() as backend:
         lb = alb(elbv2, subnets)
         arn, addr = https_listener(elbv2, acm, emulator_url, ca, lb, forward(target_group(elbv2, vpc_id, "tg", [backend])))
         elbv2.create_rule(ListenerArn=arn, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/old"]}],
