@@ -99,11 +99,14 @@ class _TcpEchoHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         backend: TcpEcho = self.server.backend  # type: ignore[attr-defined]
         backend.connections += 1
-        if backend.greeting:
-            self.request.sendall(backend.greeting)
-        while data := self.request.recv(65536):
-            self.request.sendall(data)
-        self.request.shutdown(socket.SHUT_WR)  # pass the client's half-close back
+        try:
+            if backend.greeting:
+                self.request.sendall(backend.greeting)
+            while data := self.request.recv(65536):
+                self.request.sendall(data)
+            self.request.shutdown(socket.SHUT_WR)  # pass the client's half-close back
+        except OSError:
+            pass  # reset by the peer (health checks, tests of resets): nothing left to echo
 
 
 class _ThreadingTcp(socketserver.ThreadingTCPServer):

@@ -5,11 +5,21 @@ from __future__ import annotations
 import socket
 import threading
 
+import pytest
 import requests
 
-import pytest
-
-from tests.alb_support import RawBackend, address, alb, forward, listener, listener_url, raw, read_head, target_group, wait_checked
+from tests.alb_support import (
+    RawBackend,
+    address,
+    alb,
+    forward,
+    listener,
+    listener_url,
+    raw,
+    read_head,
+    target_group,
+    wait_checked,
+)
 from tests.backends import HttpEcho
 
 

@@ -16,7 +16,6 @@ from tests.alb_support import RawBackend, alb, forward, read_head, target_group
 from tests.backends import HttpEcho
 from tests.h2_support import HOST, H2Client, H2Echo, client_context, https_listener
 
-
 N_STREAMS = 300
 
 

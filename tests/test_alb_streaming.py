@@ -8,7 +8,17 @@ import socket
 
 import requests
 
-from tests.alb_support import RawBackend, address, alb, forward, listener, listener_url, read_chunked, read_head, target_group
+from tests.alb_support import (
+    RawBackend,
+    address,
+    alb,
+    forward,
+    listener,
+    listener_url,
+    read_chunked,
+    read_head,
+    target_group,
+)
 from tests.backends import HttpEcho
 
 MB = 1024 * 1024

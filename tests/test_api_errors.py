@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-import boto3
 from emulator.control.context import HANDLERS
 from tests.conftest import REGION
 

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 from botocore.model import OperationModel, Shape
+from botocore.parsers import ResponseParserError
 
 from tests.conftest import REGION
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 
 import boto3
-from backends import HttpEcho
-from health_support import RecordingBackend, alb_with_group, health, listener_url, served, served_by, watch_until
 
 from emulator.dataplane.targets import slow_start_factor
 from emulator.server import EmulatorServer
 from emulator.timing import Timing
+from tests.backends import HttpEcho
+from tests.health_support import RecordingBackend, alb_with_group, health, listener_url, served, served_by, watch_until
 
 HEALTHY = {"State": "healthy"}
 INITIAL = {"State": "initial", "Reason": "Elb.InitialHealthChecking", "Description": "Initial health checks in progress"}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from backends import HttpEcho, TcpEcho
-from health_support import RecordingBackend, health, watch_until
-from nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group
+
+from tests.backends import HttpEcho, TcpEcho
+from tests.health_support import RecordingBackend, health, watch_until
+from tests.nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group
 
 HEALTHY = {"State": "healthy"}
 FAILED = {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}

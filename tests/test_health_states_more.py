@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from backends import HttpEcho, TcpEcho
-from health_support import alb_with_group, health, listener_url, served_by, watch_until
-from nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group, wait_for
+
+from tests.backends import HttpEcho, TcpEcho
+from tests.health_support import alb_with_group, health, listener_url, served_by, watch_until
+from tests.nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group, wait_for
 
 HEALTHY = {"State": "healthy"}
 FAILED = {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 import requests
-from backends import HttpEcho
-from nlb_support import listener, listener_address, nlb
+
+from tests.backends import HttpEcho
+from tests.nlb_support import listener, listener_address, nlb
 
 
 def test_nlb_forwards_to_an_alb_listener(emulator_url, elbv2, vpc_id, subnets):

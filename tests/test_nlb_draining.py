@@ -10,8 +10,9 @@ A deregistered target gets no new flows; its existing flows continue through the
 from __future__ import annotations
 
 import pytest
-from backends import TcpEcho
-from nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group, wait_for
+
+from tests.backends import TcpEcho
+from tests.nlb_support import connect, listener, listener_address, nlb, recv_exactly, target_group, wait_for
 
 
 def _target_of(sock, greetings: set[bytes]) -> bytes:

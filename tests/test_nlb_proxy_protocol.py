@@ -11,9 +11,10 @@ import socket
 import threading
 from ipaddress import IPv4Address
 
-from backends import TcpEcho
-from nlb_support import connect, listener, listener_address, nlb, target_group, wait_for, wait_healthy
 from proxyprotocol.v2 import ProxyProtocolV2
+
+from tests.backends import TcpEcho
+from tests.nlb_support import connect, listener, listener_address, nlb, target_group, wait_for, wait_healthy
 
 PPV2 = {"proxy_protocol_v2.enabled": "true"}
 

@@ -11,10 +11,19 @@ import threading
 from collections import Counter
 
 import pytest
-from backends import TcpEcho
-from nlb_support import connect, listener, listener_address, nlb, recv_all, recv_exactly, target_group, wait_healthy
 
 from emulator.dataplane.nlb.route import TCP_IDLE_SCALE_ENV
+from tests.backends import TcpEcho
+from tests.nlb_support import (
+    connect,
+    listener,
+    listener_address,
+    nlb,
+    recv_all,
+    recv_exactly,
+    target_group,
+    wait_healthy,
+)
 
 
 def _greeting_of(address: tuple[str, int], payload: bytes = b"ping") -> bytes:

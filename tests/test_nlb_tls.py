@@ -12,9 +12,10 @@ import threading
 
 import pytest
 import trustme
-from backends import TcpEcho
 from botocore.exceptions import ClientError
-from nlb_support import listener, listener_address, nlb, target_group, wait_healthy
+
+from tests.backends import TcpEcho
+from tests.nlb_support import listener, listener_address, nlb, target_group, wait_healthy
 
 
 @pytest.fixture(scope="module")

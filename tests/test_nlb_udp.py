@@ -10,8 +10,8 @@ import socket
 import threading
 import time
 
-from backends import TcpEcho, UdpEcho
-from nlb_support import connect, listener, listener_address, nlb, recv_all, target_group, wait_healthy
+from tests.backends import TcpEcho, UdpEcho
+from tests.nlb_support import connect, listener, listener_address, nlb, recv_all, target_group, wait_healthy
 
 UDP_IDLE_FAST = 1.2  # 120 s, scaled by the fast timing mode
 

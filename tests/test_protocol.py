@@ -14,13 +14,7 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from emulator.errors import AwsError
-from emulator.protocol import (
-    XML_CONTENT_TYPE,
-    operation_names,
-    parse_request,
-    serialize_error,
-    serialize_result,
-)
+from emulator.protocol import XML_CONTENT_TYPE, operation_names, parse_request, serialize_error, serialize_result
 from emulator.protocol.model import service_model
 from emulator.protocol.parser import parse_form
 from emulator.protocol.serializer import _element, _emitter

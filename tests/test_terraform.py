@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from backends import HttpEcho
+from tests.backends import HttpEcho
 
 HERE = Path(__file__).parent / "terraform"
 PROVIDER_MIRROR = Path(os.environ.get("ELBV2_EMULATOR_TF_MIRROR", "/opt/tf-plugins"))
