@@ -112,8 +112,8 @@ def _lean_ec2_import() -> Iterator[None]:
 def import_ec2_lazily() -> None:
     """Import moto's EC2 models with the offerings tables loaded per region on demand."""
     with _lean_ec2_import():
-        import moto.ec2.models.instance_types as instance_types
         import moto.ec2.models  # noqa: F401
+        import moto.ec2.models.instance_types as instance_types
     tables = getattr(instance_types, "INSTANCE_TYPE_OFFERINGS", None)
     if not isinstance(tables, dict):  # another moto layout: it loaded its tables its own way
         return

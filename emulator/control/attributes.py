@@ -7,7 +7,9 @@ key and value first, then answers with the full set as AWS does.
 from __future__ import annotations
 
 from api_models.attributes import (
-    validate_listener_attribute, validate_load_balancer_attribute, validate_target_group_attributes,
+    validate_listener_attribute,
+    validate_load_balancer_attribute,
+    validate_target_group_attributes,
 )
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import listener_or_error, load_balancer_or_error, target_group_or_error

@@ -8,7 +8,6 @@ error codes, as ELBv2 does when it finds another service's resource missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from types import ModuleType
 from typing import Any
 

@@ -17,7 +17,12 @@ from emulator.control import aws_services, limits
 from emulator.control.actions import normalise_actions
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import (
-    default_rule, listener_or_error, listeners_of, load_balancer_or_error, rules_of, trust_store_or_error,
+    default_rule,
+    listener_or_error,
+    listeners_of,
+    load_balancer_or_error,
+    rules_of,
+    trust_store_or_error,
 )
 from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags

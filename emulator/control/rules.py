@@ -17,6 +17,7 @@ from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
 from emulator.errors import AwsError, validation_error
 
+
 def _priority_in_use() -> AwsError:
     return AwsError("PriorityInUse", "The specified priority is in use.")
 

@@ -11,7 +11,11 @@ from api_models.resources import Tagged
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.limits import check_tags
 from emulator.control.lookups import (
-    listener_or_error, load_balancer_or_error, rule_or_error, target_group_or_error, trust_store_or_error,
+    listener_or_error,
+    load_balancer_or_error,
+    rule_or_error,
+    target_group_or_error,
+    trust_store_or_error,
 )
 from emulator.errors import AwsError
 

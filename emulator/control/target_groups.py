@@ -11,7 +11,12 @@ from typing import Any
 from api_models import identifiers as ids
 from api_models.attributes import target_group_defaults
 from api_models.resources import TargetGroup, TargetRegistration
-from api_models.validation import HTTP_PROTOCOLS, health_check_defaults, validate_health_check, validate_target_group_name
+from api_models.validation import (
+    HTTP_PROTOCOLS,
+    health_check_defaults,
+    validate_health_check,
+    validate_target_group_name,
+)
 from emulator.control import aws_services, limits
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import load_balancer_or_error, load_balancers_of_target_group, target_group_or_error

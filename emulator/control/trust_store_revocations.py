@@ -15,8 +15,8 @@ from api_models.quotas import quota
 from api_models.trust_stores import TrustStore, TrustStoreRevocation
 from emulator.control import s3_objects
 from emulator.control.context import Context, Request, Result, operation
-from emulator.control.paging import paginate
 from emulator.control.lookups import trust_store_or_error
+from emulator.control.paging import paginate
 from emulator.errors import AwsError, validation_error
 
 

@@ -36,7 +36,6 @@ from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
 
-
 log = logging.getLogger("elbv2_emulator.health")
 
 NLB_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "QUIC", "TCP_QUIC"})

@@ -18,21 +18,13 @@ import h2.events
 import h2.exceptions
 
 from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.target_tls import TARGET_TLS_H2
 
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
 DEFAULT_PATH = "/AWS.ALB/healthcheck"
 _EMPTY_MESSAGE = b"\x00\x00\x00\x00\x00"  # uncompressed, zero-length gRPC message
 
 
-def _tls() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # AWS never verifies target certificates
-    context.set_alpn_protocols(["h2"])
-    return context
-
-
-_TLS = _tls()
 
 
 class _GrpcCall(asyncio.Protocol):
@@ -98,7 +90,7 @@ async def grpc_check(host: str, port: int, path: str, codes: frozenset[int], tim
     try:
         async with asyncio.timeout(timeout):
             transport, _ = await loop.create_connection(
-                lambda: _GrpcCall(path, authority, tls, done), host, port, ssl=_TLS if tls else None
+                lambda: _GrpcCall(path, authority, tls, done), host, port, ssl=TARGET_TLS_H2 if tls else None
             )
             status = await done
     except TimeoutError:

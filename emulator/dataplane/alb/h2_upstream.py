@@ -21,7 +21,9 @@ import h2.exceptions
 import h2.settings
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Exchange
+from emulator.dataplane.alb.h2_flow import send_within_window
 from emulator.dataplane.alb.upstream import CONNECT_TIMEOUT, PoolKey
+from emulator.dataplane.target_tls import TARGET_TLS_H2
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.http2_stream import Stream
@@ -33,15 +35,6 @@ _DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-c
 Headers = list[tuple[bytes, bytes]]
 
 
-def _target_tls() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # ALB never verifies target certificates
-    context.set_alpn_protocols(["h2"])
-    return context
-
-
-_TARGET_TLS = _target_tls()
 
 
 def forward(owner: Stream, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
@@ -164,12 +157,7 @@ class H2UpstreamStream:
             return
         connection, pending = target.h2, self.pending
         try:
-            while pending:
-                size = min(connection.local_flow_control_window(self.id), connection.max_outbound_frame_size)
-                if size <= 0:
-                    break
-                connection.send_data(self.id, bytes(pending[:size]))
-                del pending[:size]
+            send_within_window(connection, self.id, pending)
             if not pending and self.end_pending:
                 connection.end_stream(self.id)
                 self.request_ended = True
@@ -334,7 +322,7 @@ class H2UpstreamPool:
     async def _open(self, key: PoolKey) -> H2Target:
         host, port, tls = key
         transport, target = await asyncio.wait_for(
-            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=_TARGET_TLS if tls else None),
+            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=TARGET_TLS_H2 if tls else None),
             CONNECT_TIMEOUT,
         )
         ssl_object = transport.get_extra_info("ssl_object")

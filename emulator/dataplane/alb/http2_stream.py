@@ -16,6 +16,7 @@ import h2.exceptions
 
 from emulator.dataplane.alb import forwarding, h2_upstream
 from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.h2_flow import send_within_window
 from emulator.dataplane.alb.responses import lb_response
 
 if TYPE_CHECKING:
@@ -233,12 +234,7 @@ class Stream:
             return
         connection, pending = self.conn.h2, self.pending
         try:
-            while pending:
-                size = min(connection.local_flow_control_window(self.id), connection.max_outbound_frame_size)
-                if size <= 0:
-                    break
-                connection.send_data(self.id, bytes(pending[:size]))
-                del pending[:size]
+            send_within_window(connection, self.id, pending)
             if not pending and self.end_pending:
                 if self.trailers:
                     connection.send_headers(self.id, self.trailers, end_stream=True)
