@@ -169,3 +169,29 @@ class UdpEcho:
     def __exit__(self, *exc: object) -> None:
         self._running = False
         self._sock.close()
+
+
+class ThreadedTcpBackend:
+    """A raw TCP server on 127.0.0.1 that runs ``handle(conn)`` on a thread per connection; subclass it.
+
+    Subclasses set their own attributes before calling ``super().__init__()``: connections may arrive at once.
+    """
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._server.close()

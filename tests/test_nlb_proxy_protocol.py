@@ -8,35 +8,24 @@ with the independent ``proxy-protocol`` package.
 from __future__ import annotations
 
 import socket
-import threading
 from ipaddress import IPv4Address
 
 from proxyprotocol.v2 import ProxyProtocolV2
 
-from tests.backends import TcpEcho
+from tests.backends import TcpEcho, ThreadedTcpBackend
 from tests.nlb_support import connect, listener, listener_address, nlb, target_group, wait_for, wait_healthy
 
 PPV2 = {"proxy_protocol_v2.enabled": "true"}
 
 
-class _Capture:
+class _Capture(ThreadedTcpBackend):
     """A TCP backend recording everything each connection sends (until the client's EOF)."""
 
     def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
         self.streams: list[bytes] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         chunks = []
         with conn:
             try:
@@ -46,9 +35,6 @@ class _Capture:
                 pass
         if chunks:
             self.streams.append(b"".join(chunks))
-
-    def close(self) -> None:
-        self._server.close()
 
 
 def _parse(data: bytes) -> tuple:

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from emulator.dataplane.nlb.route import TCP_IDLE_SCALE_ENV
-from tests.backends import TcpEcho
+from tests.backends import TcpEcho, ThreadedTcpBackend
 from tests.nlb_support import (
     connect,
     listener,
@@ -93,26 +93,16 @@ def test_half_close_is_passed_through_both_ways(emulator_url, elbv2, vpc_id, lb)
     assert echoed == payload
 
 
-class _StalledReader:
+class _StalledReader(ThreadedTcpBackend):
     """Reads nothing until ``release``; then counts every byte of every connection (health checks too)."""
 
     def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
         self.release = threading.Event()
         self.received = 0
         self._done = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         self.release.wait(30)
         received = 0
         with conn:
@@ -127,7 +117,7 @@ class _StalledReader:
 
     def join(self) -> None:
         self._done.wait(10)
-        self._server.close()
+        self.close()
 
 
 def _runtime(emulator_server, listener_arn: str):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 
 import pytest
 import trustme
 from botocore.exceptions import ClientError
 
-from tests.backends import TcpEcho
+from tests.backends import TcpEcho, ThreadedTcpBackend
 from tests.nlb_support import listener, listener_address, nlb, target_group, wait_healthy
 
 
@@ -96,26 +95,16 @@ def test_sni_picks_the_matching_listener_certificate(emulator_url, elbv2, acm, v
         assert _handshake(address, ca, "unknown.test")[1] == "a.example.com"  # no match: the default
 
 
-class _TlsEcho:
+class _TlsEcho(ThreadedTcpBackend):
     """A TLS echo backend with its own (unverified by the NLB) certificate."""
 
     def __init__(self, ca: trustme.CA) -> None:
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert("backend.internal").configure_cert(self._context)
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
         self.tls_connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
-
-    def _echo(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         try:
             with self._context.wrap_socket(conn, server_side=True) as tls:
                 self.tls_connections += 1
@@ -123,9 +112,6 @@ class _TlsEcho:
                     tls.sendall(b"tls:" + data)
         except (OSError, ssl.SSLError):
             pass  # health-check connections close without a handshake
-
-    def close(self) -> None:
-        self._server.close()
 
 
 def test_tls_target_group_gets_tls(emulator_url, elbv2, acm, vpc_id, subnets, ca):
