@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,10 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import boto3
 import requests
+from benchlib import free_port, rss_mb
 from botocore.config import Config
 
 REGION = "us-east-1"
@@ -33,17 +32,6 @@ LISTENER_PORT = 18080  # unprivileged; each emulated LB has its own loopback add
 Timings = list[float]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @contextmanager
@@ -182,7 +170,7 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1000)
     args = parser.parse_args()
 
-    emulator_port, moto_port = _free_port(), _free_port()
+    emulator_port, moto_port = free_port(), free_port()
     emulator_cmd = [sys.executable, "-m", "emulator.cli", "serve", "--port", str(emulator_port)]
     moto_cmd = ["moto_server", "-p", str(moto_port)]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -192,11 +180,11 @@ def main() -> None:
     quotas = {"ELBV2_EMULATOR_QUOTAS": f"application-load-balancers={args.stored + args.threads * args.rounds}"}
     with _server(emulator_cmd, emulator_port, "/_emulator/health", os.environ | quotas) as emulator:
         time.sleep(1.0)
-        idle_rss = _rss_mb(emulator.pid)
+        idle_rss = rss_mb(emulator.pid)
         emu_ops, emu_samples = _mixed(f"http://127.0.0.1:{emulator_port}", args.threads, args.rounds)
         stored = _describe_with_stored(f"http://127.0.0.1:{emulator_port}", args.stored, args.threads, 500)
         time.sleep(1.0)
-        loaded_rss = _rss_mb(emulator.pid)
+        loaded_rss = rss_mb(emulator.pid)
     with _server(moto_cmd, moto_port, "/moto-api/") as _moto:
         moto_ops, moto_samples = _mixed(f"http://127.0.0.1:{moto_port}", args.threads, args.rounds)
 

@@ -6,33 +6,21 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
+from benchlib import free_port, rss_mb
 
 TARGET_SECONDS = 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def measure_once() -> tuple[float, float]:
-    port = _free_port()
+    port = free_port()
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -40,7 +28,7 @@ def measure_once() -> tuple[float, float]:
         while True:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).ok:
-                    return time.monotonic() - started, _rss_mb(process.pid)
+                    return time.monotonic() - started, rss_mb(process.pid)
             except requests.ConnectionError:
                 time.sleep(0.005)
     finally:
