@@ -71,18 +71,24 @@ _NLB = {
     "zonal_shift.config.enabled": _bool(False),
     "secondary_ips.auto_assigned.per_subnet": _int(0, 0, 7),
 }
-_LB_SPECS = {"application": _ALB, "network": _NLB}
+# Gateway Load Balancers have only the two keys "supported by all load balancers" (API_LoadBalancerAttribute).
+_GWLB = {
+    "deletion_protection.enabled": _bool(False),
+    "load_balancing.cross_zone.enabled": _bool(False),
+}
+_LB_SPECS = {"application": _ALB, "network": _NLB, "gateway": _GWLB}
 
 
 def load_balancer_defaults(lb_type: str, scheme: str) -> dict[str, str]:
-    defaults = _defaults(_LB_SPECS.get(lb_type, _NLB))
-    # Internal load balancers have no internet gateway route to deny, so AWS reports the deny as on.
-    defaults["ipv6.deny_all_igw_traffic"] = "true" if scheme == "internal" else "false"
+    defaults = _defaults(_LB_SPECS[lb_type])
+    if "ipv6.deny_all_igw_traffic" in defaults:
+        # Internal load balancers have no internet gateway route to deny, so AWS reports the deny as on.
+        defaults["ipv6.deny_all_igw_traffic"] = "true" if scheme == "internal" else "false"
     return defaults
 
 
 def validate_load_balancer_attribute(lb_type: str, key: str, value: str) -> None:
-    specs = _LB_SPECS.get(lb_type, _NLB)
+    specs = _LB_SPECS[lb_type]
     if key not in specs:
         if any(key in other for other in _LB_SPECS.values()):
             raise AwsError(
@@ -126,13 +132,26 @@ _TG_NLB = {
     "target_health_state.unhealthy.connection_termination.enabled": _bool(True),
     "target_health_state.unhealthy.draining_interval_seconds": _int(0, 0, 360000),
 }
+# GENEVE (Gateway Load Balancer) groups: the keys "supported by all load balancers" plus the two
+# "supported only by Gateway Load Balancers" (API_TargetGroupAttribute). stickiness.type reads
+# source_ip_dest_ip_proto even while stickiness is off (5-tuple hashing) [O: GWLB Terraform modules].
+_FAILOVER = ("no_rebalance", "rebalance")
+_TG_GENEVE = {
+    "deregistration_delay.timeout_seconds": _int(300, 0, 3600),
+    "stickiness.enabled": _bool(False),
+    "stickiness.type": _enum("source_ip_dest_ip_proto", "source_ip_dest_ip"),
+    "target_failover.on_deregistration": _enum(*_FAILOVER),
+    "target_failover.on_unhealthy": _enum(*_FAILOVER),
+}
 _TG_LAMBDA = {"lambda.multi_value_headers.enabled": _bool(False)}
-_ALL_TG_KEYS = {*_TG_ALB, *_TG_NLB, *_TG_LAMBDA}
+_ALL_TG_KEYS = {*_TG_ALB, *_TG_NLB, *_TG_GENEVE, *_TG_LAMBDA}
 
 
 def _tg_specs(protocol: str | None, target_type: str) -> dict[str, Spec]:
     if target_type == "lambda":
         return _TG_LAMBDA
+    if protocol == "GENEVE":
+        return _TG_GENEVE
     return _TG_ALB if protocol in ("HTTP", "HTTPS") else _TG_NLB
 
 
@@ -179,6 +198,11 @@ def _check_target_group_combination(protocol: str | None, merged: dict[str, str]
             "InvalidConfigurationRequest",
             "Slow start duration is not supported with the 'least_outstanding_requests' load balancing algorithm",
         )
+    if merged.get("target_failover.on_deregistration") != merged.get("target_failover.on_unhealthy"):
+        # API_TargetGroupAttribute: "The value you set for both attributes must be the same."
+        raise validation_error(
+            "The values of 'target_failover.on_deregistration' and 'target_failover.on_unhealthy' must be the same"
+        )  # [I] wording
     if protocol == "UDP" and changed.get("preserve_client_ip.enabled") == "false":
         raise AwsError("InvalidConfigurationRequest", "Client IP preservation cannot be disabled for UDP target groups")
 

@@ -50,10 +50,12 @@ class LoadBalancer(Tagged):
 
     LoadBalancerArn: str
     LoadBalancerName: str
-    DNSName: str
-    CanonicalHostedZoneId: str
+    # A Gateway Load Balancer has no DNS name, hosted zone or scheme: it is reached through VPC endpoints
+    # and AWS omits the three members from its output [O: CLI create-load-balancer --type gateway].
+    DNSName: str | None = None
+    CanonicalHostedZoneId: str | None = None
     CreatedTime: datetime
-    Scheme: str
+    Scheme: str | None = None
     VpcId: str
     Type: str
     IpAddressType: str

@@ -16,6 +16,10 @@ _TG_NAME_PATTERN = r"(?!.*--)(?!^-)(?!.*-$)^[A-Za-z0-9-]+$"
 _MATCHER_CODES = re.compile(r"^\d{1,3}(-\d{1,3})?(,\d{1,3}(-\d{1,3})?)*$")
 
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+GENEVE_PORT = 6081  # the only port of a GENEVE target group (API reference, CreateTargetGroup Port)
+# CreateTargetGroup HealthCheckProtocol: "The GENEVE, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC protocols are
+# not supported for health checks."
+_HEALTH_CHECK_PROTOCOLS = ("HTTP", "HTTPS", "TCP")
 
 
 def validate_load_balancer_name(name: str) -> None:
@@ -66,11 +70,25 @@ def health_check_defaults(
             "HealthCheckPath": "/AWS.ALB/healthcheck" if grpc else "/",
             "Matcher": {"GrpcCode": "12"} if grpc else {"HttpCode": "200"},
         }
+    if protocol == "GENEVE":
+        return _geneve_health_check_defaults(common, hc_protocol)
     if target_type == "alb":
         hc_protocol = hc_protocol or "HTTP"
     checks_http = hc_protocol in HTTP_PROTOCOLS
     defaults = common | {"HealthCheckProtocol": hc_protocol or "TCP", "HealthCheckTimeoutSeconds": 6 if checks_http else 10}
     if checks_http:
+        defaults |= {"HealthCheckPath": "/", "Matcher": {"HttpCode": "200-399"}}
+    return defaults
+
+
+def _geneve_health_check_defaults(common: dict[str, Any], hc_protocol: str | None) -> dict[str, Any]:
+    """TCP on port 80 every 10 s, timeout 5 s [O: CLI create-target-group --protocol GENEVE; M: model docs].
+    Thresholds 5/2 follow the current model docs (a 2020 CLI example showed 3/3)."""
+    defaults = common | {
+        "HealthCheckProtocol": hc_protocol or "TCP", "HealthCheckPort": "80",
+        "HealthCheckIntervalSeconds": 10, "HealthCheckTimeoutSeconds": 5,
+    }
+    if hc_protocol in HTTP_PROTOCOLS:
         defaults |= {"HealthCheckPath": "/", "Matcher": {"HttpCode": "200-399"}}
     return defaults
 
@@ -83,13 +101,22 @@ def validate_health_check(protocol: str | None, target_type: str, settings: dict
             f"Health check enabled must be true for target groups with target type '{target_type}'"
         )  # [I]
     hc_protocol = settings.get("HealthCheckProtocol")
+    if hc_protocol is not None and hc_protocol not in _HEALTH_CHECK_PROTOCOLS:
+        raise validation_error(f"Health check protocol '{hc_protocol}' is not supported")  # [I] wording
     if alb_tg and hc_protocol not in HTTP_PROTOCOLS and target_type != "lambda":
         raise validation_error(
             f"Health check protocol '{hc_protocol}' is not supported for target groups with the {protocol} protocol"
         )  # [I]
     _validate_port(settings.get("HealthCheckPort"))
     _validate_timeout(alb_tg or target_type == "lambda", settings)
-    _validate_matcher(alb_tg or target_type == "lambda", settings.get("Matcher"))
+    _validate_matcher(_matcher_range(protocol, target_type), settings.get("Matcher"))
+
+
+def _matcher_range(protocol: str | None, target_type: str) -> tuple[int, int]:
+    """API reference, CreateTargetGroup Matcher: HTTP(S) 200-499, GENEVE 200-399, the TCP family 200-599."""
+    if protocol in HTTP_PROTOCOLS or target_type == "lambda":
+        return 200, 499
+    return (200, 399) if protocol == "GENEVE" else (200, 599)
 
 
 def _validate_port(port: str | None) -> None:
@@ -110,13 +137,13 @@ def _validate_timeout(strict: bool, settings: dict[str, Any]) -> None:
         )
 
 
-def _validate_matcher(alb_tg: bool, matcher: dict[str, str] | None) -> None:
+def _validate_matcher(bounds: tuple[int, int], matcher: dict[str, str] | None) -> None:
     code = (matcher or {}).get("HttpCode")
     if code is None:
         return
     if not _MATCHER_CODES.match(code):
         raise AwsError("InvalidParameterValue", "HttpCode must be like 200 | 200-399 | 200,201 ...")
-    low, high = (200, 499) if alb_tg else (200, 599)
+    low, high = bounds
     for number in re.findall(r"\d+", code):
         if not low <= int(number) <= high:
             raise validation_error(f"Health check matcher HTTP code '{number}' must be within '{low}-{high}' inclusive")  # [I]

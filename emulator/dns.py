@@ -23,7 +23,7 @@ log = logging.getLogger("elbv2_emulator.dns")
 
 def dns_table(store: Store) -> dict[str, str]:
     """Lower-cased DNSName -> the address of every load balancer."""
-    return {lb.DNSName.lower(): lb.address for lb in store.snapshot(LoadBalancer)}
+    return {lb.DNSName.lower(): lb.address for lb in store.snapshot(LoadBalancer) if lb.DNSName}  # GWLBs have none
 
 
 class _TableResolver(BaseResolver):  # type: ignore[misc]

@@ -58,9 +58,11 @@ def _in_order(actions: list[Action]) -> list[Action]:
 def _check_sequence(actions: list[Action], lb: LoadBalancer, protocol: str | None) -> None:
     """Exactly one terminal action, run last, optionally preceded by one authenticate action."""
     types = [action["Type"] for action in actions]
-    if lb.Type == "network":
+    if lb.Type in ("network", "gateway"):
         if types != ["forward"]:
-            raise AwsError("InvalidLoadBalancerAction", "Network load balancers support exactly one action of type 'forward'")  # [I]
+            raise AwsError(
+                "InvalidLoadBalancerAction", f"Load balancers of type '{lb.Type}' support exactly one action of type 'forward'"
+            )  # [I]
         return
     if len(types) > 2:
         raise AwsError("TooManyActions", "A rule can only have one authenticate action and one terminal action")  # [I]
@@ -126,10 +128,10 @@ def _check_target_group(ctx: Context, arn: str, lb: LoadBalancer, protocol: str 
     if tg is None:
         raise AwsError("TargetGroupNotFound", f"Target group '{arn}' not found")
     if not _compatible(lb.Type, protocol, tg):
+        listener = f"listener protocol '{protocol}'" if protocol else "gateway load balancer listeners"
         raise AwsError(
             "IncompatibleProtocols",
-            f"The target group '{arn}' with protocol '{tg.Protocol or tg.TargetType}' is not compatible with "
-            f"listener protocol '{protocol}'",
+            f"The target group '{arn}' with protocol '{tg.Protocol or tg.TargetType}' is not compatible with {listener}",
         )  # [I]
     others = [a for a in load_balancers_of_target_group(ctx, arn) if a != lb.LoadBalancerArn]
     if others:
@@ -143,6 +145,8 @@ def _compatible(lb_type: str, protocol: str | None, tg: TargetGroup) -> bool:
     """Listener -> target group pairs AWS allows (checklist §3.1)."""
     if lb_type == "application":
         return tg.TargetType == "lambda" or tg.Protocol in ("HTTP", "HTTPS")
+    if lb_type == "gateway":
+        return tg.Protocol == "GENEVE"
     if tg.TargetType == "alb":
         return protocol == "TCP"
     return tg.Protocol in _NLB_PAIRS.get(protocol or "", ())

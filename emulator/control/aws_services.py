@@ -68,6 +68,14 @@ def require_security_groups(ctx: Context, group_ids: list[str], vpc_id: str) -> 
             )
 
 
+def require_allocation(ctx: Context, allocation_id: str) -> None:
+    """An Elastic IP allocation named in SubnetMappings must exist in the caller's EC2."""
+    try:
+        _ec2(ctx).describe_addresses(allocation_ids=[allocation_id])
+    except _ec2_errors().InvalidAllocationIdError:
+        raise AwsError("AllocationIdNotFound", f"The allocation ID '{allocation_id}' does not exist") from None  # [I] wording
+
+
 def instance_state(ctx: Context, instance_id: str) -> str | None:
     """The instance's state name (``running``, ``stopped``…), or None when EC2 does not know it."""
     try:

@@ -17,8 +17,16 @@ from emulator.control.lookups import forwarded_target_groups, listeners_of, load
 from emulator.errors import AwsError
 
 
+# GWLB targets are limited per Availability Zone; the emulator's localhost is one zone [I].
+_TARGETS_PER_LOAD_BALANCER = {
+    "application": "targets-per-application-load-balancer",
+    "network": "targets-per-network-load-balancer",
+    "gateway": "targets-per-availability-zone-per-gateway-load-balancer",
+}
+
+
 def _per_type(name: str, lb_type: str) -> int:
-    """``listeners-per-{type}-load-balancer`` and the like, ``type`` being ``application`` or ``network``."""
+    """``listeners-per-{type}-load-balancer`` and the like, ``type`` being the load balancer's Type."""
     return quota(name.format(type=lb_type))
 
 
@@ -28,10 +36,16 @@ def check_load_balancers(ctx: Context, lb_type: str) -> None:
         raise AwsError("TooManyLoadBalancers", f"The quota for the number of {lb_type} load balancers ('{limit}') has been reached")  # [I]
 
 
-def check_target_groups(ctx: Context) -> None:
+def check_target_groups(ctx: Context, protocol: str | None) -> None:
+    groups = ctx.tx.all(TargetGroup)
     limit = quota("target-groups")
-    if len(ctx.tx.all(TargetGroup)) >= limit:
+    if len(groups) >= limit:
         raise AwsError("TooManyTargetGroups", f"The quota for the number of target groups ('{limit}') has been reached")  # [I]
+    geneve_limit = quota("geneve-target-groups")
+    if protocol == "GENEVE" and sum(1 for tg in groups if tg.Protocol == "GENEVE") >= geneve_limit:
+        raise AwsError(
+            "TooManyTargetGroups", f"The quota for the number of GENEVE target groups ('{geneve_limit}') has been reached"
+        )  # [I]
 
 
 def check_listeners(ctx: Context, lb: LoadBalancer) -> None:
@@ -93,7 +107,7 @@ def _check_load_balancer_targets(
     if lb.Type == "application":
         # Before the total: with both quotas at 1000, one Id registered 1001 times must name this error.
         _check_registrations_per_id(registered, new)
-    limit = _per_type("targets-per-{type}-load-balancer", lb.Type)
+    limit = quota(_TARGETS_PER_LOAD_BALANCER[lb.Type])
     if len(registered) + len(new) > limit:
         raise AwsError("TooManyTargets", f"A load balancer can have at most '{limit}' targets")  # [I]
 

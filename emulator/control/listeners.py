@@ -28,7 +28,10 @@ from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
 from emulator.errors import AwsError, validation_error
 
-PROTOCOLS = {"application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC")}
+# A Gateway Load Balancer's listener has neither protocol nor port: it takes every IP packet (GWLB guide).
+PROTOCOLS = {
+    "application": ("HTTP", "HTTPS"), "network": ("TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"), "gateway": (None,),
+}
 SECURE = ("HTTPS", "TLS")
 ALPN_POLICIES = ("HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None")
 _SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "AlpnPolicy", "MutualAuthentication", "DefaultActions")
@@ -37,10 +40,7 @@ _SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "AlpnPolicy", "Mut
 @operation("CreateListener")
 def create_listener(ctx: Context, req: Request) -> Result:
     lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
-    if req.get("Port") is None:
-        raise validation_error("A listener port must be specified")
-    if req.get("Protocol") is None:
-        raise validation_error("A listener protocol must be specified")
+    _check_port_and_protocol(lb, req)
     settings = _validated(ctx, lb, {name: req.get(name) for name in _SETTINGS})
     tags = merge_tags({}, req.get("Tags"))
     siblings = listeners_of(ctx, lb.LoadBalancerArn)
@@ -63,6 +63,16 @@ def create_listener(ctx: Context, req: Request) -> Result:
         Conditions=[], Actions=settings["DefaultActions"], IsDefault=True, listener_arn=arn,
     ))
     return {"Listeners": [listener.to_aws()]}
+
+
+def _check_port_and_protocol(lb: LoadBalancer, req: Request) -> None:
+    """Required for ALB and NLB listeners; refused for GWLB ones (API reference, CreateListener)."""
+    for member in ("Port", "Protocol"):
+        given = req.get(member) is not None
+        if lb.Type == "gateway" and given:
+            raise validation_error(f"A {member.lower()} cannot be specified for gateway listeners")  # moto's wording [I]
+        if lb.Type != "gateway" and not given:
+            raise validation_error(f"A listener {member.lower()} must be specified")
 
 
 def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +154,8 @@ def modify_listener(ctx: Context, req: Request) -> Result:
     """Omitted members stay; lists given replace the whole list (checklist §1.6)."""
     listener = listener_or_error(ctx, req["ListenerArn"])
     lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    if lb.Type == "gateway":
+        _check_port_and_protocol(lb, req)
     settings = _validated(ctx, lb, {name: req.get(name, getattr(listener, name)) for name in _SETTINGS})
     clash = any(
         other.Port == settings["Port"] and other.ListenerArn != listener.ListenerArn

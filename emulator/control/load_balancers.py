@@ -24,7 +24,6 @@ from emulator.control.tags import merge_tags
 from emulator.errors import AwsError, validation_error
 
 _ADDRESS_POOL = ipaddress.ip_network("127.1.0.0/16")
-_SUPPORTED_TYPES = ("application", "network")
 
 
 def describe(ctx: Context, lb: LoadBalancer) -> dict[str, Any]:
@@ -34,10 +33,10 @@ def describe(ctx: Context, lb: LoadBalancer) -> dict[str, Any]:
 @operation("CreateLoadBalancer")
 def create_load_balancer(ctx: Context, req: Request) -> Result:
     name, lb_type = req["Name"], req.get("Type", "application")
-    scheme, ip_type = req.get("Scheme", "internet-facing"), req.get("IpAddressType", "ipv4")
     validate_load_balancer_name(name)
-    if lb_type not in _SUPPORTED_TYPES:
-        raise AwsError("InvalidConfigurationRequest", f"Load balancers of type '{lb_type}' are not supported")  # emulator scope
+    _check_gateway_members(lb_type, req)
+    scheme = None if lb_type == "gateway" else req.get("Scheme", "internet-facing")
+    ip_type = req.get("IpAddressType", "ipv4")
     _validate_ip_address_type(lb_type, scheme, ip_type)
     vpc_id, zones = _availability_zones(ctx, req, lb_type)
     groups = _security_groups(ctx, req.get("SecurityGroups"), lb_type, vpc_id)
@@ -56,8 +55,18 @@ def create_load_balancer(ctx: Context, req: Request) -> Result:
     return {"LoadBalancers": [lb.to_aws() | {"State": {"Code": "provisioning"}}]}
 
 
+def _check_gateway_members(lb_type: str, req: Request) -> None:
+    """API reference, CreateLoadBalancer: a Gateway Load Balancer takes no scheme and no security groups."""
+    if lb_type != "gateway":
+        return
+    if "Scheme" in req:
+        raise validation_error("A scheme cannot be specified for load balancers of type 'gateway'")  # [I] wording
+    if req.get("SecurityGroups"):
+        raise validation_error("Security groups cannot be specified for load balancers of type 'gateway'")  # [I] wording
+
+
 def _new_load_balancer(
-    ctx: Context, req: Request, name: str, lb_type: str, scheme: str, ip_type: str,
+    ctx: Context, req: Request, name: str, lb_type: str, scheme: str | None, ip_type: str,
     vpc_id: str, zones: list[dict[str, Any]], groups: list[str] | None, tags: dict[str, str],
 ) -> LoadBalancer:
     lb_id = ids.new_id()
@@ -65,8 +74,8 @@ def _new_load_balancer(
         account=ctx.account, region=ctx.region, tags=tags,
         LoadBalancerArn=ids.load_balancer_arn(ctx.region, ctx.account, lb_type, name, lb_id),
         LoadBalancerName=name,
-        DNSName=ids.dns_name(lb_type, scheme, name, lb_id, ctx.region),
-        CanonicalHostedZoneId=ids.canonical_hosted_zone_id(lb_type, ctx.region),
+        DNSName=ids.dns_name(lb_type, scheme, name, lb_id, ctx.region) if scheme else None,
+        CanonicalHostedZoneId=ids.canonical_hosted_zone_id(lb_type, ctx.region) if scheme else None,
         CreatedTime=ctx.now, Scheme=scheme, VpcId=vpc_id, Type=lb_type, IpAddressType=ip_type,
         AvailabilityZones=zones, SecurityGroups=groups,
         CustomerOwnedIpv4Pool=req.get("CustomerOwnedIpv4Pool"),
@@ -87,7 +96,7 @@ def _free_address(ctx: Context) -> str:
     raise AwsError("TooManyLoadBalancers", "The quota for the number of load balancers has been reached")
 
 
-def _validate_ip_address_type(lb_type: str, scheme: str, ip_type: str) -> None:
+def _validate_ip_address_type(lb_type: str, scheme: str | None, ip_type: str) -> None:
     if lb_type != "application" and ip_type == "dualstack-without-public-ipv4":
         raise AwsError("InvalidConfigurationRequest", f"IP address type '{ip_type}' is only supported for application load balancers")  # [I]
     if scheme == "internal" and ip_type != "ipv4":
@@ -108,6 +117,7 @@ def _availability_zones(ctx: Context, req: Request, lb_type: str) -> tuple[str, 
         if not mapping.get("SubnetId"):
             raise validation_error("A subnet ID must be specified in each subnet mapping")  # [I]
         subnet = aws_services.subnet(ctx, mapping["SubnetId"])
+        _check_allocation(ctx, lb_type, mapping.get("AllocationId"))
         if any(zone["ZoneName"] == subnet.availability_zone for zone in zones):
             raise AwsError("InvalidConfigurationRequest", "More than 1 subnet cannot be specified for 1 availability zone")
         vpcs.add(subnet.vpc_id)
@@ -121,6 +131,17 @@ def _availability_zones(ctx: Context, req: Request, lb_type: str) -> tuple[str, 
     return vpcs.pop(), zones
 
 
+def _check_allocation(ctx: Context, lb_type: str, allocation_id: str | None) -> None:
+    """Only NLBs take Elastic IPs (API reference, CreateLoadBalancer SubnetMappings), and they must exist."""
+    if allocation_id is None:
+        return
+    if lb_type != "network":
+        raise AwsError(
+            "InvalidConfigurationRequest", f"Elastic IP addresses cannot be specified for load balancers of type '{lb_type}'"
+        )  # [I] wording
+    aws_services.require_allocation(ctx, allocation_id)
+
+
 def _addresses(mapping: dict[str, Any]) -> list[dict[str, str]]:
     """An NLB's fixed addresses per subnet, as given in SubnetMappings (none otherwise)."""
     address = {
@@ -132,7 +153,7 @@ def _addresses(mapping: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _security_groups(ctx: Context, groups: list[str] | None, lb_type: str, vpc_id: str) -> list[str] | None:
-    """ALBs default to the VPC's default group; NLBs have groups only when created with them."""
+    """ALBs default to the VPC's default group; NLBs have groups only when created with them; GWLBs never."""
     if groups is None:
         default = aws_services.default_security_group(ctx, vpc_id) if lb_type == "application" else None
         return [default] if default else None
@@ -201,6 +222,8 @@ def set_subnets(ctx: Context, req: Request) -> Result:
 @operation("SetSecurityGroups")
 def set_security_groups(ctx: Context, req: Request) -> Result:
     lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
+    if lb.Type == "gateway":
+        raise AwsError("InvalidConfigurationRequest", "Security groups are not supported for load balancers of type 'gateway'")  # [I]
     if lb.Type == "network" and lb.SecurityGroups is None:
         raise AwsError(
             "InvalidConfigurationRequest",

@@ -12,6 +12,7 @@ from api_models import identifiers as ids
 from api_models.attributes import target_group_defaults
 from api_models.resources import TargetGroup, TargetRegistration
 from api_models.validation import (
+    GENEVE_PORT,
     HTTP_PROTOCOLS,
     health_check_defaults,
     validate_health_check,
@@ -49,7 +50,7 @@ def create_target_group(ctx: Context, req: Request) -> Result:
         if any(getattr(existing, member) != value for member, value in settings.items()):
             raise AwsError("DuplicateTargetGroupName", "A target group with the specified name already exists.")
         return {"TargetGroups": [describe(ctx, existing)]}
-    limits.check_target_groups(ctx)
+    limits.check_target_groups(ctx, protocol)
     tg = TargetGroup(
         account=ctx.account, region=ctx.region, tags=tags,
         TargetGroupArn=ids.target_group_arn(ctx.region, ctx.account, name, ids.new_id()), TargetGroupName=name,
@@ -71,6 +72,9 @@ def _check_placement(ctx: Context, req: Request, target_type: str) -> None:
     aws_services.require_vpc(ctx, req["VpcId"])
     if target_type == "alb" and req["Protocol"] != "TCP":
         raise validation_error("Target groups with target type 'alb' must use the TCP protocol")  # [I]
+    if req["Protocol"] == "GENEVE" and req["Port"] != GENEVE_PORT:
+        # Gateway Load Balancer groups take instance or ip targets (lambda and alb are refused above).
+        raise validation_error(f"Port must be '{GENEVE_PORT}' for target groups with the GENEVE protocol")  # [I] wording
     if req.get("ProtocolVersion") and req["Protocol"] not in HTTP_PROTOCOLS:
         raise validation_error(f"A protocol version cannot be specified for target groups with the {req['Protocol']} protocol")  # [I]
 
@@ -81,7 +85,8 @@ def _settings(req: Request, target_type: str) -> dict[str, Any]:
     return {
         "Protocol": protocol, "Port": req.get("Port"), "VpcId": req.get("VpcId"), "TargetType": target_type,
         "ProtocolVersion": req.get("ProtocolVersion", "HTTP1") if protocol in HTTP_PROTOCOLS else None,
-        "IpAddressType": req.get("IpAddressType", "ipv4") if target_type in ("instance", "ip") else None,
+        # GENEVE groups echo no IpAddressType (moto's observed shape) [I].
+        "IpAddressType": req.get("IpAddressType", "ipv4") if target_type in ("instance", "ip") and protocol != "GENEVE" else None,
     }
 
 
