@@ -96,9 +96,7 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
         return
     if sticky.kind == "lb_cookie":
         cookies += lb_cookie_lines(sticky, target)
-    length = next((v.decode("latin-1") for n, v in request.headers if n == b"content-length"), None)
-    body = "chunked" if exchange.chunked else (length if length is not None else "none")
-    head = conn.listener.state.policy.build(request, body, exchange.upgrade, conn.tls_headers + claims)
+    head = conn.listener.state.policy.build(request, exchange.chunked, exchange.upgrade, conn.tls_headers + claims)
     if isinstance(head, int):
         conn.respond(exchange, lb_response(head, exchange.keep_alive))
         return

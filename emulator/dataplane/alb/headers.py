@@ -44,82 +44,93 @@ class HeaderPolicy:
     """A listener's forwarding settings, compiled once per configuration."""
 
     __slots__ = (
-        "proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
+        "proto_port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
     )
 
     def __init__(self, protocol: str, port: int, balancer: LoadBalancer, lb_only: frozenset[bytes] = frozenset()) -> None:
         """``lb_only``: lower-case names of headers only the LB sets (mTLS/TLS info); client copies are dropped."""
         attrs = balancer.attributes
-        self.proto = b"https" if protocol == "HTTPS" else b"http"
-        self.port = str(port).encode()
+        proto = b"https" if protocol == "HTTPS" else b"http"
+        # The same two lines on every request of this listener: built once.
+        self.proto_port = b"x-forwarded-proto: %s\r\nx-forwarded-port: %d\r\n" % (proto, port)
         default = (protocol == "HTTP" and port == 80) or (protocol == "HTTPS" and port == 443)
-        self.port_suffix = "" if default else f":{port}"
-        self.own_host = balancer.DNSName + self.port_suffix  # for HTTP/1.0 requests without a Host
+        self.port_suffix = b"" if default else b":%d" % port
+        self.own_host = balancer.DNSName.encode("latin-1") + self.port_suffix  # for HTTP/1.0 requests without a Host
         self.xff_mode = attrs.get("routing.http.xff_header_processing.mode", "append")
         self.xff_port = attrs.get("routing.http.xff_client_port.enabled") == "true"
         self.preserve_host = attrs.get("routing.http.preserve_host_header.enabled") == "true"
         self.drop_invalid = attrs.get("routing.http.drop_invalid_header_fields.enabled") == "true"
         self.skip = _SKIP | lb_only
 
-    def client_entry(self, request: Request) -> str:
+    def client_entry(self, request: Request) -> bytes:
         if not self.xff_port:
-            return request.peer
+            return request.peer.encode("latin-1")
         if ":" in request.peer:
-            return f"[{request.peer}]:{request.peer_port}"
-        return f"{request.peer}:{request.peer_port}"
+            return b"[%s]:%d" % (request.peer.encode("latin-1"), request.peer_port)
+        return b"%s:%d" % (request.peer.encode("latin-1"), request.peer_port)
 
-    def build(self, request: Request, body: str, upgrade: bytes | None, extra: bytes = b"") -> bytearray | int:
+    def build(self, request: Request, chunked: bool, upgrade: bytes | None, extra: bytes = b"") -> bytearray | int:
         """The upstream head, or an LB status code (463) when the request must be refused.
 
-        ``body`` is ``"chunked"``, ``"none"`` or the Content-Length value as a string; ``extra`` is more
-        CRLF-terminated header lines (the connection's TLS headers, authentication claims)."""
-        xff = [v for n, v in request.headers if n == b"x-forwarded-for"]
-        existing = b", ".join(xff).decode("latin-1")
-        if existing and existing.count(",") + 1 > MAX_XFF_ENTRIES:
-            return 463
-        head = bytearray(request.method.encode())
-        head += b" "
-        head += _origin_form(request.url)
-        head += b" HTTP/1.1\r\nHost: "
-        head += self._host(request).encode("latin-1")
-        head += b"\r\n"
+        ``chunked``: the body is re-chunked to the target; otherwise the client's Content-Length (if any) is
+        forwarded. ``extra`` is more CRLF-terminated header lines (the connection's TLS headers, authentication
+        claims)."""
+        head = bytearray(b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (
+            request.method.encode("latin-1"), _origin_form(request.url), self._host(request)))
         drop_invalid, skip = self.drop_invalid, self.skip
+        # One pass over the client's headers: copy what is passed on, pick up what the LB rewrites.
+        existing: bytes | None = None  # X-Forwarded-For values joined
+        trace = length = None
         for name, value in request.headers:
-            if name in skip or (drop_invalid and not _VALID_NAME.fullmatch(name)):
+            if name in skip:
+                if name == b"x-forwarded-for":
+                    existing = value if existing is None else existing + b", " + value
+                elif name == b"x-amzn-trace-id":
+                    trace = value if trace is None else trace
+                elif name == b"content-length":
+                    length = value if length is None else length
+                continue
+            if drop_invalid and not _VALID_NAME.fullmatch(name):
                 continue
             head += name
             head += b": "
             head += value
             head += b"\r\n"
+        if existing and existing.count(b",") + 1 > MAX_XFF_ENTRIES:
+            return 463
         if self.xff_mode == "append":
             entry = self.client_entry(request)
-            head += f"x-forwarded-for: {existing}, {entry}\r\n".encode() if existing else f"x-forwarded-for: {entry}\r\n".encode()
+            head += b"x-forwarded-for: %s, %s\r\n" % (existing, entry) if existing else b"x-forwarded-for: %s\r\n" % entry
         elif self.xff_mode == "preserve" and existing:
-            head += b"x-forwarded-for: " + existing.encode("latin-1") + b"\r\n"
-        head += b"x-forwarded-proto: " + self.proto + b"\r\nx-forwarded-port: " + self.port + b"\r\n"
-        trace = next((v for n, v in request.headers if n == b"x-amzn-trace-id"), None)
-        head += b"x-amzn-trace-id: " + forwarded_trace(trace.decode("latin-1") if trace else None).encode() + b"\r\n"
+            head += b"x-forwarded-for: %s\r\n" % existing
+        head += self.proto_port
+        if trace:
+            head += b"x-amzn-trace-id: %s\r\n" % forwarded_trace(trace.decode("latin-1")).encode("latin-1")
+        else:  # the common case, formatted as bytes directly (same value as ``trace_id``)
+            head += b"x-amzn-trace-id: Root=1-%08x-%024x\r\n" % (int(time.time()), getrandbits(96))
         head += extra
-        if body == "chunked":
+        if chunked:
             head += b"transfer-encoding: chunked\r\n"
-        elif body != "none":
-            head += b"content-length: " + body.encode() + b"\r\n"
+        elif length is not None:
+            head += b"content-length: %s\r\n" % length
         if upgrade is not None:
-            head += b"connection: upgrade\r\nupgrade: " + upgrade + b"\r\n\r\n"
+            head += b"connection: upgrade\r\nupgrade: %s\r\n\r\n" % upgrade
         else:
             head += b"connection: keep-alive\r\n\r\n"
         return head
 
-    def _host(self, request: Request) -> str:
+    def _host(self, request: Request) -> bytes:
         if not request.host:
             return self.own_host
         if self.preserve_host:
-            return request.host
-        return request.host_name + self.port_suffix
+            return request.host.encode("latin-1")
+        return request.host_name.encode("latin-1") + self.port_suffix
 
 
 def _origin_form(url: bytes) -> bytes:
     """AWS forwards the path of an absolute-form request URI (its authority becomes the Host)."""
+    if url[:1] == b"/":  # origin-form, nearly every request
+        return url
     if url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
         slash = url.find(b"/", url.find(b"//") + 2)
         return url[slash:] if slash >= 0 else b"/"
