@@ -6,8 +6,12 @@ API_RedirectActionConfig, API_ForwardActionConfig, ALB guide "Listener rules" an
 
 from __future__ import annotations
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.conftest import REGION
 
 
 def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -209,3 +213,146 @@ def test_unknown_ssl_policy_is_ssl_policy_not_found(elbv2, acm, alb, tg):
             Certificates=[{"CertificateArn": cert}], SslPolicy="ELBSecurityPolicy-Bogus",
         )
     assert _error(excinfo)[0] == "SSLPolicyNotFound"
+
+
+# ---- transforms (ALB guide "Transforms for listener rules", API_RuleTransform, API_ModifyRule) ----
+
+_PATH = [{"Field": "path-pattern", "Values": ["/v1/*"]}]
+
+
+def _url_rewrite(regex: str = "^/v1/(.*)$", replace: str = "/v2/$1") -> dict:
+    return {"Type": "url-rewrite", "UrlRewriteConfig": {"Rewrites": [{"Regex": regex, "Replace": replace}]}}
+
+
+def test_transforms_are_echoed_and_reset(elbv2, tg, listener):
+    host = {"Type": "host-header-rewrite", "HostHeaderRewriteConfig": {"Rewrites": [{"Regex": "^a$", "Replace": "b"}]}}
+    rule = elbv2.create_rule(
+        ListenerArn=listener, Priority=1, Conditions=_PATH, Actions=_forward(tg), Transforms=[_url_rewrite(), host]
+    )["Rules"][0]
+    assert rule["Transforms"] == [_url_rewrite(), host]
+    modified = elbv2.modify_rule(RuleArn=rule["RuleArn"], ResetTransforms=True)["Rules"][0]
+    assert "Transforms" not in modified
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.modify_rule(RuleArn=rule["RuleArn"], ResetTransforms=True, Transforms=[_url_rewrite()])
+    assert _error(excinfo) == ("ValidationError", "You cannot specify both Transforms and ResetTransforms")
+
+
+@pytest.mark.parametrize(
+    ("transforms", "message"),
+    [
+        ([_url_rewrite(), _url_rewrite()], "A rule can only have one 'url-rewrite' transform"),
+        ([{"Type": "url-rewrite", "UrlRewriteConfig": {"Rewrites": []}}], "A 'url-rewrite' transform must have exactly one rewrite"),
+        ([{"Type": "url-rewrite"}], "A 'url-rewrite' transform must have exactly one rewrite"),
+        (
+            [_url_rewrite() | {"HostHeaderRewriteConfig": {"Rewrites": [{"Regex": "a", "Replace": "b"}]}}],
+            "A 'HostHeaderRewriteConfig' cannot be specified with the 'url-rewrite' transform type",
+        ),
+        ([_url_rewrite("^/(?=x)")], "The regular expression '^/(?=x)' uses a feature that is not supported"),
+        ([_url_rewrite(replace="x" * 1025)], "The rewrite replace cannot be longer than '1024' characters"),
+    ],
+)
+def test_invalid_transforms(elbv2, tg, listener, transforms, message):
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=_PATH, Actions=_forward(tg), Transforms=transforms)
+    assert _error(excinfo) == ("ValidationError", message)
+
+
+def test_default_rule_takes_no_transforms(elbv2, listener):
+    default = elbv2.describe_rules(ListenerArn=listener)["Rules"][0]["RuleArn"]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.modify_rule(RuleArn=default, Transforms=[_url_rewrite()])
+    assert _error(excinfo) == ("OperationNotPermitted", f"Default rule '{default}' cannot be given transforms")
+
+
+# ---- jwt-validation (API_JwtValidationActionConfig) ----
+
+
+@pytest.fixture
+def https_listener(elbv2, alb, acm) -> str:
+    certificate = acm.request_certificate(DomainName="jwt.example.com")["CertificateArn"]
+    return elbv2.create_listener(
+        LoadBalancerArn=alb, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}],
+    )["Listeners"][0]["ListenerArn"]
+
+
+def _jwt(config: dict) -> list[dict]:
+    return [
+        {"Type": "jwt-validation", "Order": 1, "JwtValidationConfig": config},
+        {"Type": "fixed-response", "Order": 2, "FixedResponseConfig": {"StatusCode": "200"}},
+    ]
+
+
+_JWKS = {"JwksEndpoint": "https://idp.example.com/.well-known/jwks.json", "Issuer": "https://idp.example.com"}
+
+
+def test_jwt_validation_is_echoed(elbv2, https_listener):
+    claims = [{"Format": "string-array", "Name": "groups", "Values": ["admins"]}]
+    rule = elbv2.create_rule(
+        ListenerArn=https_listener, Priority=1, Conditions=_PATH, Actions=_jwt(_JWKS | {"AdditionalClaims": claims})
+    )["Rules"][0]
+    assert rule["Actions"][0] == {"Type": "jwt-validation", "Order": 1, "JwtValidationConfig": _JWKS | {"AdditionalClaims": claims}}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (_JWKS | {"JwksEndpoint": "http://idp.example.com/jwks"},
+         "The JWKS endpoint 'http://idp.example.com/jwks' must be a full URL that uses the HTTPS protocol"),
+        (_JWKS | {"Issuer": "i" * 257}, "The issuer cannot be longer than '256' characters"),
+        (_JWKS | {"AdditionalClaims": [{"Format": "single-string", "Name": "exp", "Values": ["1"]}]},
+         "The claim 'exp' cannot be specified because it is validated by default"),
+        (_JWKS | {"AdditionalClaims": [{"Format": "space-separated-values", "Name": "scope", "Values": ["a b"]}]},
+         "The values of the claim 'scope' cannot include spaces with the 'space-separated-values' format"),
+        (_JWKS | {"AdditionalClaims": [{"Format": "single-string", "Name": f"c{i}", "Values": ["v"]} for i in range(11)]},
+         "A JWT validation action can have at most '10' additional claims"),
+    ],
+)
+def test_invalid_jwt_validation(elbv2, https_listener, config, message):
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=https_listener, Priority=1, Conditions=_PATH, Actions=_jwt(config))
+    assert _error(excinfo) == ("ValidationError", message)
+
+
+def test_jwt_validation_members_are_required_by_the_model(emulator_url, https_listener):
+    unchecked = boto3.client("elbv2", endpoint_url=emulator_url, region_name=REGION, config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.create_rule(ListenerArn=https_listener, Priority=1, Conditions=_PATH, Actions=_jwt({"Issuer": "x"}))
+    assert _error(excinfo)[0] == "ValidationError" and "jwksEndpoint" in _error(excinfo)[1]
+
+
+# ---- NLB listener rules: dual-stack NLBs only (NLB guide, "Listener rules for your Network Load Balancer") ----
+
+
+def _nlb_listener(elbv2, subnets, vpc_id, ip_type: str) -> tuple[str, str]:
+    lb = elbv2.create_load_balancer(Name="nlb", Type="network", Subnets=subnets[:1], IpAddressType=ip_type)
+    tcp = elbv2.create_target_group(Name="tcp", Protocol="TCP", Port=80, VpcId=vpc_id)["TargetGroups"][0]["TargetGroupArn"]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancers"][0]["LoadBalancerArn"], Protocol="TCP", Port=80, DefaultActions=_forward(tcp)
+    )["Listeners"][0]["ListenerArn"]
+    return listener, tcp
+
+
+_IPV6 = [{"Field": "source-ip", "SourceIpConfig": {"Values": ["::/0"]}}]
+
+
+def test_nlb_rules_need_a_dual_stack_nlb(elbv2, subnets, vpc_id):
+    listener, tcp = _nlb_listener(elbv2, subnets, vpc_id, "ipv4")
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=_IPV6, Actions=_forward(tcp))
+    assert _error(excinfo) == (
+        "InvalidConfigurationRequest",
+        "Listener rules are supported only on Application Load Balancers and dual-stack Network Load Balancers",
+    )
+
+
+def test_dual_stack_nlb_rules_take_source_ip_conditions_only(elbv2, subnets, vpc_id):
+    listener, tcp = _nlb_listener(elbv2, subnets, vpc_id, "dualstack")
+    rule = elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=_IPV6, Actions=_forward(tcp))["Rules"][0]
+    assert rule["Conditions"] == _IPV6 and rule["Priority"] == "1"
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=2, Conditions=_PATH, Actions=_forward(tcp))
+    assert _error(excinfo) == ("ValidationError", "Network Load Balancer rules support only 'source-ip' conditions")
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=2, Conditions=_IPV6, Actions=_forward(tcp), Transforms=[_url_rewrite()])
+    assert _error(excinfo) == ("ValidationError", "Transforms are supported only on Application Load Balancer rules")

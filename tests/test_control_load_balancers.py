@@ -178,3 +178,26 @@ def test_delete_load_balancer_forgets_its_capacity_reservation(elbv2, subnets, e
     assert len(emulator_server.services.store.snapshot(CapacityReservation)) == 1
     elbv2.delete_load_balancer(LoadBalancerArn=arn)
     assert emulator_server.services.store.snapshot(CapacityReservation) == []
+
+
+def test_unknown_elastic_ip_is_allocation_id_not_found(elbv2, ec2, subnets):
+    mapping = {"SubnetId": subnets[0], "AllocationId": "eipalloc-0123456789abcdef0"}
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name="nlb", Type="network", SubnetMappings=[mapping])
+    assert _error(excinfo) == ("AllocationIdNotFound", "The allocation ID 'eipalloc-0123456789abcdef0' does not exist")
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    lb = elbv2.create_load_balancer(
+        Name="nlb", Type="network", SubnetMappings=[{"SubnetId": subnets[0], "AllocationId": allocation}]
+    )["LoadBalancers"][0]
+    assert lb["AvailabilityZones"][0]["LoadBalancerAddresses"] == [{"AllocationId": allocation}]
+
+
+def test_application_load_balancers_take_no_elastic_ips(elbv2, ec2, subnets):
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(
+            Name="alb", SubnetMappings=[{"SubnetId": subnets[0], "AllocationId": allocation}, {"SubnetId": subnets[1]}]
+        )
+    assert _error(excinfo) == (
+        "InvalidConfigurationRequest", "Elastic IP addresses cannot be specified for load balancers of type 'application'"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 from api_models.resources import Action, LoadBalancer, TargetGroup
 from emulator.control import limits
 from emulator.control.context import Context
+from emulator.control.jwt_validation import normalise_jwt_validation
 from emulator.control.lookups import load_balancers_of_target_group
 from emulator.errors import AwsError, validation_error
 
@@ -92,7 +93,7 @@ def _normalise(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | N
         return base | {config_name: _fixed_response(config)}
     if kind in AUTHENTICATE:
         return base | {config_name: _AUTH_DEFAULTS | config}
-    return base | {config_name: config}
+    return base | {config_name: normalise_jwt_validation(config)}
 
 
 def _forward(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | None) -> Action:

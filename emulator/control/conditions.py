@@ -74,7 +74,7 @@ def _check_values(field: str, config: dict[str, Any]) -> None:
     if regexes and field not in _REGEX_FIELDS:
         raise validation_error(f"RegexValues are not supported for '{field}' conditions")  # [I]
     for regex in regexes:
-        _check_regex(regex)
+        check_regex(regex)
     values = values or regexes
     if not values:
         raise validation_error("A condition value must be specified")
@@ -90,7 +90,8 @@ def _check_values(field: str, config: dict[str, Any]) -> None:
         _check_value(field, value)
 
 
-def _check_regex(regex: str) -> None:
+def check_regex(regex: str) -> None:
+    """Rule regexes (RegexValues and transforms) share AWS's restrictions (rule-condition-types, rule-transforms)."""
     if _UNSUPPORTED_REGEX.search(regex):
         raise validation_error(f"The regular expression '{regex}' uses a feature that is not supported")  # [I]
     try:

@@ -16,7 +16,6 @@ from emulator.control.context import Context
 from emulator.control.lookups import forwarded_target_groups, listeners_of, load_balancers_of_target_group, rules_of
 from emulator.errors import AwsError
 
-
 # GWLB targets are limited per Availability Zone; the emulator's localhost is one zone [I].
 _TARGETS_PER_LOAD_BALANCER = {
     "application": "targets-per-application-load-balancer",

@@ -7,7 +7,7 @@ Priorities are 1-50000, unique per listener and returned as strings; the default
 from __future__ import annotations
 
 from api_models import identifiers as ids
-from api_models.resources import Rule
+from api_models.resources import LoadBalancer, Rule
 from emulator.control import limits
 from emulator.control.actions import normalise_actions
 from emulator.control.conditions import normalise_conditions
@@ -15,6 +15,7 @@ from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import listener_or_error, load_balancer_or_error, rule_or_error, rules_of
 from emulator.control.paging import paginate
 from emulator.control.tags import merge_tags
+from emulator.control.transforms import normalise_transforms
 from emulator.errors import AwsError, validation_error
 
 
@@ -30,8 +31,10 @@ def _default_rule_error(rule: Rule, verb: str) -> AwsError:
 def create_rule(ctx: Context, req: Request) -> Result:
     listener = listener_or_error(ctx, req["ListenerArn"])
     lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    _check_rules_supported(lb, req)
     conditions = normalise_conditions(req["Conditions"])
     actions = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+    transforms = normalise_transforms(req.get("Transforms"))
     tags = merge_tags({}, req.get("Tags"))
     priority = str(req["Priority"])
     if any(rule.Priority == priority for rule in rules_of(ctx, listener.ListenerArn)):
@@ -41,11 +44,27 @@ def create_rule(ctx: Context, req: Request) -> Result:
     rule = Rule(
         account=ctx.account, region=ctx.region, tags=tags,
         RuleArn=ids.rule_arn(listener.ListenerArn, ids.new_id()), Priority=priority,
-        Conditions=conditions, Actions=actions, IsDefault=False, Transforms=req.get("Transforms"),
+        Conditions=conditions, Actions=actions, IsDefault=False, Transforms=transforms,
         listener_arn=listener.ListenerArn,
     )
     ctx.tx.put(rule)
     return {"Rules": [rule.to_aws()]}
+
+
+def _check_rules_supported(lb: LoadBalancer, req: Request) -> None:
+    """ALBs take any rule; NLBs take source-ip rules, and only when dual-stack (NLB guide, "Listener rules":
+    "You must have a dual-stack Network Load Balancer"); GWLB listeners have only their default action."""
+    if lb.Type == "application":
+        return
+    if lb.Type == "gateway" or lb.IpAddressType != "dualstack":
+        raise AwsError(
+            "InvalidConfigurationRequest",
+            "Listener rules are supported only on Application Load Balancers and dual-stack Network Load Balancers",
+        )  # [I] wording
+    if any(condition.get("Field") != "source-ip" for condition in req.get("Conditions") or []):
+        raise validation_error("Network Load Balancer rules support only 'source-ip' conditions")  # [I]
+    if req.get("Transforms"):
+        raise validation_error("Transforms are supported only on Application Load Balancer rules")  # [I]
 
 
 @operation("DescribeRules")
@@ -69,6 +88,8 @@ def modify_rule(ctx: Context, req: Request) -> Result:
     rule = rule_or_error(ctx, req["RuleArn"])
     listener = listener_or_error(ctx, rule.listener_arn)
     lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
+    if not rule.IsDefault:
+        _check_rules_supported(lb, req)
     update: dict[str, object] = {}
     if "Conditions" in req:
         if rule.IsDefault:
@@ -77,15 +98,25 @@ def modify_rule(ctx: Context, req: Request) -> Result:
     if "Actions" in req:
         update["Actions"] = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
         limits.check_unique_target_groups(ctx, lb, update["Actions"], replaced_rule=rule.RuleArn)
-    if req.get("ResetTransforms"):
-        update["Transforms"] = None
-    elif "Transforms" in req:
-        update["Transforms"] = req["Transforms"]
+    update |= _transforms_update(rule, req)
     updated = rule.model_copy(update=update)
     ctx.tx.put(updated)
     if rule.IsDefault and "Actions" in update:
         ctx.tx.put(listener.model_copy(update={"DefaultActions": update["Actions"]}))
     return {"Rules": [updated.to_aws()]}
+
+
+def _transforms_update(rule: Rule, req: Request) -> dict[str, object]:
+    """API_ModifyRule: "If you specify ResetTransforms, you can't specify Transforms." """
+    if req.get("ResetTransforms") and "Transforms" in req:
+        raise validation_error("You cannot specify both Transforms and ResetTransforms")  # [I] wording
+    if req.get("ResetTransforms"):
+        return {"Transforms": None}
+    if "Transforms" not in req:
+        return {}
+    if rule.IsDefault:
+        raise _default_rule_error(rule, "given transforms")  # ALB guide: "You can't add a transform to a default rule."
+    return {"Transforms": normalise_transforms(req["Transforms"])}
 
 
 @operation("DeleteRule")
