@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
+
+from tests.backends import TcpEcho
 
 ARN = re.compile(r"^arn:aws:elasticloadbalancing:us-east-1:\d{12}:loadbalancer/gwy/appliances/[0-9a-f]{16}$")
 
@@ -210,16 +213,21 @@ def test_geneve_groups_pair_only_with_gateway_listeners(elbv2, subnets, vpc_id):
     )
 
 
-def test_gateway_listener_with_targets_keeps_the_server_working(elbv2, subnets, vpc_id, emulator_url):
-    """No GENEVE data plane: the listener is stored, not bound, and health reporting still answers."""
-    import requests
-
+def test_gateway_listener_is_not_bound_but_its_targets_are_health_checked(elbv2, subnets, vpc_id, emulator_url):
+    """No GENEVE data plane: the listener is stored, never bound; its group's TCP checks still run (on the
+    HealthCheckPort, as AWS checks appliances), so target_in_service works."""
     lb_arn = _gwlb(elbv2, subnets)["LoadBalancerArn"]
-    tg_arn = _geneve(elbv2, vpc_id, TargetType="ip")["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": "127.0.0.1"}])
-    elbv2.create_listener(LoadBalancerArn=lb_arn, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    with TcpEcho() as appliance:
+        tg_arn = _geneve(elbv2, vpc_id, TargetType="ip", HealthCheckPort=str(appliance.port))["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": "127.0.0.1"}])
+        elbv2.create_listener(LoadBalancerArn=lb_arn, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+        elbv2.get_waiter("target_in_service").wait(
+            TargetGroupArn=tg_arn, Targets=[{"Id": "127.0.0.1"}], WaiterConfig={"Delay": 1, "MaxAttempts": 20}
+        )
     health = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
-    assert [(h["Target"]["Id"], h["Target"]["Port"]) for h in health] == [("127.0.0.1", 6081)]
+    assert [(h["Target"]["Id"], h["Target"]["Port"], h["HealthCheckPort"]) for h in health] == [
+        ("127.0.0.1", 6081, str(appliance.port))
+    ]
     bound = requests.get(f"{emulator_url}/_emulator/listeners", timeout=10).json()
     assert all(entry["LoadBalancerArn"] != lb_arn for entry in bound)
     elbv2.delete_load_balancer(LoadBalancerArn=lb_arn)
