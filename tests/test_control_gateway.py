@@ -171,6 +171,24 @@ def test_gateway_listener_has_no_port_or_protocol(elbv2, subnets, vpc_id):
     assert described == [listener]
     assert elbv2.describe_target_groups(TargetGroupArns=[tg_arn])["TargetGroups"][0]["LoadBalancerArns"] == [lb_arn]
     assert elbv2.describe_listener_attributes(ListenerArn=listener["ListenerArn"])["Attributes"] == []
+    again = elbv2.create_listener(LoadBalancerArn=lb_arn, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    assert again["Listeners"] == [listener]  # idempotent: one port-less listener per GWLB
+
+
+def test_gateway_listeners_take_no_rules(elbv2, subnets, vpc_id):
+    lb_arn = _gwlb(elbv2, subnets)["LoadBalancerArn"]
+    tg_arn = _geneve(elbv2, vpc_id)["TargetGroupArn"]
+    forward = [{"Type": "forward", "TargetGroupArn": tg_arn}]
+    listener = elbv2.create_listener(LoadBalancerArn=lb_arn, DefaultActions=forward)["Listeners"][0]["ListenerArn"]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(ListenerArn=listener, Priority=1, Actions=forward,
+                          Conditions=[{"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}])
+    assert _error(excinfo) == (
+        "InvalidConfigurationRequest",
+        "Listener rules are supported only on Application Load Balancers and dual-stack Network Load Balancers",
+    )
+    rules = elbv2.describe_rules(ListenerArn=listener)["Rules"]
+    assert [(r["Priority"], r["IsDefault"]) for r in rules] == [("default", True)]
 
 
 @pytest.mark.parametrize(
