@@ -14,6 +14,8 @@ from itertools import accumulate
 from emulator.dataplane.alb.auth import AUTH_TYPES, Authenticate
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import build_response
+from emulator.dataplane.alb.stickiness import Sticky, sticky_settings, tg_cookie_lines
+from emulator.dataplane.balancing import Picker, picker_for
 from emulator.dataplane.targets import TargetGroupRuntime
 
 TG_COOKIE = "AWSALBTG"
@@ -23,7 +25,7 @@ TG_COOKIE_CORS = "AWSALBTGCORS"
 class Forward:
     """Forward to one target group, or split by weight with optional target-group stickiness."""
 
-    __slots__ = ("groups", "cumulative", "sticky_seconds", "single")
+    __slots__ = ("groups", "cumulative", "sticky_seconds", "single", "balancing")
 
     def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
         groups = [(g, w) for g, w in groups if w > 0] or groups[:1]  # weight 0 receives nothing
@@ -31,6 +33,10 @@ class Forward:
         self.cumulative = list(accumulate(w for _, w in groups))
         self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0
         self.single = self.groups[0] if len(self.groups) == 1 else None
+        # Each group's (shared) picker and stickiness settings, looked up here rather than per request.
+        self.balancing: dict[TargetGroupRuntime, tuple[Picker, Sticky]] = {
+            g: (picker_for(g), sticky_settings(g)) for g in self.groups
+        }
 
     def choose(self, request: Request) -> tuple[TargetGroupRuntime | None, bytes]:
         """The target group for this request and any Set-Cookie lines to add to the response."""
@@ -58,16 +64,6 @@ class Forward:
     def _cookies(self, group: TargetGroupRuntime) -> bytes:
         value = base64.urlsafe_b64encode(f"{group.arn}|{time.time() + self.sticky_seconds:.0f}".encode()).decode()
         return tg_cookie_lines(TG_COOKIE, TG_COOKIE_CORS, value)
-
-
-def tg_cookie_lines(name: str, cors_name: str, value: str) -> bytes:
-    """AWS's pair of stickiness cookies: a 7-day Expires (the real duration is inside the value), and the CORS
-    twin with ``SameSite=None; Secure``."""
-    expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 7 * 86400))
-    return (
-        f"Set-Cookie: {name}={value}; Expires={expires}; Path=/\r\n"
-        f"Set-Cookie: {cors_name}={value}; Expires={expires}; Path=/; SameSite=None; Secure\r\n"
-    ).encode()
 
 
 class Redirect:

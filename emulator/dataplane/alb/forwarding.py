@@ -14,9 +14,8 @@ from emulator.dataplane.alb.auth import CALLBACK_PATH, Answer, Authenticate, aut
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.responses import CONTINUE, lb_response
-from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_settings, sticky_target
+from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_target
 from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
-from emulator.dataplane.balancing import picker_for
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.connection import ClientConnection
@@ -87,10 +86,12 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
     if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
         conn.respond(exchange, lb_response(PROTOCOL_MISMATCH, exchange.keep_alive))
         return
-    sticky = sticky_settings(group)
+    picker, sticky = action.balancing[group]
+    if sticky.generation != group.generation:  # the group's attributes may have changed
+        sticky.refresh(group)
     target = sticky_target(sticky, group, request) if sticky.kind else None
     if target is None:
-        target = picker_for(group).pick(group)
+        target = picker.pick(group)
     if target is None:
         conn.respond(exchange, lb_response(503, exchange.keep_alive))  # AWS: no registered targets -> 503
         return

@@ -11,7 +11,9 @@ from urllib.parse import unquote_plus
 
 
 class Request:
-    __slots__ = ("method", "url", "headers", "host", "peer", "peer_port", "_path", "_query", "_pairs", "_ip")
+    __slots__ = (
+        "method", "url", "headers", "host", "peer", "peer_port", "_path", "_query", "_pairs", "_ip", "_name", "_name_of",
+    )
     http2 = False  # an HTTP/2 stream (``http2.H2Request``): decides 464s against target-group protocol versions
 
     def __init__(self, peer: str, peer_port: int) -> None:
@@ -25,9 +27,13 @@ class Request:
         self._query: str | None = None
         self._pairs: list[tuple[str, str]] | None = None
         self._ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+        self._name = self._name_of = ""  # host_name, and the ``host`` it was derived from
 
     def _split(self) -> None:
         url = self.url.decode("latin-1")
+        if url[:1] == "/" and "?" not in url and "#" not in url:  # a bare path: nearly every request
+            self._path, self._query = url, ""
+            return
         if url.startswith(("http://", "https://")):  # absolute-form: path starts after the authority
             slash = url.find("/", url.find("//") + 2)
             url = url[slash:] if slash >= 0 else "/"
@@ -67,9 +73,10 @@ class Request:
     def host_name(self) -> str:
         """The Host without its port, for host-header matching (AWS ignores the port)."""
         host = self.host
-        if host.startswith("["):
-            return host[: host.find("]") + 1]
-        return host.partition(":")[0]
+        if host is not self._name_of:  # derived once per Host value (rules and the upstream head both ask)
+            self._name_of = host
+            self._name = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
+        return self._name
 
     @property
     def ip(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

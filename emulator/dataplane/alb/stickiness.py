@@ -16,7 +16,6 @@ import base64
 import time
 import weakref
 
-from emulator.dataplane.alb.actions import tg_cookie_lines
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.targets import Target, TargetGroupRuntime
 
@@ -56,6 +55,16 @@ def sticky_settings(group: TargetGroupRuntime) -> Sticky:
     if sticky.generation != group.generation:
         sticky.refresh(group)
     return sticky
+
+
+def tg_cookie_lines(name: str, cors_name: str, value: str) -> bytes:
+    """AWS's pair of stickiness cookies: a 7-day Expires (the real duration is inside the value), and the CORS
+    twin with ``SameSite=None; Secure``."""
+    expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 7 * 86400))
+    return (
+        f"Set-Cookie: {name}={value}; Expires={expires}; Path=/\r\n"
+        f"Set-Cookie: {cors_name}={value}; Expires={expires}; Path=/; SameSite=None; Secure\r\n"
+    ).encode()
 
 
 def encode(target: Target, seconds: int, app_cookie: bytes = b"") -> str:
