@@ -28,6 +28,9 @@ _BODYLESS = ("GET", "HEAD")
 def _suspicious(name: bytes) -> bool:
     """A name that normalises to Transfer-Encoding / Content-Length without being it (``Transfer_Encoding``,
     ``Content-Length\\x0b``...): some parser on the way may read it as the real header."""
+    last = name[-1]
+    if 97 <= last <= 122 and last != 103 and last != 104:  # ends in a letter other than g/h: cannot be either
+        return False  # (the common case: most long names are accept-language, sec-fetch-mode...)
     return name.translate(None, _NOT_LETTERS) in _SMUGGLING_NAMES
 
 
