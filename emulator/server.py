@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -22,13 +23,16 @@ log = logging.getLogger("elbv2_emulator")
 
 
 def _warm_up_moto() -> None:
-    """Import moto's EC2, ACM and S3 models off the start-up path (together about a second), then give the
-    import's garbage back to the OS."""
+    """Import moto's EC2, ACM and S3 models off the start-up path (together about a second), give the
+    import's garbage back to the OS, and take the long-lived start-up heap out of the garbage collector's
+    sight: a full collection over it stalled every listener for ~50 ms (the ALB's new-connection p99 in
+    scripts/bench_dataplane.py)."""
     moto_footprint.import_ec2_lazily()
     import moto.acm.models  # noqa: F401
     import moto.s3.models  # noqa: F401
 
     moto_footprint.release_free_memory()
+    gc.freeze()
 
 
 class EmulatorServer:

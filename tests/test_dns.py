@@ -12,10 +12,17 @@ from emulator.server import EmulatorServer
 from emulator.testing import elb_dns
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _free_udp_and_tcp_port() -> int:
+    """A port free for both protocols: the responder answers on UDP and TCP."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def _alb_with_fixed_response(elbv2, subnets: list[str], port: int) -> dict:
@@ -38,7 +45,7 @@ def test_elb_dns_helper_lets_code_use_the_dns_name(elbv2, subnets: list[str], em
 
 
 def test_dns_responder_answers_a_records_and_nxdomain() -> None:
-    dns_port = _free_udp_port()
+    dns_port = _free_udp_and_tcp_port()
     server = EmulatorServer(port=0, dns_port=dns_port).start()
     try:
         ec2 = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1")
