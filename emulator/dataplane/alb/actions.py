@@ -1,6 +1,6 @@
 """Terminal rule actions compiled for the data plane: forward, redirect and fixed-response (checklist 4.3).
 
-Only the last action (by ``Order``) is terminal; an authenticate action before it wraps it (``auth``).
+Only the last action (by ``Order``) is terminal; an authenticate or jwt-validation action before it wraps it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from bisect import bisect
 from itertools import accumulate
 
 from emulator.dataplane.alb.auth import AUTH_TYPES, Authenticate
+from emulator.dataplane.alb.jwt_validation import JwtValidation
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import build_response
 from emulator.dataplane.alb.stickiness import Sticky, sticky_settings, tg_cookie_lines
@@ -115,7 +116,8 @@ class FixedResponse:
         self.close = build_response(status, content_type, body, False)
 
 
-Action = Forward | Redirect | FixedResponse | Authenticate | None  # None: nothing the data plane can do -> 503
+# None: nothing the data plane can do -> 503
+Action = Forward | Redirect | FixedResponse | Authenticate | JwtValidation | None
 
 
 def compile_actions(actions: list[dict], groups: dict[str, TargetGroupRuntime], signer: str = "") -> Action:
@@ -124,7 +126,10 @@ def compile_actions(actions: list[dict], groups: dict[str, TargetGroupRuntime], 
         return None
     terminal = _terminal(max(actions, key=lambda a: a.get("Order", 0)), groups)
     auth = next((a for a in actions if a.get("Type") in AUTH_TYPES), None)
-    return Authenticate(auth, terminal, signer) if auth is not None else terminal
+    if auth is not None:
+        return Authenticate(auth, terminal, signer)
+    jwt = next((a for a in actions if a.get("Type") == "jwt-validation"), None)
+    return JwtValidation(jwt, terminal) if jwt is not None else terminal
 
 
 def _terminal(action: dict, groups: dict[str, TargetGroupRuntime]) -> Action:

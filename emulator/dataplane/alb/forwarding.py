@@ -7,11 +7,14 @@ AWS semantics (checklists 4.3, 5.2-5.4) live here.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
 from emulator.dataplane.alb.auth import CALLBACK_PATH, Answer, Authenticate, authenticator_for
 from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.jwks import JwksError
+from emulator.dataplane.alb.jwt_validation import JWKS_ERROR, NEED_KEYS, UNAUTHORIZED, JwtValidation
 from emulator.dataplane.alb.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.responses import CONTINUE, lb_response
 from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_target
@@ -45,6 +48,21 @@ def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
             conn.respond(exchange, answer.response)
             return
         action = action.terminal
+    elif isinstance(action, JwtValidation):
+        status = action.check(request)
+        if status == NEED_KEYS:
+            _run_async(conn, _validate_after_fetch(conn, exchange, action))
+            return
+        if status:
+            conn.respond(exchange, lb_response(status, exchange.keep_alive))
+            return
+        action = action.terminal
+    _run(conn, exchange, action, claims)
+
+
+def _run(conn: ClientConnection, exchange: Exchange, action: object, claims: bytes) -> None:
+    """The terminal action (after any authentication)."""
+    state, request = conn.listener.state, exchange.request
     if isinstance(action, Forward):
         _forward(conn, exchange, action, claims)
     elif isinstance(action, FixedResponse):
@@ -55,7 +73,28 @@ def dispatch(conn: ClientConnection, exchange: Exchange) -> None:
         conn.respond(exchange, lb_response(503, exchange.keep_alive))
 
 
-_logins: set[asyncio.Task[None]] = set()  # running code exchanges (the loop keeps only weak references)
+_background: set[asyncio.Task[None]] = set()  # running code exchanges and JWKS waits (the loop keeps weak refs)
+
+
+def _run_async(conn: ClientConnection, coroutine: Coroutine[Any, Any, None]) -> None:
+    task = conn.loop.create_task(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _validate_after_fetch(conn: ClientConnection, exchange: Exchange, action: JwtValidation) -> None:
+    """The request waits (at most the JWKS timeout) for its endpoint's keys, then is checked again."""
+    try:
+        await action.jwks.refresh()
+        status = action.check(exchange.request)
+    except JwksError:
+        status = JWKS_ERROR
+    if conn.active is not exchange or conn.closing:
+        return
+    if status:
+        conn.respond(exchange, lb_response(UNAUTHORIZED if status == NEED_KEYS else status, exchange.keep_alive))
+    else:
+        _run(conn, exchange, action.terminal, b"")
 
 
 def _complete_login(conn: ClientConnection, exchange: Exchange, candidates: list[Authenticate]) -> None:
@@ -69,9 +108,7 @@ def _complete_login(conn: ClientConnection, exchange: Exchange, candidates: list
         if conn.active is exchange and not conn.closing:
             conn.respond(exchange, response)
 
-    task = conn.loop.create_task(login())
-    _logins.add(task)
-    task.add_done_callback(_logins.discard)
+    _run_async(conn, login())
 
 
 def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims: bytes = b"") -> None:

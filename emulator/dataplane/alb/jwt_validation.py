@@ -1,0 +1,79 @@
+"""The ``jwt-validation`` rule action (checklist 4.3): a bearer token checked before the terminal action.
+
+AWS "Verify JWTs using an Application Load Balancer": the client sends the JWT in the request header
+(``Authorization: Bearer <token>``); the LB validates the RS256 signature with the JWKS endpoint's keys,
+requires ``iss`` (equal to the configured Issuer) and ``exp``, validates ``nbf`` and ``iat`` when present, and
+checks up to 10 additional claims. A valid token is forwarded as is (the Authorization header unchanged);
+otherwise the request is rejected: 401 here. When the JWKS cannot be fetched (or breaks the 150 KB / 10 keys
+limits) the request is not forwarded either: 500, as ALB answers when it cannot reach an IdP endpoint.
+
+Additional claims [I] (AWS names the formats, not the matching): the token's claim must hold at least one
+of the configured Values: ``single-string`` a string equal to one, ``string-array`` a list containing one,
+``space-separated-values`` a string whose space-separated items include one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from emulator.dataplane.alb.jwks import STALE, Jwks, jwks_for
+from emulator.dataplane.alb.request import Request
+
+NEED_KEYS = -1  # ``check``: fetch the JWKS, then check again
+UNAUTHORIZED = 401
+JWKS_ERROR = 500
+_REQUIRED = ("exp", "iss")
+
+
+class JwtValidation:
+    """A jwt-validation action compiled with the terminal action it guards."""
+
+    __slots__ = ("claims", "issuer", "jwks", "terminal")
+
+    def __init__(self, action: dict, terminal: object) -> None:
+        config = action.get("JwtValidationConfig") or {}
+        self.terminal = terminal
+        self.jwks: Jwks = jwks_for(config["JwksEndpoint"])
+        self.issuer: str = config["Issuer"]
+        self.claims = [(c["Name"], c["Format"], frozenset(c["Values"])) for c in config.get("AdditionalClaims") or []]
+
+    def check(self, request: Request) -> int:
+        """0 when the request may go on, ``UNAUTHORIZED``, or ``NEED_KEYS`` (keys unknown or stale)."""
+        token = _bearer(request)
+        if token is None:
+            return UNAUTHORIZED
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            return UNAUTHORIZED
+        if header.get("alg") != "RS256":  # AWS: only RS256 is supported
+            return UNAUTHORIZED
+        key = self.jwks.key(header.get("kid"))
+        if key is STALE:
+            return NEED_KEYS
+        if key is None:
+            return UNAUTHORIZED
+        try:
+            claims = jwt.decode(token, key, algorithms=["RS256"], issuer=self.issuer,
+                                options={"require": list(_REQUIRED), "verify_aud": False})
+        except jwt.InvalidTokenError:  # signature, exp, nbf, iat (not in the future), iss
+            return UNAUTHORIZED
+        return 0 if all(_matches(claims.get(n), f, v) for n, f, v in self.claims) else UNAUTHORIZED
+
+
+def _bearer(request: Request) -> str | None:
+    values = request.header_values(b"authorization")
+    if len(values) != 1:
+        return None
+    scheme, _, token = values[0].strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _matches(value: Any, form: str, allowed: frozenset[str]) -> bool:
+    if form == "single-string":
+        return isinstance(value, str) and value in allowed
+    if form == "string-array":
+        return isinstance(value, list) and any(isinstance(v, str) and v in allowed for v in value)
+    return isinstance(value, str) and not allowed.isdisjoint(value.split())  # space-separated-values
