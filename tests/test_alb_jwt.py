@@ -7,6 +7,7 @@ import json
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -36,8 +37,9 @@ class _Jwks(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hits += 1  # type: ignore[attr-defined]
-        jwk = RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True) | {"kid": "k1", "alg": "RS256", "use": "sig"}
-        body = json.dumps({"keys": [jwk]}).encode()
+        jwk = RSAAlgorithm.to_jwk(KEY.public_key(), as_dict=True) | {"alg": "RS256", "use": "sig"}
+        keys = [jwk | {"kid": f"k{i}"} for i in range(1, self.server.key_count + 1)]  # type: ignore[attr-defined]
+        body = json.dumps({"keys": keys}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -57,7 +59,7 @@ def jwks(ca, tmp_path, monkeypatch):
     ca.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("ELBV2_EMULATOR_CA_BUNDLE", str(bundle))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Jwks)
-    server.hits = 0  # type: ignore[attr-defined]
+    server.hits, server.key_count = 0, 1  # type: ignore[attr-defined]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -89,10 +91,14 @@ def test_valid_token_is_forwarded_as_is(elbv2, acm, subnets, vpc_id, emulator_ur
                               f"https://127.0.0.1:{jwks.server_address[1]}/.well-known/jwks.json")
         addr = address(listener_url(emulator_url, arn))
         token = _token()
-        for _ in range(2):
+
+        def get(_: int) -> tuple[int, str]:
             response = https_request(addr, ca, "/orders", headers={"Authorization": f"Bearer {token}"})
-            assert response.status == 200
-            assert response.echoed()["authorization"] == f"Bearer {token}"
+            return response.status, response.echoed()["authorization"]
+
+        with ThreadPoolExecutor(4) as pool:  # the first requests wait for one shared JWKS fetch
+            assert set(pool.map(get, range(4))) == {(200, f"Bearer {token}")}
+        assert get(0) == (200, f"Bearer {token}")
         assert jwks.hits == 1  # cached per endpoint
 
 
@@ -137,3 +143,27 @@ def test_untrusted_jwks_certificate_is_a_500(elbv2, acm, subnets, vpc_id, emulat
         response = https_request(address(listener_url(emulator_url, arn)), ca, "/orders",
                                  headers={"Authorization": f"Bearer {_token()}"})
         assert response.status == 500 and jwks.hits == 0
+
+
+def test_jwks_over_ten_keys_is_a_500(elbv2, acm, subnets, vpc_id, emulator_url, ca, jwks):
+    jwks.key_count = 11  # AWS: at most 10 keys (and 150 KB), otherwise the request is not forwarded
+    with HttpEcho() as backend:
+        arn = _https_listener(elbv2, acm, subnets, vpc_id, ca, backend,
+                              f"https://127.0.0.1:{jwks.server_address[1]}/many")
+        response = https_request(address(listener_url(emulator_url, arn)), ca, "/orders",
+                                 headers={"Authorization": f"Bearer {_token()}"})
+        assert response.status == 500 and jwks.hits == 1
+
+
+def test_token_is_refused_once_it_expires(elbv2, acm, subnets, vpc_id, emulator_url, ca, jwks):
+    with HttpEcho() as backend:
+        arn = _https_listener(elbv2, acm, subnets, vpc_id, ca, backend,
+                              f"https://127.0.0.1:{jwks.server_address[1]}/short")
+        addr = address(listener_url(emulator_url, arn))
+        headers = {"Authorization": f"Bearer {_token(exp=int(time.time()) + 2)}"}
+        assert https_request(addr, ca, "/orders", headers=headers).status == 200
+        deadline = time.monotonic() + 6
+        while (status := https_request(addr, ca, "/orders", headers=headers).status) == 200:
+            assert time.monotonic() < deadline, "a remembered token outlived its exp"
+            time.sleep(0.2)  # polling a clock-driven change (the token's exp), not waiting for state
+        assert status == 401

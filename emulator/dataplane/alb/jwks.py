@@ -47,6 +47,9 @@ class Jwks:
         self.fetched = float("-inf")
         self.pending: asyncio.Task[None] | None = None
 
+    def fresh(self) -> bool:
+        return time.monotonic() - self.fetched <= TTL
+
     def key(self, kid: str | None) -> Any:
         """The key for ``kid``, ``None`` if the set has none, or ``STALE`` when the set must be fetched first."""
         age = time.monotonic() - self.fetched

@@ -14,6 +14,7 @@ of the configured Values: ``single-string`` a string equal to one, ``string-arra
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jwt
@@ -25,12 +26,13 @@ NEED_KEYS = -1  # ``check``: fetch the JWKS, then check again
 UNAUTHORIZED = 401
 JWKS_ERROR = 500
 _REQUIRED = ("exp", "iss")
+_VERIFIED_MAX = 4096  # tokens remembered per action (then forgotten all at once)
 
 
 class JwtValidation:
     """A jwt-validation action compiled with the terminal action it guards."""
 
-    __slots__ = ("claims", "issuer", "jwks", "terminal")
+    __slots__ = ("claims", "issuer", "jwks", "terminal", "verified")
 
     def __init__(self, action: dict, terminal: object) -> None:
         config = action.get("JwtValidationConfig") or {}
@@ -38,12 +40,21 @@ class JwtValidation:
         self.jwks: Jwks = jwks_for(config["JwksEndpoint"])
         self.issuer: str = config["Issuer"]
         self.claims = [(c["Name"], c["Format"], frozenset(c["Values"])) for c in config.get("AdditionalClaims") or []]
+        # token -> (exp, the key set that verified it): an RS256 verification costs ~60 us, a client repeats
+        # its token on every request, and a verified token's claims cannot change before it expires.
+        self.verified: dict[str, tuple[float, dict]] = {}
 
     def check(self, request: Request) -> int:
         """0 when the request may go on, ``UNAUTHORIZED``, or ``NEED_KEYS`` (keys unknown or stale)."""
         token = _bearer(request)
         if token is None:
             return UNAUTHORIZED
+        known = self.verified.get(token)
+        if known is not None and known[1] is self.jwks.keys and time.time() < known[0] and self.jwks.fresh():
+            return 0
+        return self._verify(token)
+
+    def _verify(self, token: str) -> int:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -60,7 +71,12 @@ class JwtValidation:
                                 options={"require": list(_REQUIRED), "verify_aud": False})
         except jwt.InvalidTokenError:  # signature, exp, nbf, iat (not in the future), iss
             return UNAUTHORIZED
-        return 0 if all(_matches(claims.get(n), f, v) for n, f, v in self.claims) else UNAUTHORIZED
+        if not all(_matches(claims.get(n), f, v) for n, f, v in self.claims):
+            return UNAUTHORIZED
+        if len(self.verified) >= _VERIFIED_MAX:
+            self.verified.clear()
+        self.verified[token] = (float(claims["exp"]), self.jwks.keys)
+        return 0
 
 
 def _bearer(request: Request) -> str | None:
