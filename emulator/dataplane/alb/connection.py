@@ -61,16 +61,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername") or ("", 0)
-        self.peer, self.peer_port = peer[0], peer[1]
-        self.listener.clients.add(self)
-        if self.listener.tls is not None:
-            headers = self.listener.state.client_tls.headers(transport.get_extra_info("ssl_object"))
-            if headers is None:  # mTLS verify: the client certificate is revoked
-                self.closing = True
-                self.transport.abort()
-                return
-            self.tls_headers = headers
+        self.listener.admit(self, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True

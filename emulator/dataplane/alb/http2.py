@@ -102,15 +102,8 @@ class H2ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername") or ("", 0)
-        self.peer, self.peer_port = peer[0], peer[1]
-        self.listener.clients.add(self)  # type: ignore[arg-type]
-        headers = self.listener.state.client_tls.headers(transport.get_extra_info("ssl_object"))
-        if headers is None:  # mTLS verify: the client certificate is revoked
-            self.closing = True
-            self.transport.abort()
+        if not self.listener.admit(self, transport):
             return
-        self.tls_headers = headers
         self.h2.initiate_connection()
         self.h2.increment_flow_control_window(4 * WINDOW - 65535)
         self.output()

@@ -13,7 +13,7 @@ from emulator.dataplane.alb.client_tls import ClientTls
 from emulator.dataplane.alb.connection import ClientConnection
 from emulator.dataplane.alb.h2_upstream import H2UpstreamPool
 from emulator.dataplane.alb.headers import HeaderPolicy
-from emulator.dataplane.alb.http2 import AlpnSwitch, alpn_protocols, with_alpn
+from emulator.dataplane.alb.http2 import AlpnSwitch, H2ClientConnection, alpn_protocols, with_alpn
 from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.tls import TlsTerminator
@@ -91,6 +91,20 @@ class AlbListener:
         port = self._server.sockets[0].getsockname()[1]
         self._address = f"{host}:{port}"
         self._schedule_tick()
+
+    def admit(self, client: ClientConnection | H2ClientConnection, transport: asyncio.BaseTransport) -> bool:
+        """Register a new client connection (HTTP/1.x or HTTP/2): its peer address, and the mTLS/TLS-info
+        header lines it adds to every request. False, with the connection aborted, when mTLS refuses it."""
+        peer = transport.get_extra_info("peername") or ("", 0)
+        client.peer, client.peer_port = peer[0], peer[1]
+        self.clients.add(client)  # type: ignore[arg-type]
+        headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else b""
+        if headers is None:  # mTLS verify: the client certificate is revoked
+            client.closing = True
+            transport.abort()  # type: ignore[attr-defined]
+            return False
+        client.tls_headers = headers
+        return True
 
     def update(self, config: ListenerConfig) -> None:
         try:
