@@ -26,6 +26,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         backend = self.server.backend
         backend.requests += 1
+        backend.paths.append(self.path)
         if backend.delay:
             time.sleep(backend.delay)
         payload = json.dumps(
@@ -70,6 +71,7 @@ class HttpEcho:
         self.delay = 0.0
         self.extra_headers: dict[str, str] = {}
         self.requests = 0
+        self.paths: list[str] = []  # every request's path, in arrival order
         self._server = _EchoHTTPServer((host, port), _EchoHandler)
         self._server.backend = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -2,7 +2,15 @@
 
 Requests are answered in order: a pipelined request that arrives while another is in flight waits in
 ``queue`` (client reading pauses meanwhile, so the wait is bounded). Request bodies stream to the target as
-they arrive; responses stream back the same way. LB-made answers follow checklist 5.3.
+they arrive; responses stream back the same way.
+
+Every byte a target receives belongs to a request that went through the listener's rules. Two places where
+llhttp stops framing the stream are handled by restarting the parser at the exact byte where the request ended:
+- an upgrade request (WebSocket): the bytes after it are held until the target answers; after a 101 they are
+  relayed as the tunnel's first bytes, otherwise they are parsed as this client's next request;
+- ``Transfer-Encoding: identity`` (one of the two codings ALB supports, "HTTP 501" in "Troubleshoot your
+  Application Load Balancers"): identity is no coding at all, so Content-Length (or nothing) frames the body,
+  while llhttp would read the rest of the connection as body.
 """
 
 from __future__ import annotations
@@ -36,14 +44,26 @@ class LbError(Exception):
         self.status = status
 
 
+class _Restart(Exception):
+    """Raised from a parser callback: the request ended inside ``rest``, which a fresh parser reads next."""
+
+    def __init__(self, rest: bytes) -> None:
+        self.rest = rest
+
+
+def _request_parser(protocol: object) -> httptools.HttpRequestParser:
+    parser = httptools.HttpRequestParser(protocol)
+    # Content-Length + Transfer-Encoding is let through to be classified by desync mitigation (desync.py).
+    parser.set_dangerous_leniencies(lenient_chunked_length=True)
+    return parser
+
+
 class ClientConnection(asyncio.Protocol):
     def __init__(self, listener: AlbListener) -> None:
         self.listener = listener
         self.loop = listener.loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.parser = httptools.HttpRequestParser(self)
-        # Content-Length + Transfer-Encoding is let through to be classified by desync mitigation (desync.py).
-        self.parser.set_dangerous_leniencies(lenient_chunked_length=True)
+        self.parser = _request_parser(self)
         self.peer, self.peer_port = "", 0
         self.parsing: Exchange | None = None  # the request the parser is filling in
         self.active: Exchange | None = None  # the request being answered
@@ -53,6 +73,10 @@ class ClientConnection(asyncio.Protocol):
         self.write_paused = False  # the client's socket buffer is full: the target's reading must wait
         self.batch: bytearray | None = None  # output gathered during one upstream read (see ``send``)
         self.tunnel: UpstreamConnection | None = None
+        self.upgrading: Exchange | None = None  # an upgrade request whose target has not answered yet
+        self.held: bytearray | None = None  # client bytes after that request, until the target answers
+        self.identity_left: int | None = None  # body bytes still due of a Transfer-Encoding: identity request
+        self.head_started = 0.0  # when the request head being parsed began (the header-read deadline)
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
         self.tls_headers = b""  # mTLS / TLS-info header lines for every request (client_tls)
@@ -61,7 +85,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.listener.admit(self, transport)
+        self.listener.admit(self, transport)  # (a refused connection is aborted: nothing more arrives)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -78,22 +102,39 @@ class ClientConnection(asyncio.Protocol):
         self.last_active = self.loop.time()
         if self.tunnel is not None:
             self.tunnel.transport.write(data)  # type: ignore[union-attr]
-            return
-        if self.paused & UPGRADING:
-            self._early_tunnel_bytes(data)
-            return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self.pause_reading(UPGRADING)
-            self._early_tunnel_bytes(data[upgrade.args[0]:])
-        except LbError as error:
-            self.fail(error.status)
-        except httptools.HttpParserCallbackError as error:
-            cause = error.__context__
-            self.fail(cause.status if isinstance(cause, LbError) else 400)
-        except httptools.HttpParserError as error:
-            self.fail(_parse_error_status(error))
+        elif self.held is not None:  # reading is paused, but this read was already on its way
+            self.held += data
+        else:
+            self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        while True:
+            try:
+                self.parser.feed_data(data)
+                return
+            except httptools.HttpParserUpgrade as upgrade:
+                data = data[upgrade.args[0]:]
+                if self.upgrading is not None:  # nothing more is read until the target has answered
+                    self.held = bytearray(data)
+                    self.pause_reading(UPGRADING)
+                    return
+            except httptools.HttpParserCallbackError as error:
+                cause = error.__context__
+                if not isinstance(cause, _Restart):
+                    self.fail(cause.status if isinstance(cause, LbError) else 400)
+                    return
+                data = cause.rest
+            except LbError as error:
+                self.fail(error.status)
+                return
+            except httptools.HttpParserError as error:
+                self.fail(_parse_error_status(error))
+                return
+            if self.closing:
+                return
+            self.parser, self.identity_left = _request_parser(self), None
+            if not data:
+                return
 
     def pause_writing(self) -> None:  # the client reads slower than the target sends
         self.write_paused = True
@@ -127,6 +168,7 @@ class ClientConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self.parsing = Exchange(Request(self.peer, self.peer_port))
         self.header_bytes = 0
+        self.head_started = self.loop.time()
 
     def on_url(self, url: bytes) -> None:
         request = self.parsing.request  # type: ignore[union-attr]
@@ -146,9 +188,12 @@ class ClientConnection(asyncio.Protocol):
             if not exchange.request.host:  # type: ignore[union-attr]
                 exchange.request.host = value.decode("latin-1")  # type: ignore[union-attr]
         elif name == b"transfer-encoding":
-            if not {t.strip().lower() for t in value.split(b",")} <= _TE_OK:
+            codings = [coding.strip().lower() for coding in value.split(b",")]
+            if not _TE_OK.issuperset(codings):
                 raise LbError(501)  # AWS: unsupported Transfer-Encoding -> 501
-            exchange.chunked = b"chunked" in value.lower()  # type: ignore[union-attr]
+            # llhttp refuses "chunked" anywhere but last, so the last coding decides the framing.
+            exchange.chunked = codings[-1] == b"chunked"  # type: ignore[union-attr]
+            exchange.identity = not exchange.chunked  # type: ignore[union-attr]
         elif name == b"expect" and value.lower() == b"100-continue":
             exchange.expect = True  # type: ignore[union-attr]
         elif name == b"upgrade":
@@ -167,7 +212,7 @@ class ClientConnection(asyncio.Protocol):
         exchange.head_only = request.method == "HEAD"  # type: ignore[union-attr]
         mode = self.listener.state.desync
         if mode != "monitor":
-            decision = verdict(mode, classify(request))
+            decision = verdict(mode, classify(request, exchange.http10))  # type: ignore[union-attr]
             if decision == "reject":
                 raise LbError(400)
             if decision == "forward-close":
@@ -178,15 +223,34 @@ class ClientConnection(asyncio.Protocol):
         if exchange.upgrade is not None and not parser.should_upgrade():  # type: ignore[union-attr]
             exchange.upgrade = None  # type: ignore[union-attr]
         elif exchange.upgrade is not None:  # type: ignore[union-attr]
-            exchange.keep_alive = False  # type: ignore[union-attr]  # if the target declines, nothing follows
+            self.upgrading = exchange
+        if exchange.identity:  # type: ignore[union-attr]
+            self.identity_left = _content_length(request)
         if self.active is None:
             self.active = exchange
             forwarding.dispatch(self, exchange)  # type: ignore[arg-type]
         else:
             self.queue.append(exchange)  # type: ignore[arg-type]
             self.pause_reading(PIPELINE)
+        if self.identity_left == 0:
+            self.on_message_complete()
 
     def on_body(self, body: bytes) -> None:
+        left = self.identity_left
+        if left is None:
+            self._body(body)
+            return
+        # Transfer-Encoding: identity: llhttp hands over the rest of the connection; the length cuts it.
+        own, rest = body[:left], body[left:]
+        self.identity_left = left - len(own)
+        if own:
+            self._body(own)
+        if self.identity_left == 0 and self.parsing is not None:
+            self.on_message_complete()
+        if rest:
+            raise _Restart(rest)
+
+    def _body(self, body: bytes) -> None:
         exchange = self.parsing
         if exchange is None or exchange.discard:
             return
@@ -226,6 +290,9 @@ class ClientConnection(asyncio.Protocol):
         """The response to ``exchange`` is complete: start the next pipelined request or close."""
         forwarding.abandon(exchange)
         self.active = None
+        held = None
+        if exchange is self.upgrading:  # the target declined the upgrade (or the LB answered it)
+            self.upgrading, held, self.held = None, self.held, None
         if self.closing:
             return
         if not exchange.keep_alive or self.listener.state.past_lifetime(self.created, self.loop.time()):
@@ -237,6 +304,10 @@ class ClientConnection(asyncio.Protocol):
             forwarding.dispatch(self, self.active)
         if not self.queue:
             self.resume_reading(PIPELINE)
+        if held is not None:  # the parser stopped at the upgrade request: what followed is the next request
+            self.parser = _request_parser(self)
+            self.resume_reading(UPGRADING)
+            self._feed(bytes(held))
 
     def send(self, data: bytes) -> None:
         """Write to the client; while a target's bytes are being relayed, gather them into one write."""
@@ -295,23 +366,18 @@ class ClientConnection(asyncio.Protocol):
                 exchange.keep_alive = False
                 self.fail(status)
 
-    def upstream_upgraded(self, rest: bytes) -> None:
+    def upstream_upgraded(self, upstream: UpstreamConnection, rest: bytes) -> None:
         """The target answered 101: from now on bytes flow both ways untouched (WebSocket)."""
         exchange = self.active
-        if exchange is None or exchange.upstream is None:
+        if exchange is None or exchange.upstream is not upstream:
             return
-        self.tunnel = exchange.upstream
+        self.tunnel, self.upgrading = upstream, None
         if rest:
             self.send(rest)
+        held, self.held = self.held, None
+        if held:
+            upstream.transport.write(held)  # type: ignore[union-attr]
         self.resume_reading(UPGRADING)
-
-    def _early_tunnel_bytes(self, data: bytes) -> None:
-        exchange = self.active
-        if exchange is not None and data:
-            if exchange.upstream is not None and exchange.body is None and self.tunnel is None:
-                exchange.upstream.transport.write(data)  # type: ignore[union-attr]
-            elif exchange.body is not None:
-                exchange.body.append(data)
 
     # -- timers ----------------------------------------------------------------------------------
 
@@ -327,11 +393,22 @@ class ClientConnection(asyncio.Protocol):
                 upstream.close()
                 exchange.keep_alive = False
                 self.fail(504)
+        elif exchange is None and self.parsing is not None:
+            # The header-read deadline: a head trickled in a byte at a time (Slowloris) must still be complete
+            # within the idle timeout of its first byte. ALB: "HTTP 408: Client did not send data before the
+            # idle timeout period expired" (Troubleshoot your Application Load Balancers).
+            if now - self.head_started > idle_timeout:
+                self.fail(408)
         elif exchange is None and now - self.last_active > idle_timeout:
-            if self.parsing is not None:
-                self.fail(408)  # a request started but did not arrive in time
-            else:
-                self.close()
+            self.close()
+
+
+def _content_length(request: Request) -> int:
+    """The request's Content-Length (llhttp has checked that it is one number), 0 without one."""
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return 0
 
 
 def _parse_error_status(error: Exception) -> int:

@@ -1,5 +1,5 @@
-"""HTTP desync mitigation (``routing.http.desync_mitigation_mode``, checklist 5.4), after AWS's
-http_desync_guardian: every request is Compliant, Acceptable, Ambiguous or Severe.
+"""HTTP desync mitigation (``routing.http.desync_mitigation_mode``; "Desync mitigation mode" in the ALB user
+guide), after AWS's http_desync_guardian: every request is Compliant, Acceptable, Ambiguous or Severe.
 
 | tier       | monitor  | defensive (default)                   | strictest |
 |------------|----------|---------------------------------------|-----------|
@@ -13,6 +13,11 @@ mode, what the guardian calls Severe or worse at the byte level (CR/NUL in heade
 version or Content-Length, differing or duplicate Content-Length, whitespace before a header colon, obs-fold),
 so those never reach this module. Both Content-Length and Transfer-Encoding is let through the parser
 (Transfer-Encoding wins, Content-Length is not forwarded), so it is classified (Ambiguous).
+
+Transfer codings are judged as the guardian does: chunked, compress, deflate, gzip and identity are valid
+(``identity`` alone, or ``identity, chunked``, is Compliant), any other is Severe, and so is a second chunked.
+The tier decides only whether a request is forwarded; how its body is framed is the connection's business,
+and never depends on the mode (``connection.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ COMPLIANT, ACCEPTABLE, AMBIGUOUS, SEVERE = 0, 1, 2, 3
 _SMUGGLING_NAMES = (b"transferencoding", b"contentlength")
 _NOT_LETTERS = bytes(c for c in range(256) if not (97 <= c <= 122))
 _BODYLESS = ("GET", "HEAD")
+_VALID_CODINGS = frozenset((b"chunked", b"compress", b"deflate", b"gzip", b"identity"))
 
 
 def _suspicious(name: bytes) -> bool:
@@ -34,7 +40,19 @@ def _suspicious(name: bytes) -> bool:
     return name.translate(None, _NOT_LETTERS) in _SMUGGLING_NAMES
 
 
-def classify(request: Request) -> int:
+def _coding_tier(encodings: list[bytes]) -> int:
+    """BadTransferEncoding (a coding outside RFC 7230's list) or MultipleTransferEncodingChunked: Severe."""
+    chunked = 0
+    for value in encodings:
+        for item in value.split(b","):
+            coding = item.split(b";", 1)[0].strip().lower()
+            if coding not in _VALID_CODINGS:
+                return SEVERE
+            chunked += coding == b"chunked"
+    return SEVERE if chunked > 1 else COMPLIANT
+
+
+def classify(request: Request, http10: bool = False) -> int:
     """The request's tier; ``request.headers`` names are lower-case, as the parser callbacks stored them."""
     tier = COMPLIANT
     lengths: list[bytes] = []
@@ -49,10 +67,10 @@ def classify(request: Request) -> int:
         elif not value.isascii():  # llhttp already refused control characters in values
             tier = max(tier, ACCEPTABLE)  # NonCompliantHeader
     if encodings:
-        if any(v.strip().lower() != b"chunked" for v in encodings) or len(encodings) > 1:
-            return SEVERE  # BadTransferEncoding / MultipleTransferEncodingChunked
-        if lengths:
-            tier = max(tier, AMBIGUOUS)  # BothTeClPresent
+        if _coding_tier(encodings) == SEVERE:
+            return SEVERE
+        if lengths or http10:
+            tier = max(tier, AMBIGUOUS)  # BothTeClPresent / UndefinedTransferEncodingSemantics (HTTP/1.0)
     if request.method in _BODYLESS:
         if encodings:
             tier = max(tier, AMBIGUOUS)  # UndefinedTransferEncodingSemantics

@@ -19,7 +19,7 @@ class Exchange:
     __slots__ = (
         "request", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done", "body",
         "upstream", "target", "group", "sticky", "cookies", "local", "response_started", "response_chunked",
-        "discard", "ambiguous",
+        "discard", "ambiguous", "identity",
     )
 
     def __init__(self, request: Request) -> None:
@@ -42,3 +42,4 @@ class Exchange:
         self.response_chunked = False
         self.discard = False  # request body is read and dropped (local response)
         self.ambiguous = False  # desync "Ambiguous": neither the client nor the target connection is reused
+        self.identity = False  # Transfer-Encoding ends in identity: Content-Length frames the body

@@ -204,10 +204,9 @@ class Stream:
             exchange.upstream = None
             self.fail(status)
 
-    def upstream_upgraded(self, rest: bytes) -> None:
+    def upstream_upgraded(self, upstream: UpstreamConnection, rest: bytes) -> None:
         """A 101 cannot be relayed on HTTP/2: an invalid response (502)."""
-        if self.exchange.upstream is not None:
-            self.upstream_failed(self.exchange.upstream, 502)
+        self.upstream_failed(upstream, 502)
 
     # -- frames --------------------------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ An upstream connection serves one client exchange at a time (its ``owner``, a ``
 reports the response to it as it is parsed, so bodies stream through without being buffered. Backpressure:
 when the target stops reading the request body, the client's reading pauses; when the client stops reading
 the response, the target's reading pauses.
+
+A connection goes back to the pool only when its exchange ended cleanly on both sides: the whole request was
+written, the response was complete and well framed, the target allows keep-alive, and nothing followed the
+response in the same read. Anything else could hand one client's response to the next.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ PoolKey = tuple[str, int, bool]
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "key", "pool", "transport", "parser", "owner", "headers", "reason", "last_active", "closed", "tunnel",
-        "skip_body", "until_close",
+        "skip_body", "until_close", "complete", "reusable", "leftover",
     )
 
     def __init__(self, key: PoolKey, pool: UpstreamPool) -> None:
@@ -45,6 +49,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.tunnel = False
         self.skip_body = False  # the request was HEAD: the response has a head only
         self.until_close = False  # the response has no length: it ends when the target closes
+        self.complete = False  # the response ended during the current read (settled once the read is parsed)
+        self.reusable = False  # ... and the target allows keep-alive
+        self.leftover = False  # ... and more bytes followed it: the connection is not reused
 
     # -- transport events ----------------------------------------------------------------------
 
@@ -64,11 +71,17 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            self.tunnel = True
-            owner.upstream_upgraded(data[upgrade.args[0]:])
+            if self.owner is not None:  # (a 101 to a request that did not ask for it was refused: see below)
+                self.tunnel = True
+                owner.upstream_upgraded(self, data[upgrade.args[0]:])
         except httptools.HttpParserError:
-            owner.upstream_failed(self, 502)  # malformed response (AWS: 502)
+            if self.complete:
+                self.leftover = True  # bytes after the response that are not even HTTP
+            else:
+                owner.upstream_failed(self, 502)  # malformed response (AWS: 502)
         finally:
+            if self.complete:
+                self._settle()
             if not owner.closing:
                 owner.flush()
             owner.batch = None
@@ -91,8 +104,11 @@ class UpstreamConnection(asyncio.Protocol):
             self.owner.resume_reading(UPSTREAM_FULL)
 
     # -- parser callbacks ------------------------------------------------------------------------
+    # Once the response is complete, any further callback in the same read is a leftover.
 
     def on_message_begin(self) -> None:
+        if self.complete:
+            self.leftover = True
         self.headers = []
 
     def on_status(self, reason: bytes) -> None:
@@ -102,32 +118,42 @@ class UpstreamConnection(asyncio.Protocol):
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        if status < 200 and status != 101:
-            return  # an interim response (e.g. 100 Continue) the client does not need
-        if self.owner is not None:
-            self.owner.upstream_head(status, self.reason, self.headers, self.parser.should_keep_alive())
-            if self.skip_body and self.owner is not None:
-                self.skip_body = False
-                self.parser = httptools.HttpResponseParser(self)  # llhttp cannot be told "no body follows"
-                self._finish(True)
+        status, owner = self.parser.get_status_code(), self.owner
+        if self.complete or owner is None or (status < 200 and status != 101):
+            return  # a leftover, or an interim response (e.g. 100 Continue) the client does not need
+        if status == 101 and (owner.active is None or owner.active.upgrade is None):
+            owner.upstream_failed(self, 502)  # switching protocols that the client did not ask for
+            return
+        owner.upstream_head(status, self.reason, self.headers, self.parser.should_keep_alive())
+        if self.skip_body and self.owner is not None:  # HEAD: llhttp cannot be told that no body follows
+            self._complete(self.parser.should_keep_alive())
+            self.parser = httptools.HttpResponseParser(self)  # the old one reads on: see ``on_body``
 
     def on_body(self, body: bytes) -> None:
-        if self.owner is not None:
+        if self.complete:
+            self.leftover = True
+        elif self.owner is not None:
             self.owner.upstream_body(body)
 
     def on_message_complete(self) -> None:
-        if self.parser.get_status_code() < 200 or self.owner is None or self.tunnel:
+        if self.complete or self.parser.get_status_code() < 200 or self.owner is None or self.tunnel:
             return
-        self._finish(self.parser.should_keep_alive())
+        self._complete(self.parser.should_keep_alive())
 
-    def _finish(self, reusable: bool) -> None:
+    def _complete(self, keep_alive: bool) -> None:
+        self.complete, self.reusable, self.skip_body = True, keep_alive, False
+
+    def _settle(self) -> None:
+        """The response ended in the read just parsed: pool the connection or close it, then tell the owner."""
         owner, self.owner = self.owner, None
-        owner.resume_reading(UPSTREAM_FULL)  # type: ignore[union-attr]  # the exchange is over: its backpressure too
-        if reusable:
+        exchange = owner.active  # type: ignore[union-attr]
+        clean = exchange is not None and exchange.request_done and not exchange.ambiguous
+        if self.reusable and clean and not self.leftover:
+            self.complete = False
             self.pool.release(self)
         else:
             self.close()
+        owner.resume_reading(UPSTREAM_FULL)  # type: ignore[union-attr]  # the exchange is over: its backpressure too
         owner.upstream_done()  # type: ignore[union-attr]
 
     def close(self) -> None:
