@@ -18,6 +18,7 @@ from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.tls import TlsTerminator
 from emulator.dataplane.alb.upstream import UpstreamPool
+from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 
 log = logging.getLogger("elbv2_emulator.dataplane")
@@ -62,6 +63,8 @@ class AlbListener:
         self.state = ListenerState(config)
         self.config = config
         self.clients: set[ClientConnection] = set()
+        self.max_clients = max_client_connections()
+        self._refusing = False  # at the cap (logged once each time it is reached)
         self.pool = UpstreamPool(self.loop)
         self.h2_pool = H2UpstreamPool(self.loop)  # HTTP2/GRPC target groups
         self.tls: TlsTerminator | None = None
@@ -94,7 +97,17 @@ class AlbListener:
 
     def admit(self, client: ClientConnection | H2ClientConnection, transport: asyncio.BaseTransport) -> bool:
         """Register a new client connection (HTTP/1.x or HTTP/2): its peer address, and the mTLS/TLS-info
-        header lines it adds to every request. False, with the connection aborted, when mTLS refuses it."""
+        header lines it adds to every request. False, with the connection aborted, when the listener is at its
+        connection cap (``connection_cap``) or mTLS refuses it."""
+        if len(self.clients) >= self.max_clients:
+            if not self._refusing:
+                log.warning("listener %s is at its cap of %d client connections: resetting new ones",
+                            self.config.listener.ListenerArn, self.max_clients)
+            self._refusing = True
+            client.closing = True
+            transport.abort()  # type: ignore[attr-defined]
+            return False
+        self._refusing = False
         peer = transport.get_extra_info("peername") or ("", 0)
         client.peer, client.peer_port = peer[0], peer[1]
         self.clients.add(client)  # type: ignore[arg-type]
