@@ -57,10 +57,11 @@ def _revoke(elbv2, s3, store: str, ca: trustme.CA, serial: int) -> None:
         {"S3Bucket": BUCKET, "S3Key": "crl.pem", "RevocationType": "CRL"}])
 
 
-def _https_listener(elbv2, acm, subnets, vpc_id, backend, ca, mutual: dict, lb_attributes=None) -> str:
+def _https_listener(elbv2, acm, subnets, vpc_id, backend, ca, mutual: dict, lb_attributes=None, **extra) -> str:
     lb = alb(elbv2, subnets, attributes=lb_attributes)
     return listener(elbv2, lb, forward(target_group(elbv2, vpc_id, "tg", [backend])), protocol="HTTPS",
-                    Certificates=[{"CertificateArn": import_certificate(acm, ca)}], MutualAuthentication=mutual)
+                    Certificates=[{"CertificateArn": import_certificate(acm, ca)}], MutualAuthentication=mutual,
+                    **extra)
 
 
 def test_passthrough_sends_the_client_chain_unverified(elbv2, acm, subnets, vpc_id, emulator_url, server_ca):
@@ -140,7 +141,8 @@ def test_verify_ignores_expiry_only_when_asked(elbv2, acm, subnets, vpc_id, emul
 def test_tls_version_and_cipher_headers(elbv2, acm, subnets, vpc_id, emulator_url, server_ca):
     with HttpEcho() as backend:
         arn = _https_listener(elbv2, acm, subnets, vpc_id, backend, server_ca, {"Mode": "off"},
-                              {"routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "true"})
+                              {"routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "true"},
+                              SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")  # (2016-08 has no TLS 1.3)
         addr = address(listener_url(emulator_url, arn))
         echoed = https_request(addr, server_ca, headers={"X-Amzn-Tls-Version": "SSLv2"}).echoed()
         assert echoed["x-amzn-tls-version"] == "TLSv1.3"

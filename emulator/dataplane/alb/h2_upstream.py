@@ -23,7 +23,7 @@ import h2.settings
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Exchange
 from emulator.dataplane.alb.h2_flow import send_within_window
 from emulator.dataplane.alb.upstream import CONNECT_TIMEOUT, PoolKey
-from emulator.dataplane.target_tls import TARGET_TLS_H2
+from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.http2_stream import Stream

@@ -1,23 +1,22 @@
-"""The load balancer's side of the OIDC code exchange: one HTTP/1.1 request per call on the event loop.
+"""The load balancer's side of the OIDC code exchange: the token endpoint, then the user-info endpoint.
 
-Only the login callback uses it (once per login), so a plain asyncio stream per request is enough; the
-IdP's certificate is verified against the system trust store, as AWS verifies public IdPs.
+Only the login callback uses it (once per login), through the data plane's one outbound client, which
+verifies the IdP's certificate (``tls.outbound``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import ssl
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
+
+from emulator.dataplane.tls import outbound
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.auth import Authenticate
 
 TIMEOUT = 5.0
-_TLS = ssl.create_default_context()
 
 
 class IdpError(Exception):
@@ -40,27 +39,9 @@ async def exchange_code(auth: Authenticate, code: str, redirect_uri: str) -> tup
 
 async def _call(method: str, url: str, headers: dict[str, str], body: bytes = b"") -> dict:
     try:
-        return await asyncio.wait_for(_request(method, url, headers, body), TIMEOUT)
-    except (OSError, asyncio.TimeoutError, ValueError) as error:
+        status, payload = await outbound.request(method, url, headers, body, timeout=TIMEOUT)
+        if status != 200:
+            raise IdpError(f"{method} {url} answered {status}")
+        return json.loads(payload)
+    except (outbound.OutboundError, ValueError) as error:
         raise IdpError(str(error)) from error
-
-
-async def _request(method: str, url: str, headers: dict[str, str], body: bytes) -> dict:
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    port = parts.port or (443 if secure else 80)
-    reader, writer = await asyncio.open_connection(parts.hostname, port, ssl=_TLS if secure else None,
-                                                   server_hostname=parts.hostname if secure else None)
-    try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{lines}Accept: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        response = await reader.read()  # Connection: close: the response ends with the connection
-    finally:
-        writer.close()
-    head, _, payload = response.partition(b"\r\n\r\n")
-    status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b""
-    if status != b"200" or b"transfer-encoding: chunked" in head.lower():
-        raise IdpError(f"{method} {url} answered {status!r}")
-    return json.loads(payload)

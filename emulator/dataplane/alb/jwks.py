@@ -5,17 +5,14 @@ most 150 KB and hold at most 10 keys, otherwise the request is not forwarded. AW
 lifetime: the emulator keeps a set for ``TTL`` seconds and refetches early (at most every ``REFRESH_GAP``)
 when a token names a ``kid`` it does not know, so a rotated key works without waiting for the TTL.
 
-The endpoint's certificate is verified (AWS verifies it against public CAs) against the system trust store
-plus, for local IdPs with their own CA, the PEM file named by ``ELBV2_EMULATOR_CA_BUNDLE``.
+The endpoint's certificate is verified by the data plane's one outbound client (``tls.outbound``): against the
+system trust store plus, for local IdPs with their own CA, the PEM file named by ``ELBV2_EMULATOR_CA_BUNDLE``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import os
-import ssl
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,12 +20,13 @@ from urllib.parse import urlsplit
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
+from emulator.dataplane.tls import outbound
+
 TTL = 300.0
 REFRESH_GAP = 30.0
 TIMEOUT = 5.0  # a request waits at most this long for the JWKS
 MAX_BYTES = 150 * 1024
 MAX_KEYS = 10
-CA_BUNDLE_ENV = "ELBV2_EMULATOR_CA_BUNDLE"
 STALE = object()  # ``Jwks.key``: no fresh answer, fetch first
 
 
@@ -75,9 +73,9 @@ class Jwks:
 
     async def _load(self) -> None:
         try:
-            body = await asyncio.wait_for(_get(self.endpoint), TIMEOUT)
+            body = await _get(self.endpoint)
             self.keys = _parse(json.loads(body))
-        except (OSError, asyncio.TimeoutError, ValueError, PyJWKError) as error:
+        except (ValueError, PyJWKError) as error:
             raise JwksError(f"{self.endpoint}: {error}") from error
         self.fetched = time.monotonic()
 
@@ -100,35 +98,14 @@ def _parse(document: Any) -> dict[str | None, Any]:
     return {k.get("kid"): PyJWK(k, algorithm="RS256").key for k in usable}
 
 
-@functools.lru_cache(maxsize=4)
-def _tls(ca_bundle: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    return context
-
-
 async def _get(url: str) -> bytes:
-    """GET over HTTP/1.0 (so never chunked), the body of a 200 of at most ``MAX_BYTES``."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
+    """The body of a 200 of at most ``MAX_BYTES`` from an https URL."""
+    if urlsplit(url).scheme != "https":
         raise ValueError("the JWKS endpoint must be an https URL")
-    context = _tls(os.environ.get(CA_BUNDLE_ENV) or None)
-    reader, writer = await asyncio.open_connection(
-        parts.hostname, parts.port or 443, ssl=context, server_hostname=parts.hostname
-    )
     try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        writer.write(f"GET {target} HTTP/1.0\r\nHost: {parts.netloc}\r\nAccept: application/json\r\n\r\n".encode())
-        response = await reader.read(MAX_BYTES + 16384)
-        while len(response) <= MAX_BYTES + 16384 and (more := await reader.read(65536)):
-            response += more
-    finally:
-        writer.close()
-    head, _, body = response.partition(b"\r\n\r\n")
-    status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b""
-    if status != b"200":
-        raise ValueError(f"GET {url} answered {status!r}")
-    if len(body) > MAX_BYTES:
-        raise ValueError(f"the JWKS is larger than {MAX_BYTES} bytes")
+        status, body = await outbound.request("GET", url, limit=MAX_BYTES, timeout=TIMEOUT)
+    except outbound.OutboundError as error:
+        raise ValueError(str(error)) from error
+    if status != 200:
+        raise ValueError(f"GET {url} answered {status}")
     return body

@@ -16,10 +16,10 @@ from emulator.dataplane.alb.headers import HeaderPolicy
 from emulator.dataplane.alb.http2 import AlpnSwitch, H2ClientConnection, alpn_protocols, with_alpn
 from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.rules import RuleTable, compile_rules
-from emulator.dataplane.alb.tls import TlsTerminator
 from emulator.dataplane.alb.upstream import UpstreamPool
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
+from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")
 
@@ -80,7 +80,8 @@ class AlbListener:
         if self.state.protocol == "HTTPS":
             self.tls = TlsTerminator()
             prepare = with_alpn(self.state.client_tls.prepare, self.config.load_balancer.attributes)
-            self.tls.configure(self.config.listener, self.collaborators.certificates, prepare)
+            self.tls.configure(certificate_arns(self.config.listener), self.config.listener.SslPolicy,
+                               self.collaborators.certificates, prepare)
         ssl_context = self.tls.context if self.tls is not None else None
 
         protocol = AlpnSwitch if ssl_context is not None else ClientConnection  # ALPN may choose HTTP/2
@@ -133,7 +134,8 @@ class AlbListener:
             or alpn_protocols(config.load_balancer.attributes) != alpn_protocols(self.config.load_balancer.attributes)
         ):
             prepare = with_alpn(state.client_tls.prepare, config.load_balancer.attributes)
-            self.tls.configure(config.listener, self.collaborators.certificates, prepare)
+            self.tls.configure(certificate_arns(config.listener), config.listener.SslPolicy,
+                               self.collaborators.certificates, prepare)
         self.config, self.state = config, state
 
     async def close(self) -> None:

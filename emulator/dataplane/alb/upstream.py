@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httptools
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL
-from emulator.dataplane.target_tls import TARGET_TLS
+from emulator.dataplane.tls.targets import TARGET_TLS
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.connection import ClientConnection

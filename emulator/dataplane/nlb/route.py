@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from emulator.dataplane.desired import forwarded_target_groups
 from emulator.dataplane.nlb.flow_hash import sticky_source_ip
 from emulator.dataplane.runtime import ListenerConfig
-from emulator.dataplane.target_tls import TARGET_TLS
+from emulator.dataplane.tls.targets import TARGET_TLS
 from emulator.dataplane.targets import TargetGroupRuntime
 from emulator.timing import Timing
 

@@ -1,7 +1,8 @@
-"""The TLS client context for every connection the load balancer opens to a target.
+"""The TLS client contexts for every connection the load balancer opens to a target.
 
-AWS never verifies target certificates, neither for traffic (ALB HTTPS and NLB TLS target groups) nor
-for health checks (checklist 3.1), so one shared, unverified context serves them all.
+AWS never verifies target certificates, neither for traffic (ALB HTTPS and NLB TLS target groups) nor for
+health checks (ALB guide, "Create an HTTPS listener": "The load balancer does not validate these
+certificates"), so shared, unverified contexts serve them all.
 """
 
 from __future__ import annotations

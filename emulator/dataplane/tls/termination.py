@@ -1,0 +1,78 @@
+"""TLS termination for ALB HTTPS and NLB TLS listeners: the listener's certificates, chosen by SNI, under its
+SslPolicy.
+
+The default certificate (``Certificates[0]``) answers a client that sends no server name or one that no
+certificate covers; certificates added with AddListenerCertificates are matched by their SAN/CN names ("SSL
+certificates" in the ALB guide: smart certificate selection; "Server certificates" in the NLB guide). The
+listening context stays the same object for the listener's life: its SNI callback switches each handshake to
+the context of the certificate chosen, so new certificates or policies apply without re-binding.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Iterable
+
+from api_models.resources import Listener
+from emulator.dataplane.runtime import CertificateSource
+from emulator.dataplane.tls.certificates import certificate_names, load_certificate, name_matches
+from emulator.dataplane.tls.policy import apply_ssl_policy
+
+log = logging.getLogger("elbv2_emulator.dataplane")
+Prepare = Callable[[ssl.SSLContext], None]  # finishes each certificate's context (ALPN, mTLS)
+
+
+def certificate_arns(listener: Listener) -> list[str]:
+    """The listener's default certificate, then those added with AddListenerCertificates."""
+    arns = [c["CertificateArn"] for c in listener.Certificates or [] if c.get("CertificateArn")]
+    return arns + [arn for arn in listener.extra_certificates if arn not in arns]
+
+
+class TlsTerminator:
+    """``context`` is what the listening socket uses; ``configure`` loads (and reloads) the certificates."""
+
+    def __init__(self) -> None:
+        # Until a certificate loads, a context without one: every handshake fails, none is served in clear.
+        self._placeholder = self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.sni_callback = self._choose
+        self._by_name: list[tuple[str, ssl.SSLContext]] = []
+        self._default: ssl.SSLContext | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._default is not None
+
+    def configure(
+        self, arns: Iterable[str], ssl_policy: str | None, certificates: CertificateSource, prepare: Prepare | None = None
+    ) -> None:
+        """Load every certificate of ``arns`` (the default first). Reads ACM: cheap, but not free."""
+        by_name: list[tuple[str, ssl.SSLContext]] = []
+        default: ssl.SSLContext | None = None
+        for arn in dict.fromkeys(arns):
+            material = certificates(arn)
+            if material is None:
+                log.warning("certificate %s cannot be loaded", arn)
+                continue
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            apply_ssl_policy(context, ssl_policy)
+            load_certificate(context, *material)
+            if prepare is not None:
+                prepare(context)
+            default = default or context
+            by_name += [(name, context) for name in certificate_names(material[0])]
+        self._by_name, self._default = by_name, default
+        if default is not None and self.context is self._placeholder:
+            # The first certificate's context becomes the listening one (before the socket is bound).
+            self.context = default
+            self.context.sni_callback = self._choose
+
+    def _choose(self, sock: ssl.SSLObject, server_name: str | None, _listening: ssl.SSLContext) -> None:
+        if server_name:
+            name = server_name.lower()
+            for pattern, context in self._by_name:
+                if name_matches(pattern, name):
+                    sock.context = context
+                    return
+        if self._default is not None:
+            sock.context = self._default
