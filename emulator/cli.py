@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     _add_origin_options(serve)
     args = parser.parse_args(argv)
-    origins = OriginSettings.from_lists(args.extra_cors_allowed_origins, args.extra_allowed_hosts, args.disable_cors_checks)
+    origins = OriginSettings.from_lists(
+        args.extra_cors_allowed_origins, args.extra_allowed_hosts, args.disable_cors_checks)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host,

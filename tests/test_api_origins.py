@@ -68,7 +68,8 @@ def test_cross_origin_form_post_of_create_target_group_is_refused_and_not_applie
 
 
 def test_cross_origin_delete_target_group_is_refused_and_the_group_kept(emulator_url: str, elbv2, vpc_id) -> None:
-    arn = elbv2.create_target_group(Name="kept", Protocol="HTTP", Port=80, VpcId=vpc_id)["TargetGroups"][0]["TargetGroupArn"]
+    created = elbv2.create_target_group(Name="kept", Protocol="HTTP", Port=80, VpcId=vpc_id)
+    arn = created["TargetGroups"][0]["TargetGroupArn"]
     delete = {"Action": "DeleteTargetGroup", "Version": "2015-12-01", "TargetGroupArn": arn}
     _assert_refused(requests.post(emulator_url, data=delete, headers={"Origin": EVIL}, timeout=5), "evil.example")
     assert _target_group_names(elbv2) == ["kept"]
@@ -138,7 +139,8 @@ def test_pages_on_this_machine_may_call_the_api_with_cors_headers(emulator_url: 
 
 
 def test_moto_answers_carry_our_cors_headers_only(emulator_url: str) -> None:
-    response = requests.get(f"{emulator_url}/moto-api/data.json", headers={"Origin": "http://localhost:3000"}, timeout=5)
+    local = {"Origin": "http://localhost:3000"}
+    response = requests.get(f"{emulator_url}/moto-api/data.json", headers=local, timeout=5)
     assert response.status_code == 200
     # One Access-Control-Allow-Origin (requests would join duplicates with ", "), one Origin in Vary.
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"

@@ -10,9 +10,11 @@ WSGI app and, before anything runs:
 - refuses a request whose ``Origin`` (else ``Referer``) is a foreign site;
 - answers preflights from allowed origins, and gives CORS headers to allowed origins only.
 
-Requests without ``Origin`` or ``Referer`` (boto3, the CLI, Terraform, the JS SDK in Node) pass with
-one Host lookup in a cache. Refusals are 403 ``AccessDenied`` (AWS's common error for a caller that may
-not act) in the Query protocol's ``ErrorResponse`` XML, with a message saying which option lifts them.
+The origin rules follow LocalStack's (https://docs.localstack.cloud/references/configuration, "Security");
+the Host check is ours. Requests without ``Origin`` or ``Referer`` (boto3, the CLI, Terraform, the JS SDK
+in Node) pass with one Host lookup in a cache and are otherwise untouched. Refusals are 403
+``AccessDenied`` (AWS's common error for a caller that may not act) in the Query protocol's
+``ErrorResponse`` XML, with a message saying which option lifts them.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ _ALLOWED_HEADERS = (
 )
 _EXPOSED_HEADERS = "x-amzn-requestid,x-amz-request-id,x-amz-id-2,etag,x-amz-version-id"
 _PREFLIGHT_MAX_AGE = "600"
+_HOST_REFUSED = ("Host '{}' is not a name of this emulator (DNS-rebinding protection); "
+                 "allow it with --extra-allowed-hosts or ELBV2_EMULATOR_EXTRA_ALLOWED_HOSTS.")
+_ORIGIN_REFUSED = ("Origin '{}' may not call this emulator (cross-site request); "
+                   "allow it with --extra-cors-allowed-origins or ELBV2_EMULATOR_EXTRA_CORS_ALLOWED_ORIGINS.")
 
 
 @dataclass(frozen=True, slots=True)
 class OriginSettings:
-    """What the operator configures (``--extra-cors-allowed-origins``, ``--extra-allowed-hosts``, ``--disable-cors-checks``)."""
+    """What the operator configures: ``--extra-cors-allowed-origins``, ``--extra-allowed-hosts``,
+    ``--disable-cors-checks``."""
 
     extra_allowed_origins: tuple[str, ...] = ()  # exact origins ("https://app.example.com", "null"), or "*"
     extra_allowed_hosts: tuple[str, ...] = ()  # exact names, "*.suffix", or "*"
@@ -147,7 +154,8 @@ def is_local_page(origin: str, host_header: str) -> bool:
         return False
     if parts.scheme not in ("http", "https"):
         return False
-    return is_loopback_name(parts.hostname or "") or parts.netloc == host_header.strip().lower()
+    same_origin = bool(host_header) and parts.netloc == host_header.strip().lower()
+    return same_origin or is_loopback_name(parts.hostname or "")
 
 
 class OriginPolicy:
@@ -191,12 +199,11 @@ class OriginGuard:
         origin = environ.get("HTTP_ORIGIN")
         if self._policy.enforced:
             if host is not None and not self._policy.host_allowed(host):
-                return _refuse(start_response, f"Host '{host}' is not a name of this emulator (DNS-rebinding "
-                               "protection); allow it with --extra-allowed-hosts or ELBV2_EMULATOR_EXTRA_ALLOWED_HOSTS.")
-            claimed = origin if origin is not None else origin_of_referer(environ.get("HTTP_REFERER", ""))
+                return _refuse(start_response, _HOST_REFUSED.format(host))
+            referer = environ.get("HTTP_REFERER")  # consulted, as by browsers' own CSRF rules, only without Origin
+            claimed = origin if origin is not None else (origin_of_referer(referer) if referer else "")
             if claimed and not self._policy.origin_allowed(claimed, host or ""):
-                return _refuse(start_response, f"Origin '{claimed}' may not call this emulator (cross-site request); "
-                               "allow it with --extra-cors-allowed-origins or ELBV2_EMULATOR_EXTRA_CORS_ALLOWED_ORIGINS.")
+                return _refuse(start_response, _ORIGIN_REFUSED.format(claimed))
         if origin is None:
             return self._app(environ, start_response)
         if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
