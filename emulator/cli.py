@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
+from emulator.api.origins import OriginSettings
 from emulator.server import EmulatorServer
 from emulator.timing import Timing
 
@@ -23,10 +25,32 @@ def main(argv: list[str] | None = None) -> None:
         "--listen-host",
         help="bind every listener on this address instead of each LB's own 127.1.x.y (0.0.0.0 in a container)",
     )
+    _add_origin_options(serve)
     args = parser.parse_args(argv)
+    origins = OriginSettings.from_lists(
+        args.extra_cors_allowed_origins, args.extra_allowed_hosts, args.disable_cors_checks)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host).serve_forever()
+    EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host,
+                   origins=origins).serve_forever()
+
+
+def _add_origin_options(serve: argparse.ArgumentParser) -> None:
+    """Browser checks (README "Browsers and the API"); each option defaults to its environment variable."""
+    env = os.environ.get
+    serve.add_argument(
+        "--extra-cors-allowed-origins", default=env("ELBV2_EMULATOR_EXTRA_CORS_ALLOWED_ORIGINS", ""), metavar="LIST",
+        help="comma-separated origins that may call the API besides localhost pages and file:// (or *)",
+    )
+    serve.add_argument(
+        "--extra-allowed-hosts", default=env("ELBV2_EMULATOR_EXTRA_ALLOWED_HOSTS", ""), metavar="LIST",
+        help="comma-separated Host names the API answers besides loopback names (name, *.suffix or *)",
+    )
+    serve.add_argument(
+        "--disable-cors-checks", action="store_true",
+        default=env("ELBV2_EMULATOR_DISABLE_CORS_CHECKS", "").lower() in ("1", "true", "yes"),
+        help="answer every Origin and Host, with CORS headers for any origin",
+    )
 
 
 if __name__ == "__main__":

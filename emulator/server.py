@@ -13,6 +13,7 @@ from emulator import local_aws
 from emulator.api import moto_footprint
 from emulator.api.app import create_app
 from emulator.api.http_handler import KeepAliveHandler
+from emulator.api.origins import OriginSettings
 from emulator.control import Services
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
@@ -46,6 +47,7 @@ class EmulatorServer:
         timing: Timing | None = None,
         dns_port: int | None = None,
         listen_host: str | None = None,
+        origins: OriginSettings | None = None,
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
@@ -57,7 +59,7 @@ class EmulatorServer:
             instance_address=local_aws.instance_address,
             listen_host=listen_host,
         )
-        app = create_app(self.services, self.dataplane)
+        app = create_app(self.services, self.dataplane, host, origins)
         self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None

@@ -14,15 +14,21 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, internal_failure
-from emulator.api.front import Elbv2Front
+from emulator.api.front import Elbv2Front, WsgiApp
+from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
 from emulator.control import Services
 from emulator.dns import dns_table
 from emulator.protocol import XML_CONTENT_TYPE
 
 
-def create_app(services: Services, dataplane: DataPlaneView) -> Elbv2Front:
-    """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes."""
-    return Elbv2Front(_flask_app(services, dataplane), Elbv2Endpoint(services, dataplane))
+def create_app(
+    services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None
+) -> WsgiApp:
+    """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes, behind the
+    browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them)."""
+    front = Elbv2Front(_flask_app(services, dataplane), Elbv2Endpoint(services, dataplane))
+    policy = OriginPolicy(api_host, origins or OriginSettings(), lambda name: name in dns_table(services.store))
+    return OriginGuard(front, policy)
 
 
 def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
