@@ -13,10 +13,11 @@ from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 
-from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, internal_failure
+from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front
 from emulator.control import Services
 from emulator.dns import dns_table
+from emulator.errors import AwsError
 from emulator.protocol import XML_CONTENT_TYPE
 
 
@@ -54,11 +55,11 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
         return _to_moto(moto_app)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response | HTTPException:
-        if isinstance(error, HTTPException):  # 404/405 and friends keep Flask's answer
-            return error
-        reply = internal_failure(f"{request.method} {request.path}")
-        return Response(reply.body, reply.status, content_type=XML_CONTENT_TYPE, headers={"x-amzn-RequestId": reply.request_id})
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):  # 404/405 and friends: their status, as an XML error document
+            code = (error.name or "Error").replace(" ", "")
+            return _xml(error_reply(AwsError(code, error.description or code, error.code or 400)))
+        return _xml(internal_failure(f"{request.method} {request.path}"))
 
     return app
 
@@ -69,4 +70,11 @@ def _to_moto(moto_app: DomainDispatcherApplication) -> Response:
     environ = dict(request.environ)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    return Response.from_app(moto_app, environ)
+    answer = Response.from_app(moto_app, environ)
+    if answer.status_code >= 500 and answer.mimetype == "text/html":  # moto's Flask caught a bug in moto
+        return _xml(internal_failure(f"moto: {request.method} {request.path}"))
+    return answer
+
+
+def _xml(reply: Reply) -> Response:
+    return Response(reply.body, reply.status, content_type=XML_CONTENT_TYPE, headers={"x-amzn-RequestId": reply.request_id})

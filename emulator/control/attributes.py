@@ -13,6 +13,7 @@ from api_models.attributes import (
 )
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import listener_or_error, load_balancer_or_error, target_group_or_error
+from emulator.errors import validation_error
 
 
 def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
@@ -20,6 +21,16 @@ def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _changes(req: Request) -> dict[str, str]:
+    """Key -> new value. The model leaves Key optional, but an attribute without one names nothing: refused
+    in AWS's (Coral) wording for a missing member."""
+    missing = [index for index, attribute in enumerate(req["Attributes"], 1) if "Key" not in attribute]
+    if missing:
+        details = "; ".join(
+            f"Value null at 'attributes.{index}.member.key' failed to satisfy constraint: Member must not be null"
+            for index in missing
+        )
+        count = len(missing)
+        raise validation_error(f"{count} validation error{'' if count == 1 else 's'} detected: {details}")
     return {attribute["Key"]: attribute.get("Value", "") for attribute in req["Attributes"]}
 
 
