@@ -41,8 +41,8 @@ def describe_load_balancer_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyLoadBalancerAttributes")
 def modify_load_balancer_attributes(ctx: Context, req: Request) -> Result:
-    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     changes = _changes(req)
+    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     for key, value in changes.items():
         validate_load_balancer_attribute(lb.Type, key, value)
     updated = lb.model_copy(update={"attributes": lb.attributes | changes})
@@ -57,8 +57,8 @@ def describe_target_group_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyTargetGroupAttributes")
 def modify_target_group_attributes(ctx: Context, req: Request) -> Result:
-    tg = target_group_or_error(ctx, req["TargetGroupArn"])
     changes = _changes(req)
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
     merged = tg.attributes | changes
     validate_target_group_attributes(tg.Protocol, tg.TargetType, merged, changes)
     ctx.tx.put(tg.model_copy(update={"attributes": merged}))
@@ -72,8 +72,8 @@ def describe_listener_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyListenerAttributes")
 def modify_listener_attributes(ctx: Context, req: Request) -> Result:
-    listener = listener_or_error(ctx, req["ListenerArn"])
     changes = _changes(req)
+    listener = listener_or_error(ctx, req["ListenerArn"])
     for key, value in changes.items():
         validate_listener_attribute(listener.Protocol, key, value)
     updated = listener.model_copy(update={"attributes": listener.attributes | changes})

@@ -45,8 +45,11 @@ def paginate(
     start = 0
     if marker is not None:
         try:
-            start = bisect_right(keys, _decoded(marker))
-        except (TypeError, ValueError):  # not a marker, or one of another listing (its key has other types)
+            after = _decoded(marker)
+            if keys and tuple(map(type, after)) != tuple(map(type, keys[0])):
+                raise ValueError(marker)  # a marker of another listing: its key has another shape
+            start = bisect_right(keys, after)
+        except ValueError:
             raise validation_error(f"The marker '{marker}' is not valid") from None  # [I]
     page = keyed[start:start + size]
     next_marker = _encoded(page[-1][0]) if start + size < len(keyed) else None
