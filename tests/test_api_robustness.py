@@ -190,7 +190,7 @@ def test_error_messages_echoing_control_characters_are_parseable(elbv2):
 
 
 def test_an_action_with_control_characters_is_invalid_action_xml(emulator_url):
-    answer = requests.post(emulator_url, data="Action=Describe%01%0B&Version=2015-12-01", headers={"Content-Type": _FORM}, timeout=10)
+    answer = _signed(emulator_url, "POST", _FORM, body="Action=Describe%01%0B&Version=2015-12-01")
     assert answer.status_code == 400 and _error_code(answer.content) == "InvalidAction"
 
 
@@ -215,6 +215,13 @@ def test_a_signed_call_without_version_is_invalid_action_not_an_s3_bucket_list(e
     answer = _signed(emulator_url, "POST", _FORM, body="Action=DescribeLoadBalancers")
     assert answer.status_code == 400 and _error_code(answer.content) == "InvalidAction"
     assert b"NO_VERSION_SPECIFIED" in answer.content and b"ListAllMyBuckets" not in answer.content
+
+
+def test_classic_elb_actions_go_to_moto_and_others_of_its_version_are_invalid_action(emulator_url):
+    classic = _signed(emulator_url, "POST", _FORM, body="Action=DescribeLoadBalancers&Version=2012-06-01")
+    assert classic.status_code == 200 and b"LoadBalancerDescriptions" in classic.content
+    unknown = _signed(emulator_url, "POST", _FORM, body="Action=DescribeTargetGroupAttributes&Version=2012-06-01")
+    assert unknown.status_code == 400 and _error_code(unknown.content) == "InvalidAction"
 
 
 def test_a_signed_call_without_action_is_missing_action(emulator_url):

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
+import botocore.session
+
 from emulator.api.elbv2 import ELBV2_VERSION, Elbv2Endpoint, Reply, error_reply
 from emulator.api.identity import caller, signing_service
 from emulator.errors import AwsError
-from emulator.protocol import XML_CONTENT_TYPE
+from emulator.protocol import XML_CONTENT_TYPE, operation_names
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _FORM = "application/x-www-form-urlencoded"
@@ -29,6 +32,7 @@ _CLASSIC_ELB_VERSION = "2012-06-01"
 # More fields than any elbv2 call needs (the largest, RegisterTargets, has no modeled limit, but a few
 # thousand targets is far beyond AWS's quotas); it bounds the memory one parsed request can take.
 _MAX_FIELDS = 20_000
+_OPERATIONS = frozenset(operation_names())
 
 
 class Elbv2Front:
@@ -50,17 +54,24 @@ class Elbv2Front:
         except ValueError:
             error = AwsError("InvalidQueryParameter", f"The request has more than {_MAX_FIELDS} parameters.")
             return _answer(error_reply(error), start_response)
-        version = params.get("Version")
-        if version == _CLASSIC_ELB_VERSION or (service is None and (version != ELBV2_VERSION or "Action" not in params)):
+        version, action = params.get("Version"), params.get("Action")
+        if service is None and action not in _OPERATIONS:
             return self._app(environ, start_response)
-        action = params.get("Action")
         if not action:
             return _answer(error_reply(AwsError("MissingAction", "The request must contain the parameter Action.")), start_response)
+        if version == _CLASSIC_ELB_VERSION and action in _classic_elb_operations():
+            return self._app(environ, start_response)  # moto's classic ELB
         if version != ELBV2_VERSION:
             # What AWS's Query front door answers for an unknown or missing Version (AWS "Common Errors": InvalidAction).
             message = f"Could not find operation {action} for version {version or 'NO_VERSION_SPECIFIED'}"
             return _answer(error_reply(AwsError("InvalidAction", message)), start_response)
         return _answer(self._endpoint.call(params, who, _endpoint_url(environ)), start_response)
+
+
+@cache
+def _classic_elb_operations() -> frozenset[str]:
+    """Classic ELB's actions (botocore's ``elb`` model, loaded on first use): moto answers only these."""
+    return frozenset(botocore.session.get_session().get_service_model("elb").operation_names)
 
 
 def _answer(reply: Reply, start_response: Callable[..., Any]) -> list[bytes]:
