@@ -59,6 +59,8 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
         if isinstance(error, HTTPException):  # 404/405 and friends: their status, as an XML error document
             code = (error.name or "Error").replace(" ", "")
             return _xml(error_reply(AwsError(code, error.description or code, error.code or 400)))
+        if isinstance(error, NotImplementedError):  # moto's way of saying it lacks a feature (e.g. S3 PATCH)
+            return _xml(error_reply(AwsError("NotImplemented", f"Not implemented by the emulator: {error}", 501)))
         return _xml(internal_failure(f"{request.method} {request.path}"))
 
     return app

@@ -36,6 +36,14 @@ class KeepAliveHandler(WSGIRequestHandler):
     # http.server's own answers to a broken request line or header block: plain text, not its HTML page.
     error_message_format = "%(code)d %(message)s: %(explain)s\n"
     error_content_type = "text/plain; charset=utf-8"
+    # Until a request line has been parsed, http.server takes the client for HTTP/0.9 and would answer a
+    # broken one without a status line; AWS speaks no HTTP/0.9 either.
+    default_request_version = "HTTP/1.0"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if self.request_version == "HTTP/0.9":  # e.g. "GE T / HTTP/0.9": answer with a status line anyway
+            self.request_version = "HTTP/1.0"
+        super().send_error(code, message, explain)
 
     def setup(self) -> None:
         super().setup()
