@@ -158,8 +158,8 @@ class Fuzzer:
             self.counts["success"] += 1
             return
         code = parsed.get("Error", {}).get("Code", "")
-        from_moto = form.get("Version") == "2012-06-01"  # classic ELB: moto's code, answered AWS-shaped
-        self.counts[f"{answer.status_code} {code}{' (moto classic ELB)' if from_moto else ''}"] += 1
+        from_moto = form.get("Version") == "2012-06-01"  # classic ELB: moto's code (or our InvalidAction in front of it)
+        self.counts[f"{answer.status_code} {code}{' (classic ELB Version)' if from_moto else ''}"] += 1
         if not _CODE.fullmatch(code or ""):
             self._finding(case, name, f"{answer.status_code} without an AWS error code: {answer.content[:200]!r}")
         elif answer.status_code >= 500 and not from_moto:
