@@ -55,7 +55,7 @@ class Elbv2Front:
             error = AwsError("InvalidQueryParameter", f"The request has more than {_MAX_FIELDS} parameters.")
             return _answer(error_reply(error), start_response)
         version, action = params.get("Version"), params.get("Action")
-        if service is None and action not in _OPERATIONS:
+        if service is None and version != ELBV2_VERSION and action not in _OPERATIONS:
             return self._app(environ, start_response)
         if not action:
             return _answer(error_reply(AwsError("MissingAction", "The request must contain the parameter Action.")), start_response)
