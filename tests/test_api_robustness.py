@@ -109,6 +109,12 @@ def test_broken_framing_is_a_plain_400(emulator_url, framing):
     assert b"Connection: close" in answer and body.startswith(b"Bad Request: ")
 
 
+@pytest.mark.parametrize("line", [b"GE T / HTTP/0.9", b"GET / http/1.1", b"\xff\xfe / HTTP/1.x"])
+def test_a_broken_request_line_gets_a_status_line(emulator_url, line):
+    answer, body = _raw(emulator_url, line + b"\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"Content-Type: text/plain" in answer
+
+
 def test_unknown_transfer_coding_is_501(emulator_url):
     answer, _ = _raw(emulator_url, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 501 ")
@@ -142,6 +148,11 @@ def test_an_unknown_method_is_an_xml_error_not_an_html_page(emulator_url):
     answer = requests.request("PROPFIND", f"{emulator_url}/", timeout=10)
     assert answer.status_code == 405 and answer.headers["Content-Type"] == "text/xml"
     assert _error_code(answer.content) == "MethodNotAllowed"
+
+
+def test_a_method_moto_lacks_is_not_implemented_xml(emulator_url):
+    answer = requests.patch(f"{emulator_url}/some-bucket", timeout=10)
+    assert answer.status_code == 501 and _error_code(answer.content) == "NotImplemented"
 
 
 # --- Bugs of our own -----------------------------------------------------------------------------------
