@@ -7,12 +7,10 @@ import logging
 import threading
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from emulator import local_aws
 from emulator.api import moto_footprint
 from emulator.api.app import create_app
-from emulator.api.http_handler import KeepAliveHandler
+from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
 from emulator.control import Services
 from emulator.dataplane.engine import DataPlane
@@ -60,7 +58,7 @@ class EmulatorServer:
             listen_host=listen_host,
         )
         app = create_app(self.services, self.dataplane, host, origins)
-        self._http: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
+        self._http = ApiHttpServer(host, port, app)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
 

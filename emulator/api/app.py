@@ -13,11 +13,12 @@ from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 
-from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, internal_failure
+from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
 from emulator.control import Services
 from emulator.dns import dns_table
+from emulator.errors import AwsError
 from emulator.protocol import XML_CONTENT_TYPE
 
 
@@ -60,11 +61,13 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
         return _to_moto(moto_app)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response | HTTPException:
-        if isinstance(error, HTTPException):  # 404/405 and friends keep Flask's answer
-            return error
-        reply = internal_failure(f"{request.method} {request.path}")
-        return Response(reply.body, reply.status, content_type=XML_CONTENT_TYPE, headers={"x-amzn-RequestId": reply.request_id})
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):  # 404/405 and friends: their status, as an XML error document
+            code = (error.name or "Error").replace(" ", "")
+            return _xml(error_reply(AwsError(code, error.description or code, error.code or 400)))
+        if isinstance(error, NotImplementedError):  # moto's way of saying it lacks a feature (e.g. S3 PATCH)
+            return _xml(error_reply(AwsError("NotImplemented", f"Not implemented by the emulator: {error}", 501)))
+        return _xml(internal_failure(f"{request.method} {request.path}"))
 
     return app
 
@@ -76,3 +79,7 @@ def _to_moto(moto_app: DomainDispatcherApplication) -> Response:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return Response.from_app(moto_app, environ)
+
+
+def _xml(reply: Reply) -> Response:
+    return Response(reply.body, reply.status, content_type=XML_CONTENT_TYPE, headers={"x-amzn-RequestId": reply.request_id})

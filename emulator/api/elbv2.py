@@ -9,6 +9,7 @@ logged with its traceback.
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,17 +53,17 @@ class Reply:
     request_id: str
 
 
-def is_elbv2(form: Mapping[str, str]) -> bool:
-    """An elbv2 call, as opposed to classic ELB (2012-06-01) or another Query service on this endpoint."""
-    return form.get("Version") == ELBV2_VERSION and "Action" in form
+def error_reply(error: AwsError, request_id: str | None = None) -> Reply:
+    """AWS's ``ErrorResponse`` document for ``error``, with the status its code has."""
+    request_id = request_id or str(uuid.uuid4())
+    return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
 
 
 def internal_failure(what: str, request_id: str | None = None) -> Reply:
-    """AWS's answer to a bug; call it from an ``except`` block, the traceback is logged."""
+    """AWS's answer to a bug; called from an ``except`` block, the traceback is logged too."""
     request_id = request_id or str(uuid.uuid4())
-    log.exception("%s failed (request %s)", what, request_id)
-    error = AwsError("InternalFailure", _INTERNAL_FAILURE, 500)
-    return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+    log.error("%s failed (request %s)", what, request_id, exc_info=sys.exc_info()[0] is not None)
+    return error_reply(AwsError("InternalFailure", _INTERNAL_FAILURE, 500), request_id)
 
 
 def needs_data_plane(operation: str) -> bool:
@@ -84,7 +85,7 @@ class Elbv2Endpoint:
             body = self._run(operation, form, who, endpoint_url, request_id)
             return Reply(200, body, request_id)
         except AwsError as error:
-            return Reply(error.status, protocol.serialize_error(error, request_id), request_id)
+            return error_reply(error, request_id)
         except Exception:
             return internal_failure(operation, request_id)
 

@@ -3,24 +3,29 @@
 werkzeug's own ``run_wsgi`` answers every request with ``Connection: close`` and then polls the socket
 until the client hangs up, so each SDK call would pay a new TCP connection and a new server thread; and it
 writes the headers and the body separately, which Nagle's algorithm and the client's delayed ACK can hold
-back. Here a request whose body has a known length is read into memory first, the app's answer is
-buffered, and the status line, headers and body go out in one write on a ``TCP_NODELAY`` socket, leaving
-the connection open for the SDK's next call. Anything else (chunked or ``100-continue`` uploads, bodies
-over ``MAX_BUFFERED_BODY``) is served by werkzeug as before.
+back. Here every request's body is read into memory first (framing checked and size capped by
+``request_body``), the app's answer is buffered, and the status line, headers and body go out in one
+write on a ``TCP_NODELAY`` socket, leaving the connection open for the SDK's next call.
+
+Whatever arrives, the client gets an answer: broken HTTP a plain-text 400 (or 501 for an unknown
+transfer coding), a body over the cap AWS-style XML with HTTP 413, a bug in the app AWS's InternalFailure
+XML; never werkzeug's HTML error page or a silent close.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import socket
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-log = logging.getLogger("elbv2_emulator.api")
+from emulator import protocol
+from emulator.api.elbv2 import Reply, error_reply, internal_failure
+from emulator.api.request_body import MAX_REQUEST_BODY, BodyTooLarge, BrokenFraming, ClientGone, read_body
+from emulator.errors import AwsError
 
-MAX_BUFFERED_BODY = 16 * 1024 * 1024
 _NO_BODY_STATUSES = (204, 304)
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
 
@@ -28,6 +33,17 @@ _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"
 class KeepAliveHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds an idle keep-alive connection (and its thread) may wait for the next request
+    # http.server's own answers to a broken request line or header block: plain text, not its HTML page.
+    error_message_format = "%(code)d %(message)s: %(explain)s\n"
+    error_content_type = "text/plain; charset=utf-8"
+    # Until a request line has been parsed, http.server takes the client for HTTP/0.9 and would answer a
+    # broken one without a status line; AWS speaks no HTTP/0.9 either.
+    default_request_version = "HTTP/1.0"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if self.request_version == "HTTP/0.9":  # e.g. "GE T / HTTP/0.9": answer with a status line anyway
+            self.request_version = "HTTP/1.0"
+        super().send_error(code, message, explain)
 
     def setup(self) -> None:
         super().setup()
@@ -37,25 +53,49 @@ class KeepAliveHandler(WSGIRequestHandler):
         pass
 
     def run_wsgi(self) -> None:
-        body = self._buffered_body()
-        if body is None:
-            super().run_wsgi()
+        try:
+            body, must_close = read_body(self.headers, self.rfile, self.request_version, self._send_continue)
+        except BrokenFraming as broken:
+            self._refuse(broken.status, str(broken))
             return
-        environ = self.make_environ()
+        except BodyTooLarge:
+            self.close_connection = True  # the rest of the body is never read
+            message = f"Request body is larger than the maximum of {MAX_REQUEST_BODY} bytes."
+            self._respond_error(AwsError("RequestEntityTooLarge", message, 413))
+            return
+        except (ClientGone, ConnectionError, TimeoutError):
+            self.close_connection = True
+            return
+        self.close_connection = self.close_connection or must_close
+        try:
+            environ = self.make_environ()
+        except ValueError as error:  # a request target urlsplit() refuses, e.g. "http://[::1"
+            self._refuse(400, f"invalid request target: {error}")
+            return
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.pop("wsgi.input_terminated", None)
         status, headers, content = self._call_app(environ)
         self._respond(status, headers, content)
 
-    def _buffered_body(self) -> bytes | None:
-        """The request body, or None when it is not one this handler buffers."""
-        if self.headers.get("Transfer-Encoding") or self.headers.get("Expect", "").lower() == "100-continue":
-            return None
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0 or length > MAX_BUFFERED_BODY:
-            return None
-        return self.rfile.read(length) if length else b""
+    def handle_expect_100(self) -> bool:
+        """http.server would send ``100 Continue`` while parsing the head; ``read_body`` sends it only once
+        the body's framing and size are acceptable, so a refused upload is never invited."""
+        return True
+
+    def _send_continue(self) -> None:
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Broken HTTP: a plain-text answer, then the connection closes (its framing can no longer be trusted)."""
+        self.close_connection = True
+        phrase = HTTPStatus(status).phrase
+        self._respond(f"{status} {phrase}", [("Content-Type", "text/plain; charset=utf-8")], f"{phrase}: {reason}\n".encode())
+
+    def _respond_error(self, error: AwsError) -> None:
+        reply = error_reply(error)
+        self._respond(f"{reply.status} {HTTPStatus(reply.status).phrase}", _xml_headers(reply), reply.body)
 
     def _call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         started: list[Any] = []
@@ -73,9 +113,9 @@ class KeepAliveHandler(WSGIRequestHandler):
                 if hasattr(result, "close"):
                     result.close()
         except Exception:  # the app answers its own errors; this is a bug in the app itself
-            log.exception("unhandled error serving %s %s", self.command, self.path)
             self.close_connection = True
-            return "500 Internal Server Error", [("Content-Type", "text/plain")], b"Internal Server Error"
+            reply = internal_failure(f"{self.command} {self.path}")
+            return f"{reply.status} {HTTPStatus(reply.status).phrase}", _xml_headers(reply), reply.body
         return started[0], started[1], b"".join(written)
 
     def _respond(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
@@ -89,5 +129,9 @@ class KeepAliveHandler(WSGIRequestHandler):
             lines.append(f"Content-Length: {len(content)}")
         if self.close_connection:
             lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")  # moto may echo any header text
         self.wfile.write(head if no_body else head + content)
+
+
+def _xml_headers(reply: Reply) -> list[tuple[str, str]]:
+    return [("Content-Type", protocol.XML_CONTENT_TYPE), ("x-amzn-RequestId", reply.request_id)]

@@ -17,6 +17,7 @@ DEFAULT_REGION = "us-east-1"
 
 # Authorization: AWS4-HMAC-SHA256 Credential=<akid>/<date>/<region>/<service>/aws4_request, ...
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/[^/]+/")
+_SIGNING_SERVICE = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/,\s]+)/")
 
 
 class Caller(NamedTuple):
@@ -35,3 +36,9 @@ def caller(authorization: str | None, account_header: str | None = None) -> Call
     if _is_account_id(account_header):
         return Caller(account_header, region)  # type: ignore[arg-type]
     return Caller(access_key if _is_account_id(access_key) else DEFAULT_ACCOUNT, region)  # type: ignore[arg-type]
+
+
+def signing_service(authorization: str | None) -> str | None:
+    """The service a SigV4 ``Authorization`` header was signed for (``elasticloadbalancing``), if any."""
+    match = _SIGNING_SERVICE.search(authorization or "")
+    return match.group(1) if match else None

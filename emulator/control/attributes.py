@@ -13,6 +13,7 @@ from api_models.attributes import (
 )
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import listener_or_error, load_balancer_or_error, target_group_or_error
+from emulator.errors import validation_error
 
 
 def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
@@ -20,6 +21,16 @@ def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _changes(req: Request) -> dict[str, str]:
+    """Key -> new value. The model leaves Key optional, but an attribute without one names nothing: refused
+    in AWS's (Coral) wording for a missing member."""
+    missing = [index for index, attribute in enumerate(req["Attributes"], 1) if "Key" not in attribute]
+    if missing:
+        details = "; ".join(
+            f"Value null at 'attributes.{index}.member.key' failed to satisfy constraint: Member must not be null"
+            for index in missing
+        )
+        count = len(missing)
+        raise validation_error(f"{count} validation error{'' if count == 1 else 's'} detected: {details}")
     return {attribute["Key"]: attribute.get("Value", "") for attribute in req["Attributes"]}
 
 
@@ -30,8 +41,8 @@ def describe_load_balancer_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyLoadBalancerAttributes")
 def modify_load_balancer_attributes(ctx: Context, req: Request) -> Result:
-    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     changes = _changes(req)
+    lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     for key, value in changes.items():
         validate_load_balancer_attribute(lb.Type, key, value)
     updated = lb.model_copy(update={"attributes": lb.attributes | changes})
@@ -46,8 +57,8 @@ def describe_target_group_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyTargetGroupAttributes")
 def modify_target_group_attributes(ctx: Context, req: Request) -> Result:
-    tg = target_group_or_error(ctx, req["TargetGroupArn"])
     changes = _changes(req)
+    tg = target_group_or_error(ctx, req["TargetGroupArn"])
     merged = tg.attributes | changes
     validate_target_group_attributes(tg.Protocol, tg.TargetType, merged, changes)
     ctx.tx.put(tg.model_copy(update={"attributes": merged}))
@@ -61,8 +72,8 @@ def describe_listener_attributes(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyListenerAttributes")
 def modify_listener_attributes(ctx: Context, req: Request) -> Result:
-    listener = listener_or_error(ctx, req["ListenerArn"])
     changes = _changes(req)
+    listener = listener_or_error(ctx, req["ListenerArn"])
     for key, value in changes.items():
         validate_listener_attribute(listener.Protocol, key, value)
     updated = listener.model_copy(update={"attributes": listener.attributes | changes})

@@ -94,5 +94,5 @@ def describe_listener_certificates(ctx: Context, req: Request) -> Result:
     default = _default_arn(listener)
     listed = [{"CertificateArn": default, "IsDefault": True}] if default else []
     listed += [{"CertificateArn": arn, "IsDefault": False} for arn in listener.extra_certificates]
-    page, marker = paginate(listed, req)
+    page, marker = paginate(listed, req, key=lambda cert: (0 if cert["IsDefault"] else 1, cert["CertificateArn"]))
     return {"Certificates": page, "NextMarker": marker}

@@ -145,7 +145,7 @@ def describe_listeners(ctx: Context, req: Request) -> Result:
         found = listeners_of(ctx, load_balancer_or_error(ctx, lb_arn).LoadBalancerArn)
     else:
         raise validation_error("You must specify either listener ARNs or a load balancer ARN")
-    page, marker = paginate(found, req)
+    page, marker = paginate(found, req, key=lambda listener: (listener.Port or 0, listener.ListenerArn))
     return {"Listeners": [listener.to_aws() for listener in page], "NextMarker": marker}
 
 

@@ -19,7 +19,7 @@ from emulator.control import aws_services, limits
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.listeners import remove_listener
 from emulator.control.lookups import listeners_of, load_balancer_or_error
-from emulator.control.paging import paginate
+from emulator.control.paging import instant, paginate
 from emulator.control.tags import merge_tags
 from emulator.errors import AwsError, validation_error
 
@@ -172,7 +172,7 @@ def describe_load_balancers(ctx: Context, req: Request) -> Result:
         found = _by_names(ctx, names)
     else:
         found = ctx.tx.all(LoadBalancer)
-    page, marker = paginate(found, req)
+    page, marker = paginate(found, req, key=lambda lb: (instant(lb.CreatedTime), lb.LoadBalancerArn))
     return {"LoadBalancers": [describe(ctx, lb) for lb in page], "NextMarker": marker}
 
 

@@ -78,7 +78,7 @@ def describe_rules(ctx: Context, req: Request) -> Result:
         found = rules_of(ctx, listener_or_error(ctx, listener_arn).ListenerArn)
     else:
         raise validation_error("You must specify either listener rule ARNs or a listener ARN")
-    page, marker = paginate(found, req)
+    page, marker = paginate(found, req, key=lambda rule: (rule.priority_number, rule.RuleArn))
     return {"Rules": [rule.to_aws() for rule in page], "NextMarker": marker}
 
 

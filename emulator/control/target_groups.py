@@ -115,7 +115,7 @@ def describe_target_groups(ctx: Context, req: Request) -> Result:
         found = [tg for tg in ctx.tx.all(TargetGroup) if lb_arn in load_balancers_of_target_group(ctx, tg.TargetGroupArn)]
     else:
         found = ctx.tx.all(TargetGroup)
-    page, marker = paginate(found, req)
+    page, marker = paginate(found, req, key=lambda tg: (tg.TargetGroupName, tg.TargetGroupArn))
     return {"TargetGroups": [describe(ctx, tg) for tg in page], "NextMarker": marker}
 
 

@@ -87,7 +87,7 @@ def describe_trust_store_revocations(ctx: Context, req: Request) -> Result:
     store = trust_store_or_error(ctx, req["TrustStoreArn"])
     ids = req.get("RevocationIds")
     selected = _revocations_or_error(store, ids) if ids else list(store.revocations)
-    page, next_marker = paginate(selected, req)
+    page, next_marker = paginate(selected, req, key=lambda revocation: (revocation.RevocationId,))
     return {"TrustStoreRevocations": [_aws(store, r) for r in page], "NextMarker": next_marker}
 
 

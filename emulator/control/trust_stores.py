@@ -120,14 +120,14 @@ def _selected(ctx: Context, req: Request) -> list[TrustStore]:
 
 @operation("DescribeTrustStores")
 def describe_trust_stores(ctx: Context, req: Request) -> Result:
-    page, next_marker = paginate(_selected(ctx, req), req)
+    page, next_marker = paginate(_selected(ctx, req), req, key=lambda store: (store.Name, store.TrustStoreArn))
     return {"TrustStores": [store.to_aws() for store in page], "NextMarker": next_marker}
 
 
 @operation("DescribeTrustStoreAssociations")
 def describe_trust_store_associations(ctx: Context, req: Request) -> Result:
     store = trust_store_or_error(ctx, req["TrustStoreArn"])
-    page, next_marker = paginate(associated_load_balancers(ctx, store.TrustStoreArn), req)
+    page, next_marker = paginate(associated_load_balancers(ctx, store.TrustStoreArn), req, key=lambda arn: (arn,))
     return {"TrustStoreAssociations": [{"ResourceArn": arn} for arn in page], "NextMarker": next_marker}
 
 

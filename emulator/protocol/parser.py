@@ -19,7 +19,12 @@ from .validation import Violation, error_for, item_path, member_path, validate
 # A form field ``A.b.1`` is stored as ``{"A": {"b": {"1": {_VALUE: text}}}}``.
 _Node = dict[str, Any]
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_INDEX = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 _VALUE = "."  # splitting on "." means no segment can contain one, so this key never clashes
+# Characters XML 1.0 cannot carry (§2.2 Char), not even as character references: a value holding one could
+# never be returned in a parseable answer, so it is refused instead of stored.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML_CONSTRAINT = "Member must contain only characters allowed in XML 1.0"
 
 
 def parse_request(operation: str, form: Mapping[str, str]) -> dict[str, Any]:
@@ -104,11 +109,14 @@ def _parse_map(shape: Shape, node: _Node, path: str, problems: list[Violation]) 
 
 def _numbered(node: _Node) -> list[_Node]:
     """Children keyed ``1``, ``2``, ... in numeric order; other keys are ignored like unknown params."""
-    indexed = [(int(key), child) for key, child in node.items() if key.isdigit()]
+    indexed = [(int(key), child) for key, child in node.items() if _INDEX.fullmatch(key)]
     return [child for _, child in sorted(indexed, key=lambda pair: pair[0])]
 
 
 def _parse_scalar(shape: Shape, text: str, path: str, problems: list[Violation]) -> Any:
+    if _NOT_XML.search(text) is not None:
+        problems.append(Violation(path, text, _NOT_XML_CONSTRAINT))
+        return None
     converter = _CONVERTERS.get(shape.type_name)
     if converter is None:
         return text

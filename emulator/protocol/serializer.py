@@ -6,6 +6,7 @@ serializing a response is a walk over precomputed tags plus one ``''.join``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any, Callable
@@ -35,9 +36,9 @@ def serialize_error(error: AwsError, request_id: str) -> bytes:
     """AWS's ``ErrorResponse`` document; botocore maps ``Code`` to the modeled exception."""
     return (
         f'<ErrorResponse xmlns="{xml_namespace()}"><Error>'
-        f"<Type>{error.fault}</Type><Code>{_escape(error.code)}</Code>"
-        f"<Message>{_escape(error.message)}</Message></Error>"
-        f"<RequestId>{_escape(request_id)}</RequestId></ErrorResponse>"
+        f"<Type>{error.fault}</Type><Code>{_sanitize(error.code)}</Code>"
+        f"<Message>{_sanitize(error.message)}</Message></Error>"
+        f"<RequestId>{_sanitize(request_id)}</RequestId></ErrorResponse>"
     ).encode("utf-8")
 
 
@@ -140,6 +141,22 @@ def _map_entry_emitter(shape: Shape) -> _Emitter:
         write_value(pair[1], out)
 
     return emit
+
+
+# In error documents, which may echo any request text (a form field's name, a handler's own message):
+# the markup characters and \r escaped, and characters XML 1.0 cannot carry at all (§2.2 Char) replaced
+# by U+FFFD. Results need only ``_escape``: every stored string passed the parser, which refuses those
+# characters, and results are the hot path.
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    return _ESCAPES.get(match.group(), "\ufffd")
+
+
+def _sanitize(text: str) -> str:
+    return _SPECIAL.sub(_escape_one, text)
 
 
 def _escape(text: str) -> str:
