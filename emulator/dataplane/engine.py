@@ -178,8 +178,10 @@ class DataPlane:
             await runtime.start()
         except Exception as error:  # the listener is reported failed (and retried) instead of running
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            log.error("listener %s cannot start: %s", arn, reason)
-            self._failed[arn] = runtime.bound.failed(reason)
+            failure = runtime.bound.failed(reason)
+            if self._failed.get(arn) != failure:  # retried at every pass: log each new reason once
+                log.error("listener %s cannot start: %s", arn, reason)
+            self._failed[arn] = failure
             return
         self._failed.pop(arn, None)
         if runtime.bound.state == "remapped":
