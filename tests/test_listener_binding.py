@@ -238,6 +238,15 @@ def test_listen_host_refuses_the_port_of_another_load_balancers_listener(shared_
     message = _refused(elbv2.create_listener, LoadBalancerArn=second, Protocol="HTTP", Port=port,
                        DefaultActions=FIXED_204)
     assert "127.0.0.1" in message
+    # Moving another listener onto that port is refused too, and leaves it where it was.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        other_port = probe.getsockname()[1]
+    other = elbv2.create_listener(LoadBalancerArn=second, Protocol="HTTP", Port=other_port,
+                                  DefaultActions=FIXED_204)["Listeners"][0]["ListenerArn"]
+    _refused(elbv2.modify_listener, ListenerArn=other, Port=port)
+    assert elbv2.describe_listeners(ListenerArns=[other])["Listeners"][0]["Port"] == other_port
+    assert _report(shared_host, other)["Address"] == f"127.0.0.1:{other_port}"
     # The listener that holds the port may be modified in place: its own socket is not in the way.
     elbv2.modify_listener(ListenerArn=arn, DefaultActions=[
         {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "still here"}}])
