@@ -163,7 +163,8 @@ class DataPlane:
 
     async def _apply(self, arn: str, config: ListenerConfig) -> None:
         running = self._running.get(arn)
-        if running is not None and running.config.binding == config.binding:
+        # A runtime that lost its socket (a TLS re-bind whose port was taken) is restarted like a moved one.
+        if running is not None and running.config.binding == config.binding and running.runtime.bound.address:
             running.runtime.update(config)
             running.config = config
             return
