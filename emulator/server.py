@@ -13,6 +13,7 @@ from emulator.api.app import create_app
 from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
 from emulator.control import Services
+from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
@@ -48,7 +49,8 @@ class EmulatorServer:
         origins: OriginSettings | None = None,
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
-        self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"))
+        self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"),
+                                 ListenerPorts(listen_host))
         self.dataplane = DataPlane(
             self.services.store,
             self.services.health,

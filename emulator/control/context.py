@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.store import Store, TargetHealthBoard, Transaction
 from emulator.timing import Timing
@@ -15,6 +15,15 @@ Result = dict[str, Any] | None  # the output shape, keyed by AWS member names
 Handler = Callable[["Context", Request], Result]
 
 
+class ListenerPorts(Protocol):
+    """Whether the data plane could bind a listener at all (asked before a listener is committed)."""
+
+    def refusal(self, lb_address: str, port: int, protocol: str | None, held_protocol: str | None) -> str | None:
+        """Why ``protocol`` on ``port`` cannot be bound for a load balancer at ``lb_address``, or None.
+        ``held_protocol``: the protocol of the listener being modified when it already holds the port."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """Process-wide collaborators shared by all requests."""
@@ -22,6 +31,7 @@ class Services:
     store: Store
     health: TargetHealthBoard
     timing: Timing
+    ports: ListenerPorts
 
 
 @dataclass(slots=True)

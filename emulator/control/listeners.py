@@ -52,6 +52,7 @@ def create_listener(ctx: Context, req: Request) -> Result:
         return {"Listeners": [existing.to_aws()]}
     limits.check_listeners(ctx, lb)
     limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=None)
+    _check_bindable(ctx, lb, settings, held=None)
     arn = ids.listener_arn(lb.LoadBalancerArn, ids.new_id())
     listener = Listener(
         account=ctx.account, region=ctx.region, tags=tags, ListenerArn=arn, LoadBalancerArn=lb.LoadBalancerArn,
@@ -73,6 +74,16 @@ def _check_port_and_protocol(lb: LoadBalancer, req: Request) -> None:
             raise validation_error(f"A {member.lower()} cannot be specified for gateway listeners")  # moto's wording [I]
         if lb.Type != "gateway" and not given:
             raise validation_error(f"A listener {member.lower()} must be specified")
+
+
+def _check_bindable(ctx: Context, lb: LoadBalancer, settings: dict[str, Any], held: Listener | None) -> None:
+    """A port the emulator cannot bind (taken with --listen-host, where all LBs share one address; or no port
+    at all) has no AWS counterpart: answered as the API reference's InvalidConfigurationRequest (CreateListener,
+    "The requested configuration is not valid", HTTP 400) rather than a listener that never listens."""
+    held_protocol = held.Protocol if held is not None and held.Port == settings["Port"] else None
+    reason = ctx.services.ports.refusal(lb.address, settings["Port"], settings["Protocol"], held_protocol)
+    if reason is not None:
+        raise AwsError("InvalidConfigurationRequest", f"The emulator cannot listen on port {settings['Port']}: {reason}")
 
 
 def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +176,7 @@ def modify_listener(ctx: Context, req: Request) -> Result:
         raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
     rule = default_rule(ctx, listener.ListenerArn)
     limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=rule.RuleArn)
+    _check_bindable(ctx, lb, settings, held=listener)
     attributes = listener_defaults(settings["Protocol"])
     attributes |= {k: v for k, v in listener.attributes.items() if k in attributes}  # keep what still applies
     extra = listener.extra_certificates if settings["Protocol"] in SECURE else []

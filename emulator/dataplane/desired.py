@@ -109,5 +109,7 @@ def listener_configs(
         used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
         host = listen_host or balancer.address  # type: ignore[attr-defined]
         store = trust_stores.get((listener.MutualAuthentication or {}).get("TrustStoreArn") or "")
-        configs[listener.key] = ListenerConfig(listener, balancer, tuple(rules), used, host, store)  # type: ignore[arg-type]
+        configs[listener.key] = ListenerConfig(
+            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None  # type: ignore[arg-type]
+        )
     return configs

@@ -2,7 +2,8 @@
 
 Store commits arrive as events; the reconciler rebuilds the desired listener configs and target-group
 runtimes from a snapshot and applies them: binding new listeners, re-binding moved ones, swapping the
-config of the rest and closing removed ones. The API waits (``wait_applied``) until the change it just
+config of the rest and closing removed ones. A listener that cannot start is reported failed, with its
+error, in ``listener_report`` and retried at every later pass. The API waits (``wait_applied``) until the change it just
 committed is live, so a user who creates a listener can connect to it as soon as the call returns.
 """
 
@@ -11,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from api_models.resources import Listener
 from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers their listener runtimes)
+from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.desired import listener_configs, target_group_runtimes
 from emulator.dataplane.health import HealthChecker
 from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
@@ -48,6 +52,15 @@ class _Running:
         self.config = config
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One line of the listener report: the running runtime (its ``bound`` is read live), or why none runs."""
+
+    listener: Listener
+    runtime: ListenerRuntime | None
+    failure: ListenerAddress | None  # set when runtime is None
+
+
 class DataPlane:
     def __init__(
         self,
@@ -65,11 +78,12 @@ class DataPlane:
         self._loop = _new_loop()
         self._thread: threading.Thread | None = None
         self._running: dict[str, _Running] = {}
+        self._failed: dict[str, ListenerAddress] = {}  # listeners that could not start, retried every pass
         self.target_groups: dict[str, TargetGroupRuntime] = {}
         self._dirty = asyncio.Event()
         self._applied = threading.Condition()
         self._applied_generation = -1
-        self._report: list[dict[str, Any]] = []
+        self._report: list[_Entry] = []  # replaced whole on the loop, read from API threads
 
     # -- lifecycle (called from other threads) --------------------------------------------------
 
@@ -95,7 +109,8 @@ class DataPlane:
             return self._applied.wait_for(lambda: self._applied_generation >= generation, timeout)
 
     def listener_report(self) -> list[dict[str, Any]]:
-        return list(self._report)
+        """Every listener the data plane serves: where it accepts traffic, or the error that stops it."""
+        return [_describe(entry) for entry in self._report]
 
     def reset(self) -> None:
         self.collaborators.health.clear()
@@ -139,14 +154,17 @@ class DataPlane:
             await self._apply(arn, config)
         if next_deadline is not None:  # wake up when the next draining target is due to disappear
             self._loop.call_later((next_deadline - now).total_seconds(), self._dirty.set)
-        self._report = [self._describe(r) for r in self._running.values()]
+        self._failed = {arn: failure for arn, failure in self._failed.items() if arn in desired}
+        served = [(arn, config) for arn, config in desired.items() if arn in self._running or arn in self._failed]
+        self._report = [self._entry(arn, config) for arn, config in served]
         with self._applied:
             self._applied_generation = generation
             self._applied.notify_all()
 
     async def _apply(self, arn: str, config: ListenerConfig) -> None:
         running = self._running.get(arn)
-        if running is not None and running.config.binding == config.binding:
+        # A runtime that lost its socket (a TLS re-bind whose port was taken) is restarted like a moved one.
+        if running is not None and running.config.binding == config.binding and running.runtime.bound.address:
             running.runtime.update(config)
             running.config = config
             return
@@ -159,24 +177,40 @@ class DataPlane:
         runtime = factory(config, self.collaborators)
         try:
             await runtime.start()
-        except OSError:
-            log.exception("cannot bind listener %s", arn)
+        except Exception as error:  # the listener is reported failed (and retried) instead of running
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            failure = runtime.bound.failed(reason)
+            if self._failed.get(arn) != failure:  # retried at every pass: log each new reason once
+                log.error("listener %s cannot start: %s", arn, reason)
+            self._failed[arn] = failure
             return
+        self._failed.pop(arn, None)
+        if runtime.bound.state == "remapped":
+            log.warning("listener %s remapped to %s (%s)", arn, runtime.bound.address, runtime.bound.reason)
         self._running[arn] = _Running(runtime, config)
 
-    @staticmethod
-    def _describe(running: _Running) -> dict[str, Any]:
-        listener = running.config.listener
-        return {
-            "ListenerArn": listener.ListenerArn,
-            "LoadBalancerArn": listener.LoadBalancerArn,
-            "Protocol": listener.Protocol,
-            "Port": listener.Port,
-            "Address": running.runtime.bound_address,
-        }
+    def _entry(self, arn: str, config: ListenerConfig) -> _Entry:
+        running = self._running.get(arn)
+        return _Entry(config.listener, running.runtime if running else None, self._failed.get(arn))
 
     async def _close_all(self) -> None:
         self._health.close()
         for running in self._running.values():
             await running.runtime.close()
         self._running.clear()
+
+
+def _describe(entry: _Entry) -> dict[str, Any]:
+    listener = entry.listener
+    bound = entry.runtime.bound if entry.runtime is not None else entry.failure
+    assert bound is not None
+    return {
+        "ListenerArn": listener.ListenerArn,
+        "LoadBalancerArn": listener.LoadBalancerArn,
+        "Protocol": listener.Protocol,
+        "Port": listener.Port,
+        "State": bound.state,
+        "Address": bound.address,
+        "RequestedAddress": bound.requested,
+        "Reason": bound.reason,
+    }

@@ -2,7 +2,7 @@
 
 The reconciler builds a ``ListenerConfig`` per listener from the store and hands it to a
 ``ListenerRuntime`` made by the factory registered for the listener's protocol. A runtime binds in
-``start``, swaps its routing in ``update`` (atomically: a request sees the old config or the new one) and
+``start`` (raising OSError, with nothing left open, when it cannot), swaps its routing in ``update`` (atomically: a request sees the old config or the new one) and
 releases everything in ``close``.
 """
 
@@ -14,6 +14,7 @@ from typing import Protocol
 
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.trust_stores import TrustStore
+from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
 from emulator.store.target_health import TargetHealthBoard
 from emulator.timing import Timing
@@ -42,6 +43,8 @@ class ListenerConfig:
     bind_host: str
     # The trust store named by MutualAuthentication.TrustStoreArn (mTLS verify mode), else None.
     trust_store: TrustStore | None = None
+    # False with --listen-host: the listener binds exactly bind_host:Port or not at all (see addresses.py).
+    may_remap: bool = True
 
     @property
     def binding(self) -> tuple[str, int, str, str, bool]:
@@ -62,8 +65,9 @@ class ListenerRuntime(Protocol):
     async def close(self) -> None: ...
 
     @property
-    def bound_address(self) -> str:
-        """``host:port`` where the listener actually accepts traffic (after any remap)."""
+    def bound(self) -> ListenerAddress:
+        """Where the listener actually accepts traffic (after any remap), or why it stopped (e.g. a TLS
+        re-bind that lost its port); read by ``GET /_emulator/listeners`` from any thread."""
         ...
 
 

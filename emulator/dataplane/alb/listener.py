@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from emulator.dataplane.addresses import bind_with_remap
+from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.actions import compile_actions
 from emulator.dataplane.alb.auth import Authenticate
 from emulator.dataplane.alb.client_tls import ClientTls
@@ -69,12 +69,12 @@ class AlbListener:
         self.h2_pool = H2UpstreamPool(self.loop)  # HTTP2/GRPC target groups
         self.tls: TlsTerminator | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._address = ""
+        self._bound = ListenerAddress(f"{config.bind_host}:{config.listener.Port or 0}")
         self._ticker: asyncio.TimerHandle | None = None
 
     @property
-    def bound_address(self) -> str:
-        return self._address
+    def bound(self) -> ListenerAddress:
+        return self._bound
 
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
@@ -85,15 +85,14 @@ class AlbListener:
         ssl_context = self.tls.context if self.tls is not None else None
 
         protocol = AlpnSwitch if ssl_context is not None else ClientConnection  # ALPN may choose HTTP/2
-
-        def bind(host: str, port: int):  # type: ignore[no-untyped-def]
-            return self.loop.create_server(
-                lambda: protocol(self), host, port, ssl=ssl_context, reuse_address=True, backlog=1024
-            )
-
-        self._server, host, _ = await bind_with_remap(bind, self.config.bind_host, self.state.port)
-        port = self._server.sockets[0].getsockname()[1]
-        self._address = f"{host}:{port}"
+        [sock], bound = bind_listener(self.config.bind_host, self.state.port, (TCP,), self.config.may_remap, 1024)
+        try:
+            self._server = await self.loop.create_server(lambda: protocol(self), sock=sock, ssl=ssl_context,
+                                                         backlog=1024)
+        except BaseException:
+            sock.close()
+            raise
+        self._bound = bound
         self._schedule_tick()
 
     def admit(self, client: ClientConnection | H2ClientConnection, transport: asyncio.BaseTransport) -> bool:

@@ -1,8 +1,9 @@
 """The runtime of one NLB listener: TCP, TLS, UDP or TCP_UDP (both on one port).
 
-``start`` binds (with the documented remap), ``update`` swaps the ``Route`` new flows use (existing flows
-keep their target for life, as on AWS) and resets flows of targets that left the group when
-``deregistration_delay.connection_termination.enabled`` says so; ``close`` resets every flow.
+``start`` binds (with the documented remap; TCP_UDP both halves on one port or neither), ``update`` swaps
+the ``Route`` new flows use (existing flows keep their target for life, as on AWS) and resets flows of
+targets that left the group when ``deregistration_delay.connection_termination.enabled`` says so; ``close``
+resets every flow.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import logging
 import ssl
 
-from emulator.dataplane.addresses import bind_with_remap
+from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, transports
 from emulator.dataplane.nlb.flow_hash import pick
 from emulator.dataplane.nlb.idle import IdleSweeper
 from emulator.dataplane.nlb.route import Route
@@ -32,10 +33,8 @@ class NlbListener:
         self.config = config
         self.collaborators = collaborators
         self.route = Route.of(config, collaborators.timing)
-        protocol = config.listener.Protocol or "TCP"
-        self.serves_tcp = protocol in ("TCP", "TLS", "TCP_UDP")
-        self.serves_udp = protocol in ("UDP", "TCP_UDP")
         self.address: tuple[str, int] = (config.bind_host, config.listener.Port or 0)
+        self.bound = ListenerAddress(f"{self.address[0]}:{self.address[1]}")
         self.tcp_flows: set[TcpFlow] = set()
         self.udp_flows: dict[tuple, UdpFlow] = {}
         self.udp_transport: asyncio.DatagramTransport | None = None
@@ -47,43 +46,31 @@ class NlbListener:
             IdleSweeper(self.udp_flows.values(), lambda: self.route.udp_idle),
         ]
 
-    @property
-    def bound_address(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}"
-
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Bind TCP and/or UDP on one port (TCP_UDP: both halves or neither), then serve them."""
         loop = asyncio.get_running_loop()
+        tls = await self._load_tls() if self.config.listener.Protocol == "TLS" else None
         host, port = self.address
-        if self.serves_tcp:
-            tls = await self._load_tls() if self.config.listener.Protocol == "TLS" else None
-
-            async def bind(h: str, p: int) -> asyncio.AbstractServer:
-                factory = lambda: ClientLeg(self)  # noqa: E731
-                return await loop.create_server(factory, h, p, ssl=tls, backlog=_BACKLOG, reuse_address=True)
-
-            self._server, host, port = await bind_with_remap(bind, host, port)
-            port = self._server.sockets[0].getsockname()[1]
-        if self.serves_udp:
-            host, port = await self._bind_udp(host, port)
-        self.address = (host, port)
+        sockets, self.bound = bind_listener(host, port, transports(self.config.listener.Protocol or "TCP"),
+                                            self.config.may_remap, _BACKLOG)
+        try:
+            for sock in sockets:
+                if sock.type == TCP:
+                    self._server = await loop.create_server(lambda: ClientLeg(self), sock=sock, ssl=tls,
+                                                            backlog=_BACKLOG)
+                else:
+                    self.udp_transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), sock=sock)
+        except BaseException:
+            await self.close()
+            for sock in sockets:  # those not yet handed to a server
+                sock.close()
+            raise
+        bound_host, bound_port = sockets[0].getsockname()[:2]
+        self.address = (bound_host, bound_port)
         for sweeper in self._sweepers:
             sweeper.start()
-
-    async def _bind_udp(self, host: str, port: int) -> tuple[str, int]:
-        loop = asyncio.get_running_loop()
-
-        async def bind(h: str, p: int) -> asyncio.DatagramTransport:
-            transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), local_addr=(h, p))
-            return transport
-
-        if self.serves_tcp:  # TCP_UDP: the UDP socket takes the very port TCP got
-            self.udp_transport = await bind(host, port)
-        else:
-            self.udp_transport, host, port = await bind_with_remap(bind, host, port)
-            port = self.udp_transport.get_extra_info("sockname")[1]
-        return host, port
 
     def update(self, config: ListenerConfig) -> None:
         route, previous = Route.of(config, self.collaborators.timing), self.route
@@ -157,8 +144,14 @@ class NlbListener:
             return
         if self._server is None:
             return
-        loop = asyncio.get_running_loop()
-        self._server.close()
+        self._server.close()  # the listening socket closes at once; its flows continue
         host, port = self.address
-        self._server = await loop.create_server(lambda: ClientLeg(self), host, port, ssl=context,
-                                                backlog=_BACKLOG, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        try:  # the port this listener held: another remap would move it under its clients
+            [sock], _ = bind_listener(host, port, (TCP,), False, _BACKLOG)
+            self._server = await loop.create_server(lambda: ClientLeg(self), sock=sock, ssl=context,
+                                                    backlog=_BACKLOG)
+        except OSError as error:
+            self._server = None
+            self.bound = self.bound.failed(f"re-binding for new certificates: {error.strerror or error}")
+            log.error("TLS listener %s stopped: %s", self.config.listener.ListenerArn, self.bound.reason)
