@@ -52,9 +52,9 @@ def secure_listener(request, elbv2, acm, subnets, vpc_id, emulator_url, ca):
         tg = alb_support.target_group(elbv2, vpc_id, "tg", [backend])
 
         def make(policy: str) -> tuple[str, int]:
-            arn = alb_support.listener(elbv2, lb, alb_support.forward(tg), protocol="HTTPS", Certificates=cert,
-                                       SslPolicy=policy)
-            return alb_support.address(alb_support.listener_url(emulator_url, arn))
+            make.arn = alb_support.listener(elbv2, lb, alb_support.forward(tg), protocol="HTTPS", Certificates=cert,
+                                            SslPolicy=policy)
+            return alb_support.address(alb_support.listener_url(emulator_url, make.arn))
     else:
         echo = request.getfixturevalue("_tcp_backend")
         lb = nlb_support.nlb(elbv2, subnets)
@@ -62,9 +62,9 @@ def secure_listener(request, elbv2, acm, subnets, vpc_id, emulator_url, ca):
         ports = iter(range(7443, 7460))
 
         def make(policy: str) -> tuple[str, int]:
-            arn = nlb_support.listener(elbv2, lb, tg, protocol="TLS", port=next(ports), Certificates=cert,
-                                       SslPolicy=policy)
-            return nlb_support.listener_address(emulator_url, arn)
+            make.arn = nlb_support.listener(elbv2, lb, tg, protocol="TLS", port=next(ports), Certificates=cert,
+                                            SslPolicy=policy)
+            return nlb_support.listener_address(emulator_url, make.arn)
     return make
 
 
@@ -112,3 +112,13 @@ def test_legacy_2016_08_policy_offers_what_it_lists_and_no_tls13(secure_listener
     assert _handshake(addr, ca, ssl.TLSVersion.TLSv1)[0] == "TLSv1"
     with pytest.raises(ssl.SSLError):
         _handshake(addr, ca, ssl.TLSVersion.TLSv1_3)
+
+
+def test_a_modified_policy_applies_to_the_next_handshake(secure_listener, ca, elbv2):
+    """ModifyListener answers once the new policy is live; the listening socket stays where it was."""
+    addr = secure_listener("ELBSecurityPolicy-2016-08")
+    assert _handshake(addr, ca, ssl.TLSVersion.TLSv1_2)[0] == "TLSv1.2"
+    elbv2.modify_listener(ListenerArn=secure_listener.arn, SslPolicy="ELBSecurityPolicy-TLS13-1-3-2021-06")
+    assert _handshake(addr, ca, ssl.TLSVersion.TLSv1_3)[0] == "TLSv1.3"
+    with pytest.raises(ssl.SSLError):
+        _handshake(addr, ca, ssl.TLSVersion.TLSv1_2)

@@ -163,8 +163,7 @@ class DataPlane:
 
     async def _apply(self, arn: str, config: ListenerConfig) -> None:
         running = self._running.get(arn)
-        # A runtime that lost its socket (a TLS re-bind whose port was taken) is restarted like a moved one.
-        if running is not None and running.config.binding == config.binding and running.runtime.bound.address:
+        if running is not None and running.config.binding == config.binding:
             running.runtime.update(config)
             running.config = config
             return

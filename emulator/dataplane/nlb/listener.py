@@ -17,11 +17,12 @@ from emulator.dataplane.nlb.flow_hash import pick
 from emulator.dataplane.nlb.idle import IdleSweeper
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tcp import ClientLeg, TcpFlow
-from emulator.dataplane.nlb.tls import server_context
+from emulator.dataplane.nlb.tls import configure_tls
 from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.targets import Target
+from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")
 
@@ -41,6 +42,7 @@ class NlbListener:
         self._server: asyncio.AbstractServer | None = None
         self._known_targets = (self.route.group, self._targets_of(self.route))
         self._tls_key = self._certificate_key(config)
+        self._tls: TlsTerminator | None = None
         self._sweepers = [
             IdleSweeper(self.tcp_flows, lambda: self.route.tcp_idle),
             IdleSweeper(self.udp_flows.values(), lambda: self.route.udp_idle),
@@ -81,9 +83,10 @@ class NlbListener:
                 sweeper.start()
         self._terminate_departed(route)
         key = self._certificate_key(config)
-        if self._server is not None and config.listener.Protocol == "TLS" and key != self._tls_key:
+        if self._tls is not None and key != self._tls_key:
+            # In place, before the change is reported applied: the next handshake uses the new certificates.
             self._tls_key = key
-            asyncio.ensure_future(self._reload_tls())
+            configure_tls(self._tls, config.listener, self.collaborators.certificates)
 
     async def close(self) -> None:
         for sweeper in self._sweepers:
@@ -123,35 +126,13 @@ class NlbListener:
     @staticmethod
     def _certificate_key(config: ListenerConfig) -> tuple:
         listener = config.listener
-        arns = [c.get("CertificateArn") for c in listener.Certificates or []] + list(listener.extra_certificates)
-        return (tuple(arns), tuple(listener.AlpnPolicy or ()), listener.SslPolicy or "")
+        return (tuple(certificate_arns(listener)), tuple(listener.AlpnPolicy or ()), listener.SslPolicy or "")
 
     async def _load_tls(self) -> ssl.SSLContext:
-        arns, alpn, ssl_policy = self._certificate_key(self.config)
+        terminator = TlsTerminator()
         loop = asyncio.get_running_loop()
-        context = await loop.run_in_executor(None, server_context, [a for a in arns if a], alpn[0] if alpn else "None",
-                                             ssl_policy, self.collaborators.certificates)
-        if context is None:  # the engine logs this and leaves the listener unbound
+        await loop.run_in_executor(None, configure_tls, terminator, self.config.listener, self.collaborators.certificates)
+        if not terminator.loaded:  # the engine reports the listener failed and retries it
             raise OSError(f"TLS listener {self.config.listener.ListenerArn}: no loadable certificate")
-        return context
-
-    async def _reload_tls(self) -> None:
-        """New certificates or ALPN policy: re-bind the same address with the new context."""
-        try:
-            context = await self._load_tls()
-        except OSError:
-            log.exception("keeping the previous certificates")
-            return
-        if self._server is None:
-            return
-        self._server.close()  # the listening socket closes at once; its flows continue
-        host, port = self.address
-        loop = asyncio.get_running_loop()
-        try:  # the port this listener held: another remap would move it under its clients
-            [sock], _ = bind_listener(host, port, (TCP,), False, _BACKLOG)
-            self._server = await loop.create_server(lambda: ClientLeg(self), sock=sock, ssl=context,
-                                                    backlog=_BACKLOG)
-        except OSError as error:
-            self._server = None
-            self.bound = self.bound.failed(f"re-binding for new certificates: {error.strerror or error}")
-            log.error("TLS listener %s stopped: %s", self.config.listener.ListenerArn, self.bound.reason)
+        self._tls = terminator
+        return terminator.context

@@ -3,11 +3,9 @@ decides), on top of the data plane's one TLS termination (``dataplane.tls``)."""
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterable
-
+from api_models.resources import Listener
 from emulator.dataplane.runtime import CertificateSource
-from emulator.dataplane.tls.termination import TlsTerminator
+from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 ALPN_POLICIES: dict[str, list[str]] = {
     "HTTP1Only": ["http/1.1", "http/1.0"],
@@ -18,14 +16,8 @@ ALPN_POLICIES: dict[str, list[str]] = {
 }
 
 
-def server_context(
-    arns: Iterable[str], alpn_policy: str, ssl_policy: str, certificates: CertificateSource
-) -> ssl.SSLContext | None:
-    """The listener's SSL context (default certificate first), or None when no certificate can be loaded.
-
-    Reads certificate material from ACM: call it off the event loop."""
-    alpn = ALPN_POLICIES.get(alpn_policy, [])
-    terminator = TlsTerminator()
-    terminator.configure(arns, ssl_policy or None, certificates,
+def configure_tls(terminator: TlsTerminator, listener: Listener, certificates: CertificateSource) -> None:
+    """Load (or reload, in place: the listening socket stays) the listener's certificates, policy and ALPN."""
+    alpn = ALPN_POLICIES.get((listener.AlpnPolicy or ["None"])[0], [])
+    terminator.configure(certificate_arns(listener), listener.SslPolicy, certificates,
                          (lambda context: context.set_alpn_protocols(alpn)) if alpn else None)
-    return terminator.context if terminator.loaded else None

@@ -46,7 +46,9 @@ class TlsTerminator:
     def configure(
         self, arns: Iterable[str], ssl_policy: str | None, certificates: CertificateSource, prepare: Prepare | None = None
     ) -> None:
-        """Load every certificate of ``arns`` (the default first). Reads ACM: cheap, but not free."""
+        """Load every certificate of ``arns`` (the default first), or keep the current ones when none loads.
+        Reads ACM in process: about a millisecond, done when a listener's certificates or policy change."""
+        arns = list(arns)
         by_name: list[tuple[str, ssl.SSLContext]] = []
         default: ssl.SSLContext | None = None
         for arn in dict.fromkeys(arns):
@@ -61,11 +63,17 @@ class TlsTerminator:
                 prepare(context)
             default = default or context
             by_name += [(name, context) for name in certificate_names(material[0])]
+        if default is None:
+            log.warning("no certificate of %s could be loaded: the previous ones stay", list(arns) or "[]")
+            return
         self._by_name, self._default = by_name, default
-        if default is not None and self.context is self._placeholder:
+        if self.context is self._placeholder:
             # The first certificate's context becomes the listening one (before the socket is bound).
             self.context = default
             self.context.sni_callback = self._choose
+        else:
+            # A handshake keeps the listening context's versions and ciphers when SNI switches its context.
+            apply_ssl_policy(self.context, ssl_policy)
 
     def _choose(self, sock: ssl.SSLObject, server_name: str | None, _listening: ssl.SSLContext) -> None:
         if server_name:
