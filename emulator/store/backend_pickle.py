@@ -4,9 +4,10 @@ moto keeps every service's state as plain Python objects under one backend objec
 so a pickle of that backend is an exact copy: the same IDs, timestamps, keys and object links. Two things
 stand in the way of a plain ``pickle.dumps``:
 
-- a few objects cannot be pickled: locks, Lambda's ``WeakValueDictionary`` of functions by ARN, and the
-  ``cryptography`` keys and certificates ACM keeps parsed; they are pickled as new locks, as a
-  ``WeakValueDictionary`` of the same entries, and as PEM that is parsed again;
+- a few objects cannot be pickled: locks, Lambda's ``WeakValueDictionary`` of functions by ARN, a
+  ``defaultdict`` whose factory is a lambda (``lambda: {}``), and the ``cryptography`` keys and
+  certificates ACM keeps parsed; they are pickled as new locks, as a ``WeakValueDictionary`` of the same
+  entries, as a ``defaultdict`` of the factory's result type, and as PEM that is parsed again;
 - EC2's backend is ~0.8 MB of pickle (~30 ms to write), almost all of it the ~1,200 default AMIs and their
   snapshots moto creates with every region. Those are written once, as the region's *base*; every later
   pickle of the backend (the *body*) refers to them by table and ID. They change in place only through
@@ -15,6 +16,7 @@ stand in the way of a plain ``pickle.dumps``:
 
 from __future__ import annotations
 
+import collections
 import copyreg
 import functools
 import io
@@ -86,6 +88,15 @@ def _reducer_of_x509(load: Callable[[bytes], Any]) -> Callable[[Any], tuple[Call
     return reduce
 
 
+def _reduce_defaultdict(table: collections.defaultdict) -> tuple[Any, ...]:
+    factory = table.default_factory
+    if factory is not None and "<lambda>" in getattr(factory, "__qualname__", ""):
+        empty = factory()  # moto's lambdas make an empty container: its type is the same factory
+        if type(empty) in (dict, list, set) and not empty:
+            factory = type(empty)
+    return collections.defaultdict, (factory,), None, None, iter(table.items())
+
+
 @functools.cache
 def _reducers() -> dict[type, Callable[[Any], Any]]:
     """The pickle dispatch table, built on first use (cryptography is not imported at start-up)."""
@@ -96,6 +107,7 @@ def _reducers() -> dict[type, Callable[[Any], Any]]:
     reducers[type(threading.Lock())] = lambda _lock: (threading.Lock, ())
     reducers[type(threading.RLock())] = lambda _lock: (threading.RLock, ())
     reducers[weakref.WeakValueDictionary] = lambda table: (weakref.WeakValueDictionary, (dict(table),))
+    reducers[collections.defaultdict] = _reduce_defaultdict
     # cryptography's keys and certificates are Rust types: the dispatch table is keyed by exact type.
     for algorithm in ("rsa", "ec", "ed25519", "ed448", "x25519", "x448", "dsa"):
         module = getattr(rust_openssl, algorithm, None)
