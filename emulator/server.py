@@ -5,32 +5,44 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from emulator import local_aws
 from emulator.api import moto_footprint
 from emulator.api.app import create_app
 from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
+from emulator.api.persisting import PersistingApp
 from emulator.control import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
+from emulator.store.services_state import ServicesState
 from emulator.timing import Timing
 
 log = logging.getLogger("elbv2_emulator")
 
 
-def _warm_up_moto() -> None:
-    """Import moto's EC2, ACM and S3 models off the start-up path (together about a second), give the
-    import's garbage back to the OS, and take the long-lived start-up heap out of the garbage collector's
-    sight: a full collection over it stalled every listener for ~50 ms (the ALB's new-connection p99 in
-    scripts/bench_dataplane.py)."""
-    moto_footprint.import_ec2_lazily()
+def _warm_up_moto(ec2_imported: threading.Event, restore: Callable[[threading.Event], None] | None) -> None:
+    """Import moto's EC2, ACM and S3 models off the start-up path (together about a second), restore the
+    stored state of moto's services (``restore``, with --state-dir), give the import's garbage back to the
+    OS, and take the long-lived start-up heap out of the garbage collector's sight: a full collection over
+    it stalled every listener for ~50 ms (the ALB's new-connection p99 in scripts/bench_dataplane.py)."""
+    if restore is not None:  # ACM at once (certificates for TLS listeners), the rest once EC2 is imported
+        restorer = threading.Thread(target=restore, args=(ec2_imported,), name="moto-restore", daemon=True)
+        restorer.start()
+    try:
+        moto_footprint.import_ec2_lazily()
+    finally:
+        ec2_imported.set()
     import moto.acm.models  # noqa: F401
     import moto.s3.models  # noqa: F401
 
+    if restore is not None:
+        restorer.join()
     moto_footprint.release_free_memory()
     gc.freeze()
 
@@ -49,17 +61,24 @@ class EmulatorServer:
         origins: OriginSettings | None = None,
     ) -> None:
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
+        self._moto_state = ServicesState(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"),
                                  ListenerPorts(listen_host))
+        certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
+        if self._moto_state is not None:  # the data plane's lookups into moto wait for moto's restored state
+            certificates = self._moto_state.after_restore("acm", certificates)
+            instance_address = self._moto_state.after_restore("ec2", instance_address)
         self.dataplane = DataPlane(
             self.services.store,
             self.services.health,
             self.services.timing,
-            certificates=local_aws.certificate_material,
-            instance_address=local_aws.instance_address,
+            certificates=certificates,
+            instance_address=instance_address,
             listen_host=listen_host,
         )
-        app = create_app(self.services, self.dataplane, host, origins)
+        app: Any = create_app(self.services, self.dataplane, host, origins)
+        if self._moto_state is not None:
+            app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
@@ -70,7 +89,8 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def _start_planes(self) -> None:
-        threading.Thread(target=_warm_up_moto, name="moto-warm-up", daemon=True).start()
+        restore = self._moto_state.restore if self._moto_state is not None else None
+        threading.Thread(target=_warm_up_moto, args=(threading.Event(), restore), name="moto-warm-up", daemon=True).start()
         self.dataplane.start()
         if self._dns is not None:
             self._dns.start()
