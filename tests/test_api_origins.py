@@ -8,8 +8,6 @@ checked afterwards with boto3, which sends no Origin and must keep working uncha
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +17,8 @@ import requests
 
 from emulator.api.origins import OriginSettings
 from emulator.server import EmulatorServer
-from tests.alb_support import address, free_port, wait_for
+from tests.alb_support import address, free_port
+from tests.server_process import emulator_process
 
 EVIL = "http://evil.example"
 CREATE_TG = {"Action": "CreateTargetGroup", "Version": "2015-12-01", "Name": "csrf", "Protocol": "HTTP",
@@ -213,24 +212,10 @@ def test_cli_reads_the_settings_from_environment_variables() -> None:
     port = free_port()
     env = {**os.environ, "ELBV2_EMULATOR_EXTRA_CORS_ALLOWED_ORIGINS": "https://app.example.com, https://b.example",
            "ELBV2_EMULATOR_EXTRA_ALLOWED_HOSTS": "emulator.test"}
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _ready(url), timeout=15)
+    with emulator_process(port=port, env=env) as (url, _):
         assert requests.get(url, headers={"Host": "emulator.test"}, timeout=5).status_code != 403
         assert requests.post(url, data=DESCRIBE_TGS, headers={"Origin": "https://b.example"}, timeout=5).ok
         _assert_refused(requests.post(url, data=DESCRIBE_TGS, headers={"Origin": EVIL}, timeout=5), "evil")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/_emulator/health", timeout=1).ok
-    except requests.ConnectionError:
-        return False
 
 
 def _elbv2(url: str) -> Any:

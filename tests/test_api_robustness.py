@@ -3,11 +3,8 @@ scripts/fuzz_http.py), each of which failed before the fix."""
 
 from __future__ import annotations
 
-import os
 import resource
 import socket
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlsplit
@@ -24,6 +21,7 @@ from botocore.exceptions import ClientError
 from emulator.api.request_body import MAX_REQUEST_BODY
 from tests.alb_support import free_port, wait_for
 from tests.conftest import REGION
+from tests.server_process import cpu_seconds, emulator_process
 
 _NS = "{http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/}"
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
@@ -159,7 +157,7 @@ def test_a_method_moto_lacks_is_not_implemented_xml(emulator_url):
 
 
 def test_unicode_digits_in_member_indices_are_ignored_like_unknown_parameters(emulator_url):
-    answer = requests.post(emulator_url, data=f"Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.%C2%B2=x",
+    answer = requests.post(emulator_url, data="Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.%C2%B2=x",
                            headers={"Content-Type": _FORM}, timeout=10)
     assert answer.status_code == 200 and answer.content.startswith(b"<DescribeLoadBalancersResponse")
 
@@ -313,46 +311,35 @@ def _call(sock: socket.socket) -> bytes:
         received += chunk
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def test_out_of_descriptors_the_api_refuses_new_connections_keeps_serving_and_recovers():
     limit = 160  # the emulator needs about 40 descriptors of its own
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
-    )
     idle: list[socket.socket] = []
-    try:
-        wait_for(lambda: _answers(port), timeout=30)
-        existing = socket.create_connection(("127.0.0.1", port), timeout=10)
-        assert _call(existing).startswith(b"HTTP/1.1 200 ")
-        refusal = b""
-        for _ in range(limit):  # keep-alive connections until the server has no descriptor left
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            answer = _call(sock)
-            if not answer.startswith(b"HTTP/1.1 200 "):
-                refusal = answer
+    with emulator_process(port=port, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))) \
+            as (_, server):
+        try:
+            existing = socket.create_connection(("127.0.0.1", port), timeout=10)
+            assert _call(existing).startswith(b"HTTP/1.1 200 ")
+            refusal = b""
+            for _ in range(limit):  # keep-alive connections until the server has no descriptor left
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                answer = _call(sock)
+                if not answer.startswith(b"HTTP/1.1 200 "):
+                    refusal = answer
+                    sock.close()
+                    break
+                idle.append(sock)
+            assert refusal.startswith(b"HTTP/1.1 503 ") and b"<Code>ServiceUnavailable</Code>" in refusal
+            assert _call(existing).startswith(b"HTTP/1.1 200 ")  # connections already open are still served
+            before = cpu_seconds(server.pid)
+            threading.Event().wait(0.5)  # a measurement window, not a wait for a condition
+            assert cpu_seconds(server.pid) - before < 0.15  # no busy loop on the listening socket
+            for sock in idle:
                 sock.close()
-                break
-            idle.append(sock)
-        assert refusal.startswith(b"HTTP/1.1 503 ") and b"<Code>ServiceUnavailable</Code>" in refusal
-        assert _call(existing).startswith(b"HTTP/1.1 200 ")  # connections already open are still served
-        before = _cpu_seconds(server.pid)
-        threading.Event().wait(0.5)  # a measurement window, not a wait for a condition
-        assert _cpu_seconds(server.pid) - before < 0.15  # no busy loop on the listening socket
-        for sock in idle:
-            sock.close()
-        wait_for(lambda: _answers(port), timeout=10)  # descriptors free again: new connections are served
-    finally:
-        for sock in idle:
-            sock.close()
-        server.terminate()
-        server.wait(timeout=10)
+            wait_for(lambda: _answers(port), timeout=10)  # descriptors free again: new connections are served
+        finally:
+            for sock in idle:
+                sock.close()
 
 
 def _answers(port: int) -> bool:

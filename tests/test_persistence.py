@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,36 +9,14 @@ from pathlib import Path
 import boto3
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.alb_support import free_port
+from tests.server_process import emulator_process
 
 
 @contextmanager
 def _serve(state_dir: Path, port: int) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--state-dir", str(state_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"{url}/_emulator/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with emulator_process("--state-dir", str(state_dir), port=port) as (url, _):
         yield url
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)  # no clean shutdown: durability must not depend on one
-        process.wait(timeout=10)
 
 
 def _subnets(ec2) -> list[str]:
@@ -55,7 +27,7 @@ def _subnets(ec2) -> list[str]:
 
 
 def test_everything_acknowledged_survives_kill_9(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with _serve(tmp_path, port) as url:
         elbv2 = boto3.client("elbv2", endpoint_url=url, region_name="us-east-1")
         ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1")
@@ -67,7 +39,7 @@ def test_everything_acknowledged_survives_kill_9(tmp_path: Path) -> None:
         listener = elbv2.create_listener(
             LoadBalancerArn=lb["LoadBalancerArn"],
             Protocol="HTTP",
-            Port=_free_port(),
+            Port=free_port(),
             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
         )["Listeners"][0]
         elbv2.add_tags(ResourceArns=[lb["LoadBalancerArn"]], Tags=[{"Key": "team", "Value": "edge"}])

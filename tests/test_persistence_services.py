@@ -15,8 +15,8 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from kill9_loop import Server, run, self_signed  # noqa: E402
 from benchlib import free_port  # noqa: E402
+from kill9_loop import Server, run, self_signed  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("aws_credentials")
 
