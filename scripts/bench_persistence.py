@@ -14,16 +14,13 @@ import argparse
 import itertools
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
-import requests
-from benchlib import ROOT, free_port
+from benchlib import free_port, start_emulator
 
 
 class _Emulator:
@@ -31,17 +28,7 @@ class _Emulator:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         extra = ["--state-dir", state_dir] if state_dir else []
-        self.process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *extra],
-                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{self.url}/_emulator/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        self.process = start_emulator(port, *extra)
         self.ec2, self.acm, self.elbv2 = (boto3.client(s, endpoint_url=self.url, region_name="us-east-1")
                                           for s in ("ec2", "acm", "elbv2"))
         vpc = self.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]

@@ -87,6 +87,22 @@ def http_backend() -> tuple[multiprocessing.Process, int]:
 # -- the emulator -------------------------------------------------------------------------------------
 
 
+def start_emulator(port: int, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m emulator.cli serve --port PORT OPTIONS...``, returned once its API answers health."""
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *options],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).ok:
+                return process
+        except requests.RequestException:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the emulator did not start") from None
+            time.sleep(0.02)
+
+
 class Emulator:
     """``python -m emulator.cli serve`` in its own process, driven through boto3."""
 

@@ -24,7 +24,6 @@ import signal
 import socket
 import socketserver
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,7 +34,7 @@ from typing import Any
 
 import boto3
 import requests
-from benchlib import ROOT, free_port
+from benchlib import free_port, start_emulator
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -68,22 +67,10 @@ class Server:
     def __init__(self, state_dir: Path, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--state-dir", str(state_dir)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            # moto's ACM turns a requested certificate ISSUED a while after its creation, restart or not:
-            # at once here, so that the status does not change between two describes of a trial.
-            env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0"},
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{self.url}/_emulator/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.02)
+        # moto's ACM turns a requested certificate ISSUED a while after its creation, restart or not:
+        # at once here, so that the status does not change between two describes of a trial.
+        self.process = start_emulator(port, "--state-dir", str(state_dir),
+                                      env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0"})
         self.ready_after = time.monotonic() - self.started
         self.elbv2 = self.client("elbv2")
         self.ec2 = self.client("ec2")
