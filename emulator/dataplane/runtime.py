@@ -66,8 +66,8 @@ class ListenerRuntime(Protocol):
 
     @property
     def bound(self) -> ListenerAddress:
-        """Where the listener actually accepts traffic (after any remap), or why it stopped (e.g. a TLS
-        re-bind that lost its port); read by ``GET /_emulator/listeners`` from any thread."""
+        """Where the listener actually accepts traffic (after any remap), or why it could not start; read by
+        ``GET /_emulator/listeners`` from any thread."""
         ...
 
 
