@@ -156,6 +156,35 @@ def test_slow_reader_backpressure_keeps_proxy_memory_bounded(emulator_server, em
     assert reader.received == total
 
 
+def test_bytes_sent_before_the_target_accepts_stay_in_the_kernel(emulator_url, elbv2, vpc_id, lb):
+    # A target whose accept queue is full drops the proxy's SYN, so the target leg stays unconnected while
+    # the client sends. The proxy may hold one read; the rest must stay in the client's and the proxy's
+    # socket buffers until the client's send blocks (uvloop reads after connection_made despite a pause).
+    kernel = _buffer_max("tcp_rmem") + _buffer_max("tcp_wmem")
+    with TcpEcho() as health, socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:  # one fills the accept queue; the SYNs of the others are dropped
+            filler.setblocking(False)
+            filler.connect_ex(full.getsockname())
+        try:
+            tg = target_group(elbv2, vpc_id, "unaccepting", ports=[full.getsockname()[1]], HealthCheckPort=str(health.port))
+            address = listener_address(emulator_url, listener(elbv2, lb, tg))
+            wait_healthy(elbv2, tg)
+            with connect(address, timeout=0.5) as sock:
+                chunk, sent = b"\0" * (1 << 16), 0
+                try:
+                    while sent < kernel + (16 << 20):
+                        sent += sock.send(chunk)
+                except TimeoutError:
+                    pass  # the send blocked: nothing past the kernel buffers was read
+                assert sent < kernel + (2 << 20), sent
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 def test_refusing_target_resets_the_client(emulator_url, elbv2, vpc_id, lb):
     with TcpEcho() as health:  # the target passes its checks on another port, but refuses traffic
         tg = target_group(elbv2, vpc_id, "refuse", ports=[_free_port()], HealthCheckPort=str(health.port))

@@ -42,7 +42,7 @@ def reset_transport(transport: asyncio.BaseTransport | None) -> None:
 class Leg(asyncio.Protocol):
     """One side of a flow. ``peer`` is the other side (``out`` its transport); ``flow`` the shared state."""
 
-    __slots__ = ("transport", "peer", "out", "flow", "eof", "active")
+    __slots__ = ("transport", "peer", "out", "flow", "eof", "active", "throttled")
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
@@ -51,6 +51,7 @@ class Leg(asyncio.Protocol):
         self.out: asyncio.Transport = None  # type: ignore[assignment]
         self.eof = False
         self.active = False  # saw bytes since the last idle sweep
+        self.throttled = False  # our write buffer is past its high-water mark: the peer must not read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -69,9 +70,11 @@ class Leg(asyncio.Protocol):
         return True  # keep our write side open: the other direction may still be sending
 
     def pause_writing(self) -> None:
+        self.throttled = True
         self.peer.transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self.throttled = False
         self.peer.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -81,8 +84,10 @@ class Leg(asyncio.Protocol):
 class ClientLeg(Leg):
     """The accepted connection; it starts the flow (choose a target, connect) once accepted.
 
-    Reading is paused until the target leg is up, but a read already under way may still deliver bytes
-    (or EOF): those wait in ``pending`` and are written once the target is connected.
+    Reading is paused until the target leg is up. uvloop starts reading after ``connection_made`` even
+    when it paused reading there, so the first read (or EOF) may still arrive: it waits in ``pending``,
+    reading pauses again, and ``pending`` is written once the target is connected. So a target that is
+    slow to accept holds at most one read in the proxy; the rest stays in the kernel, and the client blocks.
     """
 
     __slots__ = ("listener", "pending")
@@ -102,6 +107,7 @@ class ClientLeg(Leg):
             self.out.write(data)
         else:
             self.pending.append(data)
+            self.transport.pause_reading()
 
     def eof_received(self) -> bool:
         if self.pending is None:
@@ -118,7 +124,7 @@ class ClientLeg(Leg):
         if self.eof:
             self.eof = False
             self.eof_received()
-        else:
+        elif not upstream.throttled:  # else flushing ``pending`` filled the buffer: resume_writing resumes us
             self.transport.resume_reading()
 
 
