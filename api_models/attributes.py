@@ -209,7 +209,7 @@ def _check_target_group_combination(protocol: str | None, merged: dict[str, str]
 
 # ---- listeners (§2.6) ----
 
-_REQUEST_HEADERS = {
+REQUEST_HEADERS = {
     "x_amzn_mtls_clientcert_serial_number": "X-Amzn-Mtls-Clientcert-Serial-Number",
     "x_amzn_mtls_clientcert_issuer": "X-Amzn-Mtls-Clientcert-Issuer",
     "x_amzn_mtls_clientcert_subject": "X-Amzn-Mtls-Clientcert-Subject",
@@ -219,21 +219,37 @@ _REQUEST_HEADERS = {
     "x_amzn_tls_version": "X-Amzn-Tls-Version",
     "x_amzn_tls_cipher_suite": "X-Amzn-Tls-Cipher-Suite",
 }
-_RESPONSE_HEADERS = (
-    "strict_transport_security", "access_control_allow_origin", "access_control_allow_methods",
-    "access_control_allow_headers", "access_control_allow_credentials", "access_control_expose_headers",
-    "access_control_max_age", "content_security_policy", "x_content_type_options", "x_frame_options",
-)
+# Attribute fragment -> the response header it injects (AWS "HTTP header modification for your Application
+# Load Balancer"); and the mTLS/TLS request headers an HTTPS listener may rename.
+RESPONSE_HEADERS = {
+    "strict_transport_security": "Strict-Transport-Security",
+    "access_control_allow_origin": "Access-Control-Allow-Origin",
+    "access_control_allow_methods": "Access-Control-Allow-Methods",
+    "access_control_allow_headers": "Access-Control-Allow-Headers",
+    "access_control_allow_credentials": "Access-Control-Allow-Credentials",
+    "access_control_expose_headers": "Access-Control-Expose-Headers",
+    "access_control_max_age": "Access-Control-Max-Age",
+    "content_security_policy": "Content-Security-Policy",
+    "x_content_type_options": "X-Content-Type-Options",
+    "x_frame_options": "X-Frame-Options",
+}
 _HTTP_LISTENER = {
     "routing.http.response.server.enabled": _bool(True),
-    **{f"routing.http.response.{name}.header_value": _EMPTY for name in _RESPONSE_HEADERS},
+    **{f"routing.http.response.{name}.header_value": _EMPTY for name in RESPONSE_HEADERS},
 }
 _HTTPS_LISTENER = {
     **_HTTP_LISTENER,
-    **{f"routing.http.request.{name}.header_name": Spec(header) for name, header in _REQUEST_HEADERS.items()},
+    **{f"routing.http.request.{name}.header_name": Spec(header) for name, header in REQUEST_HEADERS.items()},
 }
 _TCP_LISTENER = {"tcp.idle_timeout.seconds": _int(350, 60, 6000)}
 _LISTENER_SPECS = {"HTTP": _HTTP_LISTENER, "HTTPS": _HTTPS_LISTENER, "TCP": _TCP_LISTENER}
+
+
+# Every key's default, whatever the resource's type (where types differ, the ALB's comes first): the
+# fallbacks of ``attribute_views``.
+LOAD_BALANCER_DEFAULTS = {k: s.default for specs in (_GWLB, _NLB, _ALB) for k, s in specs.items()}
+TARGET_GROUP_DEFAULTS = {k: s.default for specs in (_TG_LAMBDA, _TG_GENEVE, _TG_NLB, _TG_ALB) for k, s in specs.items()}
+LISTENER_DEFAULTS = {k: s.default for specs in _LISTENER_SPECS.values() for k, s in specs.items()}
 
 
 def listener_defaults(protocol: str | None) -> dict[str, str]:
