@@ -1,6 +1,19 @@
 """Shared pieces of the data-plane benchmarks (``bench_dataplane.py`` for the ALB; ``bench_l4.py`` may use them):
 a fast HTTP backend, the emulator as a user runs it, nginx/haproxy reverse proxies, wrk and a Python load
-generator with a fixed request rate (for latency at a given load)."""
+generator with a fixed request rate (for latency at a given load).
+
+Fairness of the HTTP reference proxies (``nginx_proxy``, ``haproxy_proxy``), one line per setting:
+  nginx worker_processes 1 / haproxy nbthread 1: the emulator's data plane is one event loop.
+  upstream keepalive 1024 (idle cache larger than any client count here): no upstream connection is dropped.
+  upstream keepalive_requests 1000000, keepalive_timeout 3600s: nginx's defaults (1000 requests, 60 s) would
+    close and reopen every upstream connection each 1000 requests; the emulator's pool never recycles.
+  client keepalive_requests 1000000, keepalive_timeout 3600s: the same on the client side (the emulator
+    keeps a client connection for its 3600 s client_keep_alive default).
+  nginx proxy_buffering off, proxy_buffer_size 256k: the emulator streams responses through without
+    buffering them and reads 256 KB at a time (uvloop's read size).
+  haproxy tune.bufsize 262144: the same 256 KB buffers; http-reuse always with pool-purge-delay 3600s:
+    idle server connections are shared and not purged every 5 s (the default).
+"""
 
 from __future__ import annotations
 
@@ -141,7 +154,8 @@ class Emulator:
 
 
 def nginx_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, int] | None:
-    """nginx as a one-worker HTTP reverse proxy with upstream keep-alive and X-Forwarded-* headers."""
+    """nginx as a one-worker HTTP reverse proxy with upstream keep-alive and X-Forwarded-* headers (settings:
+    the module docstring)."""
     if shutil.which("nginx") is None:
         return None
     port = free_port()
@@ -149,9 +163,11 @@ def nginx_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, in
     conf.write_text(f"""daemon off; worker_processes 1; pid {directory}/nginx.pid; error_log /dev/null crit;
 events {{ worker_connections 20000; }}
 http {{ access_log off;
-  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
-  server {{ listen 127.0.0.1:{port} backlog=4096; keepalive_requests 1000000;
+  upstream backend {{ server 127.0.0.1:{backend_port};
+    keepalive 1024; keepalive_requests 1000000; keepalive_timeout 3600s; }}
+  server {{ listen 127.0.0.1:{port} backlog=4096; keepalive_requests 1000000; keepalive_timeout 3600s;
     location / {{ proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_buffering off; proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-Port $server_port; proxy_set_header Host $host; }} }} }}
 """)
@@ -161,7 +177,7 @@ http {{ access_log off;
 
 
 def haproxy_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, int] | None:
-    """haproxy ``mode http`` with one thread, forwardfor and connection reuse."""
+    """haproxy ``mode http`` with one thread, forwardfor and connection reuse (settings: the module docstring)."""
     if shutil.which("haproxy") is None:
         return None
     port = free_port()
@@ -169,6 +185,7 @@ def haproxy_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, 
     conf.write_text(f"""global
   nbthread 1
   maxconn 4000
+  tune.bufsize 262144
 defaults
   mode http
   timeout connect 5s
@@ -176,11 +193,12 @@ defaults
   timeout server 60s
   option forwardfor
   http-reuse always
+  timeout http-keep-alive 3600s
 frontend web
   bind 127.0.0.1:{port}
   default_backend app
 backend app
-  server s1 127.0.0.1:{backend_port}
+  server s1 127.0.0.1:{backend_port} pool-purge-delay 3600s
 """)
     process = subprocess.Popen(["haproxy", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port("127.0.0.1", port)
