@@ -1,16 +1,29 @@
 """ALB data-plane benchmark (run by hand): HTTP through the emulator's ALB vs direct, nginx and haproxy.
 
 Paths: direct to a uvloop backend, through an ALB listener (three rules that do not match, so every request
-walks the rule table, then the default forward with X-Forwarded-* work), nginx (one worker, upstream
-keep-alive) and haproxy (one thread) as reverse proxies. Cases:
+walks the rule table, then the default forward with X-Forwarded-* work), nginx and haproxy as reverse proxies
+and, with ``--baseline DIR``, the same ALB in a second emulator run from another checkout (e.g. main before a
+refactoring), started with the same flags. Every case runs ``--rounds`` times; within a round each path runs
+once, one after the other (the two emulators swap places every other round), and the tables show medians.
+Cases:
   keepalive  wrk -t1 -c50: rps, p50, p99
   newconn    wrk -t1 -c50 with "Connection: close" (a new client connection per request)
   latency    p99 at half the ALB's keep-alive rate (paced Python client): ALB minus direct = added p99
-  memory     emulator RSS with 100 idle listeners; RSS per idle keep-alive client connection
+  memory     emulator RSS with 100 idle listeners; RSS per idle keep-alive client connection (one round)
 Targets (2 cores, side by side): keepalive >= 55% of nginx, newconn >= 60% of nginx, added p99 < 2 ms,
 100 listeners < 80 MB, < 64 KB per idle connection.
 
-    python scripts/bench_dataplane.py [--seconds 5] [--cases keepalive,newconn,latency,memory]
+The reference proxies are configured like the emulator (details in ``benchlib``'s docstring):
+  nginx: worker_processes 1 (the emulator's data plane is one event loop).
+  nginx: upstream keepalive 1024, keepalive_requests 1000000, keepalive_timeout 3600s: upstream connections
+    are never recycled (nginx's default recycles each one after 1000 requests; the emulator never does).
+  nginx: client keepalive_requests 1000000, keepalive_timeout 3600s: the same on the client side.
+  nginx: proxy_buffering off, proxy_buffer_size 256k: responses stream through, read 256 KB at a time, as ours.
+  haproxy: nbthread 1; tune.bufsize 262144 (256 KB buffers, as ours).
+  haproxy: http-reuse always, pool-purge-delay 3600s: idle server connections shared and kept.
+
+    python scripts/bench_dataplane.py [--seconds 5] [--rounds 5] [--cases keepalive,newconn,latency,memory]
+                                      [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -73,65 +86,82 @@ def _idle_connections(emulator: benchlib.Emulator, address: tuple[str, int], cou
     return (after - before) * 1024 / count
 
 
-def _row(name: str, result: dict[str, float] | None, reference: dict[str, float] | None) -> str:
-    if result is None:
-        return f"  {name:<9} (not installed)"
-    ratio = f"{100 * result['rps'] / reference['rps']:5.0f}% of nginx" if reference else ""
-    bad = f"  ({result['failed']:.0f} non-2xx, {result['errors']:.0f} socket errors)" if result["failed"] or result["errors"] else ""
-    return f"  {name:<9} {result['rps']:9.0f} rps  p50 {result['p50']:6.2f} ms  p99 {result['p99']:6.2f} ms  {ratio}{bad}"
+WRK_COLUMNS = [("rps", "rps", "{:.0f}"), ("p50", "p50 ms", "{:.2f}"), ("p99", "p99 ms", "{:.2f}")]
+TARGETS = {"keepalive": 0.55, "newconn": 0.60}
+
+
+def _memory(emulator: benchlib.Emulator, alb: tuple[str, int], fresh: float) -> dict[str, float]:
+    per_connection = _idle_connections(emulator, alb)
+    before = emulator.rss_mb()
+    with_listeners = _idle_listeners(emulator)
+    return {"connection": per_connection, "listeners": with_listeners, "added": with_listeners - before,
+            "fresh": fresh}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per case, path and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cases", default="keepalive,newconn,latency,memory")
+    parser.add_argument("--baseline", metavar="DIR", help="another checkout of this repository: its emulator "
+                        "runs next to this tree's, every case against both")
     args = parser.parse_args()
     cases = args.cases.split(",")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     backend, backend_port = benchlib.http_backend()
-    emulator = benchlib.Emulator()
+    emulators = benchlib.emulators(benchlib.checkout(args.baseline))
     directory = benchlib.temp_dir()
     proxies: dict = {}
-    baseline = emulator.rss_mb()
+    fresh = {name: emulator.rss_mb() for name, emulator in emulators.items()}
     try:
         proxies["nginx"] = benchlib.nginx_proxy(backend_port, directory)
         proxies["haproxy"] = benchlib.haproxy_proxy(backend_port, directory)
-        alb = _alb(emulator, backend_port)
-        paths = {"direct": ("127.0.0.1", backend_port), "alb": alb}
+        albs = {name: _alb(emulator, backend_port) for name, emulator in emulators.items()}
+        paths = dict(albs)
         paths.update({name: ("127.0.0.1", p[1]) for name, p in proxies.items() if p is not None})
-        results: dict[str, dict[str, dict[str, float] | None]] = {}
+        paths["direct"] = ("127.0.0.1", backend_port)
+        print(f"{args.rounds} rounds x {args.seconds:g} s per path; paths: {', '.join(paths)}"
+              + (f"; baseline = {emulators['baseline'].checkout}" if "baseline" in emulators else ""), flush=True)
+        middle: dict[str, dict[str, dict[str, float]]] = {}
         for case in ("keepalive", "newconn"):
             if case not in cases:
                 continue
-            print(f"{case}:")
-            results[case] = {}
-            for name in ("direct", "nginx", "haproxy", "alb"):
-                if name in paths:
-                    host, port = paths[name]
-                    results[case][name] = benchlib.wrk(f"http://{host}:{port}/", args.seconds, close=case == "newconn")
-            for name, result in results[case].items():
-                print(_row(name, result, results[case].get("nginx")))
+
+            def run(name: str, close: bool = case == "newconn") -> dict[str, float] | None:
+                host, port = paths[name]
+                return benchlib.wrk(f"http://{host}:{port}/", args.seconds, close=close)
+
+            samples = benchlib.interleaved(list(paths), args.rounds, run)
+            middle[case] = benchlib.medians(samples)
+            benchlib.table(f"{case}: wrk -t1 -c50{' Connection: close' if case == 'newconn' else ''}", samples,
+                           WRK_COLUMNS, TARGETS[case])
         if "latency" in cases:
-            rate = (results.get("keepalive", {}).get("alb") or {"rps": 4000.0})["rps"] / 2
-            direct = benchlib.paced_latency(*paths["direct"], rate, args.seconds)
-            through = benchlib.paced_latency(*alb, rate, args.seconds)
-            print(f"latency at {rate:.0f} rps: direct p99 {direct['p99']:.2f} ms, ALB p99 {through['p99']:.2f} ms, "
-                  f"added p99 {through['p99'] - direct['p99']:.2f} ms (target < 2 ms)")
+            rate = middle.get("keepalive", {}).get("emulator", {"rps": 4000.0})["rps"] / 2
+            names = [*albs, "direct"]
+            samples = benchlib.interleaved(names, args.rounds,
+                                           lambda name: benchlib.paced_latency(*paths[name], rate, args.seconds))
+            benchlib.table(f"latency: paced at {rate:.0f} rps, 20 connections", samples,
+                           [("p99", "p99 ms", "{:.2f}"), ("p50", "p50 ms", "{:.2f}"), ("rps", "rps", "{:.0f}")])
+            latency = benchlib.medians(samples)
+            print("  added p99 (target < 2 ms): " + "  ".join(
+                f"{name} {latency[name]['p99'] - latency['direct']['p99']:.2f} ms" for name in albs) + "\n")
         if "memory" in cases:
-            per_connection = _idle_connections(emulator, alb)
-            print(f"idle keep-alive connection: {per_connection:.1f} KB each (target < 64 KB)")
-            before = emulator.rss_mb()
-            with_listeners = _idle_listeners(emulator)
-            print(f"RSS with 100 idle listeners (+1 busy): {with_listeners:.1f} MB (target < 80 MB); the 100 "
-                  f"listeners added {with_listeners - before:.1f} MB; the fresh emulator process (Flask, moto, botocore "
-                  f"models, no listener) was {baseline:.1f} MB")
+            memory = {name: _memory(emulator, albs[name], fresh[name]) for name, emulator in emulators.items()}
+            print("memory" + "".join(f"{name:>12}" for name in memory))
+            for key, label in (("connection", "KB per idle keep-alive connection (target < 64)"),
+                               ("listeners", "MB RSS with 100 idle listeners +1 busy (target < 80)"),
+                               ("added", "MB added by the 100 listeners"),
+                               ("fresh", "MB fresh process (Flask, moto, botocore models, no listener)")):
+                print("      " + "".join(f"{m[key]:12.1f}" for m in memory.values()) + f"  {label}")
     finally:
-        emulator.stop()
+        for emulator in emulators.values():
+            emulator.stop()
         for proxy in proxies.values():
             if proxy is not None:
                 proxy[0].terminate()
+                proxy[0].wait(10)
         backend.terminate()
 
 

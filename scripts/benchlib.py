@@ -1,6 +1,7 @@
-"""Shared pieces of the data-plane benchmarks (``bench_dataplane.py`` for the ALB; ``bench_l4.py`` may use them):
-a fast HTTP backend, the emulator as a user runs it, nginx/haproxy reverse proxies, wrk and a Python load
-generator with a fixed request rate (for latency at a given load).
+"""Shared pieces of the data-plane benchmarks (``bench_dataplane.py`` for the ALB, ``bench_l4.py`` for the NLB):
+a fast HTTP backend, the emulator as a user runs it (from this checkout or another one, for before/after
+comparisons), nginx/haproxy reverse proxies, wrk, a Python load generator with a fixed request rate (for
+latency at a given load), and the interleaved rounds and median tables both benchmarks print.
 
 Fairness of the HTTP reference proxies (``nginx_proxy``, ``haproxy_proxy``), one line per setting:
   nginx worker_processes 1 / haproxy nbthread 1: the emulator's data plane is one event loop.
@@ -23,10 +24,12 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -100,10 +103,24 @@ def http_backend() -> tuple[multiprocessing.Process, int]:
 # -- the emulator -------------------------------------------------------------------------------------
 
 
-def start_emulator(port: int, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``python -m emulator.cli serve --port PORT OPTIONS...``, returned once its API answers health."""
+def checkout(path: str | None) -> Path | None:
+    """A ``--baseline`` argument: another checkout of this repository (its ``emulator`` package is run)."""
+    if path is None:
+        return None
+    resolved = Path(path).resolve()
+    if not (resolved / "emulator" / "cli.py").is_file():
+        raise SystemExit(f"--baseline {path}: not a checkout of this repository (no emulator/cli.py)")
+    return resolved
+
+
+def start_emulator(port: int, *options: str, env: dict[str, str] | None = None,
+                   checkout: Path = ROOT) -> subprocess.Popen:
+    """``python -m emulator.cli serve --port PORT OPTIONS...`` run from ``checkout`` (its directory first on
+    ``PYTHONPATH``, so its code, not an installed copy, is what runs), returned once its API answers health."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(checkout), env.get("PYTHONPATH", "")) if p)
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *options],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -112,19 +129,18 @@ def start_emulator(port: int, *options: str, env: dict[str, str] | None = None) 
         except requests.RequestException:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("the emulator did not start") from None
+                raise RuntimeError(f"the emulator from {checkout} did not start") from None
             time.sleep(0.02)
 
 
 class Emulator:
-    """``python -m emulator.cli serve`` in its own process, driven through boto3."""
+    """``python -m emulator.cli serve`` (from ``checkout``) in its own process, driven through boto3."""
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str, checkout: Path = ROOT) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)], cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port("127.0.0.1", port, 30)
+        self.checkout = checkout
+        self.process = start_emulator(port, *options, checkout=checkout)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
         self.elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name="us-east-1")
@@ -148,6 +164,18 @@ class Emulator:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
+
+
+def emulators(baseline: Path | None) -> dict[str, Emulator]:
+    """``emulator`` from this tree and, with ``--baseline``, ``baseline`` from that checkout: same flags."""
+    started = {"emulator": Emulator()}
+    if baseline is not None:
+        try:
+            started["baseline"] = Emulator(checkout=baseline)
+        except Exception:
+            started["emulator"].stop()
+            raise
+    return started
 
 
 # -- reference proxies ---------------------------------------------------------------------------------
@@ -266,3 +294,69 @@ def paced_latency(host: str, port: int, rate: float, seconds: float, connections
     latencies = sorted(uvloop.run(_paced(host, port, rate, seconds, connections)))
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
     return {"rps": len(latencies) / seconds, "p50": pick(0.5), "p99": pick(0.99)}
+
+
+# -- rounds and tables -----------------------------------------------------------------------------
+
+EMULATORS = ("emulator", "baseline")
+
+
+def interleaved(names: list[str], rounds: int, measure: Callable[[str], dict[str, float] | None],
+                ) -> dict[str, list[dict[str, float]]]:
+    """Every path once per round, round after round, so that a noisy moment hits all of them alike. The two
+    emulators swap places every other round, so neither always runs right after the other."""
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for number in range(rounds):
+        order = list(names)
+        if number % 2 and all(name in order for name in EMULATORS):
+            first, second = order.index("emulator"), order.index("baseline")
+            order[first], order[second] = order[second], order[first]
+        for name in order:
+            result = measure(name)
+            if result is not None:
+                samples[name].append(result)
+    return {name: values for name, values in samples.items() if values}
+
+
+def medians(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {name: {key: statistics.median(v[key] for v in values) for key in values[0]}
+            for name, values in samples.items()}
+
+
+def ratios(middle: dict[str, dict[str, float]], key: str, target: float | None = None) -> list[str]:
+    """Lines of ratios of ``key``'s medians: each emulator to nginx, haproxy and direct; emulator/baseline."""
+    lines = []
+    for mine in (name for name in EMULATORS if name in middle):
+        parts = []
+        for other in ("nginx", "haproxy", "direct"):
+            if other in middle and middle[other][key]:
+                ratio = middle[mine][key] / middle[other][key]
+                parts.append(f"{other} {ratio:.0%}")
+                if target is not None and mine == "emulator" and other == "nginx":
+                    parts[-1] += f" (target {target:.0%}: {'ok' if ratio >= target else 'MISSED'})"
+        if parts:
+            lines.append(f"{mine + '/':<10}" + "  ".join(parts))
+    if all(name in middle for name in EMULATORS) and middle["baseline"][key]:
+        lines.append(f"emulator/baseline {middle['emulator'][key] / middle['baseline'][key]:.3f}x")
+    return lines
+
+
+def table(title: str, samples: dict[str, list[dict[str, float]]], columns: list[tuple[str, str, str]],
+          target: float | None = None) -> None:
+    """One compact table per case: the median of each column per path, the first column's value in every
+    round, then the ratios of the first column's medians. ``columns``: (key, heading, format) triples; keys
+    ``failed``/``errors`` in a sample are summed over the rounds and shown when not zero."""
+    middle = medians(samples)
+    key = columns[0][0]
+    rounds = max((len(values) for values in samples.values()), default=0)
+    print(f"{title}  (median of {rounds} round{'s' if rounds != 1 else ''})")
+    print("  " + f"{'path':<9}" + "".join(f"{heading:>11}" for _, heading, _ in columns) + f"   {columns[0][1]} by round")
+    for name, values in samples.items():
+        cells = "".join(f"{fmt.format(middle[name][k]):>11}" for k, _, fmt in columns)
+        by_round = " ".join(columns[0][2].format(v[key]).strip() for v in values)
+        bad = {k: sum(v.get(k, 0.0) for v in values) for k in ("failed", "errors")}
+        note = f"  ({bad['failed']:.0f} non-2xx, {bad['errors']:.0f} socket errors)" if any(bad.values()) else ""
+        print(f"  {name:<9}{cells}   {by_round}{note}")
+    for line in ratios(middle, key, target):
+        print("  " + line)
+    print(flush=True)
