@@ -1,18 +1,27 @@
 """NLB data-plane benchmark: the emulator's TCP/UDP listeners vs direct, nginx ``stream`` and haproxy ``mode tcp``.
 
 Cases, each measured for ``--seconds`` against every path (direct to the backend, through the emulator's
-NLB listener, through nginx, through haproxy where installed):
+NLB listener, through nginx, through haproxy where installed and, with ``--baseline DIR``, through the same
+NLB in a second emulator run from another checkout, e.g. main before a refactoring, with the same flags),
+``--rounds`` times: within a round each path runs once, one after the other (the two emulators swap places
+every other round), and each case prints one table of medians and ratios:
   bulk   one TCP connection pushing data to a sink: MB/s
   conn   new TCP connections per second (connect, 1-byte echo, close), 32 at a time
   http   keep-alive HTTP requests/s through a TCP listener (wrk -t1 -c50) to a small HTTP answerer
   udp    UDP datagrams/s echoed (16 client flows, 8 datagrams in flight each)
-  idle   RSS of the emulator process holding 10,000 concurrent idle TCP flows
-The emulator runs as a user runs it (``python -m emulator.cli serve``, configured through boto3); nginx and
-haproxy run one worker/thread each, like the emulator's single data-plane loop. Backends and load generators
-are separate uvloop processes. Ratios are printed against nginx; targets (2 cores): bulk >= 90%, http >= 80%,
-conn >= 60%, udp >= 75%, idle RSS < 300 MB.
+  idle   RSS of the emulator process holding 10,000 concurrent idle TCP flows (each emulator, one round)
+The emulator runs as a user runs it (``python -m emulator.cli serve``, configured through boto3). Backends
+and load generators are separate uvloop processes. Targets (2 cores, emulator/nginx): bulk >= 90%,
+http >= 80%, conn >= 60%, udp >= 75%; idle RSS < 300 MB.
 
-    python scripts/bench_l4.py [--seconds 5] [--cases bulk,conn,http,udp,idle]
+The reference proxies are configured like the emulator:
+  nginx worker_processes 1 / haproxy nbthread 1: the emulator's data plane is one event loop.
+  nginx proxy_buffer_size 256k (default 16k): the emulator reads 256 KB at a time (uvloop's read size).
+  haproxy tune.bufsize 262144 (default 16 KB): the same 256 KB buffers.
+  nginx proxy_half_close on: the bulk case reads the sink's count after its half-close (the emulator relays it).
+  no splicing, no reuseport: the emulator copies through user space on one listening socket.
+
+    python scripts/bench_l4.py [--seconds 5] [--rounds 5] [--cases bulk,conn,http,udp,idle] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -20,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import re
 import resource
 import shutil
@@ -34,15 +42,12 @@ from pathlib import Path
 
 import uvloop
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
+
 HTTP_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 FD_LIMIT = 65536
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _raise_fd_limit() -> None:
@@ -144,7 +149,7 @@ async def _conn_worker(address, deadline: float, counter: list[int]) -> None:
     while loop.time() < deadline:
         done = loop.create_future()
         try:
-            await loop.create_connection(lambda: _OneExchange(done), *address)
+            await loop.create_connection(lambda done=done: _OneExchange(done), *address)
             await done
             counter[0] += 1
         except OSError:
@@ -206,75 +211,37 @@ def _measure(case, address, seconds: float):
 # -- proxies ---------------------------------------------------------------------------------------
 
 
-class _Emulator:
-    """The emulator as a user runs it, with an NLB whose listeners forward to the backends."""
-
-    def __init__(self, ports: dict[str, int]) -> None:
-        import boto3
-
-        api = _free_port()
-        self.process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(api)],
-                                        cwd=ROOT, preexec_fn=_raise_fd_limit,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{api}"
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-        self.elbv2 = boto3.client("elbv2", endpoint_url=url, region_name="us-east-1")
-        ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1")
-        for _ in range(100):
-            try:
-                subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-                break
-            except Exception:
-                time.sleep(0.1)
-        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        lb = self.elbv2.create_load_balancer(Name="bench", Type="network", Subnets=subnets)["LoadBalancers"][0]
-        self.addresses: dict[str, tuple[str, int]] = {}
-        for case, backend, protocol in (("bulk", "sink", "TCP"), ("conn", "echo", "TCP"), ("http", "http", "TCP"),
-                                        ("udp", "echo", "UDP"), ("idle", "echo", "TCP")):
-            tg = self.elbv2.create_target_group(
-                Name=f"bench-{case}", Protocol=protocol, Port=ports[backend], VpcId=vpc, TargetType="ip",
-                HealthCheckProtocol="TCP", HealthCheckPort=str(ports["echo"]),
-            )["TargetGroups"][0]["TargetGroupArn"]
-            self.elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": ports[backend]}])
-            port = _free_port()
-            arn = self.elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol=protocol, Port=port,
-                                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
-                                             )["Listeners"][0]["ListenerArn"]
-            self.addresses[case] = self._bound(url, arn)
-        time.sleep(1.0)  # first health checks done (fast timing), so every target is routable
-
-    @staticmethod
-    def _bound(url: str, arn: str) -> tuple[str, int]:
-        import requests
-
-        for entry in requests.get(f"{url}/_emulator/listeners", timeout=5).json():
-            if entry["ListenerArn"] == arn:
-                host, _, port = entry["Address"].rpartition(":")
-                return host, int(port)
-        raise RuntimeError("listener not running")
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+def _nlb(emulator: benchlib.Emulator, ports: dict[str, int]) -> dict[str, tuple[str, int]]:
+    """An NLB whose listeners (one per case) forward to the backends: the address of each listener."""
+    elbv2 = emulator.elbv2
+    lb = elbv2.create_load_balancer(Name="bench", Type="network", Subnets=emulator.subnets)["LoadBalancers"][0]
+    addresses: dict[str, tuple[str, int]] = {}
+    for case, backend, protocol in (("bulk", "sink", "TCP"), ("conn", "echo", "TCP"), ("http", "http", "TCP"),
+                                    ("udp", "echo", "UDP"), ("idle", "echo", "TCP")):
+        tg = elbv2.create_target_group(
+            Name=f"bench-{case}", Protocol=protocol, Port=ports[backend], VpcId=emulator.vpc, TargetType="ip",
+            HealthCheckProtocol="TCP", HealthCheckPort=str(ports["echo"]),
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": ports[backend]}])
+        arn = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol=protocol,
+                                    Port=benchlib.free_port(),
+                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+                                    )["Listeners"][0]["ListenerArn"]
+        addresses[case] = emulator.bound(arn)
+    return addresses
 
 
 def _nginx(ports: dict[str, int], directory: str) -> tuple[subprocess.Popen, dict[str, tuple[str, int]]] | None:
     if shutil.which("nginx") is None:
         return None
-    listen = {case: _free_port() for case in ("bulk", "conn", "http", "udp")}
+    listen = {case: benchlib.free_port() for case in ("bulk", "conn", "http", "udp")}
     modules = "include /etc/nginx/modules-enabled/*.conf;" if Path("/etc/nginx/modules-enabled").exists() else ""
     config = f"""{modules}
 worker_processes 1; daemon off; pid {directory}/nginx.pid; error_log {directory}/nginx.err;
 events {{ worker_connections 30000; }}
 stream {{
   proxy_half_close on;  # the bulk case reads the sink's count after its half-close
+  proxy_buffer_size 256k;  # the emulator reads 256 KB at a time
   server {{ listen 127.0.0.1:{listen['bulk']}; proxy_pass 127.0.0.1:{ports['sink']}; }}
   server {{ listen 127.0.0.1:{listen['conn']}; proxy_pass 127.0.0.1:{ports['echo']}; }}
   server {{ listen 127.0.0.1:{listen['http']}; proxy_pass 127.0.0.1:{ports['http']}; }}
@@ -284,25 +251,39 @@ stream {{
     path = Path(directory, "nginx.conf")
     path.write_text(config)
     process = subprocess.Popen(["nginx", "-c", str(path), "-e", f"{directory}/nginx.err"], preexec_fn=_raise_fd_limit)
-    time.sleep(0.5)
-    return process, {case: ("127.0.0.1", port) for case, port in listen.items()}
+    return _up("nginx (its stream module is a separate package on some systems)", process, listen)
 
 
 def _haproxy(ports: dict[str, int], directory: str) -> tuple[subprocess.Popen, dict[str, tuple[str, int]]] | None:
     if shutil.which("haproxy") is None:
         return None
-    listen = {case: _free_port() for case in ("bulk", "conn", "http")}
+    listen = {case: benchlib.free_port() for case in ("bulk", "conn", "http")}
     backends = {"bulk": "sink", "conn": "echo", "http": "http"}
     sections = "".join(
         f"listen {case}\n  bind 127.0.0.1:{port}\n  server s 127.0.0.1:{ports[backends[case]]}\n"
         for case, port in listen.items()
     )
-    config = (f"global\n  nbthread 1\n  maxconn 9000\ndefaults\n  mode tcp\n  timeout connect 5s\n"
+    config = (f"global\n  nbthread 1\n  maxconn 9000\n  tune.bufsize 262144\ndefaults\n  mode tcp\n"
+              f"  timeout connect 5s\n"
               f"  timeout client 60s\n  timeout server 60s\n{sections}")
     path = Path(directory, "haproxy.cfg")
     path.write_text(config)
     process = subprocess.Popen(["haproxy", "-f", str(path)], preexec_fn=_raise_fd_limit)
-    time.sleep(0.5)
+    return _up("haproxy", process, listen)
+
+
+def _up(name: str, process: subprocess.Popen, listen: dict[str, int],
+        ) -> tuple[subprocess.Popen, dict[str, tuple[str, int]]] | None:
+    """The proxy once its TCP ports accept; None (left out of the run, said so) if it exited instead."""
+    try:
+        for case, port in listen.items():
+            if case != "udp":
+                benchlib.wait_port("127.0.0.1", port, 5)
+    except RuntimeError:
+        process.kill()
+        process.wait(10)
+        print(f"{name} did not start: left out", file=sys.stderr)
+        return None
     return process, {case: ("127.0.0.1", port) for case, port in listen.items()}
 
 
@@ -310,9 +291,11 @@ def _haproxy(ports: dict[str, int], directory: str) -> tuple[subprocess.Popen, d
 
 CASES = {"bulk": (_bulk, "MB/s", 0.90), "conn": (_conn, "conn/s", 0.60), "http": (_http, "req/s", 0.80),
          "udp": (_udp, "dgram/s", 0.75)}
+TITLES = {"bulk": "bulk: one TCP connection to a sink", "conn": "conn: connect, 1-byte echo, close, 32 at a time",
+          "http": "http: wrk -t1 -c50 through a TCP listener", "udp": "udp: 16 flows x 8 datagrams in flight"}
 
 
-def _idle(emulator: _Emulator, wanted: int = 10_000) -> None:
+def _idle(name: str, emulator: benchlib.Emulator, address: tuple[str, int], wanted: int = 10_000) -> None:
     """Each flow costs the emulator two descriptors: without privileges to raise the limit, hold as many flows
     as fit and extrapolate the per-flow cost to ``wanted``."""
     _raise_fd_limit()
@@ -320,7 +303,7 @@ def _idle(emulator: _Emulator, wanted: int = 10_000) -> None:
     before = emulator.rss_mb()
     socks = []
     for _ in range(count):
-        sock = socket.create_connection(emulator.addresses["idle"])
+        sock = socket.create_connection(address)
         sock.sendall(b"x")  # one byte through, so the flow is fully established on both legs
         socks.append(sock)
     for sock in socks:
@@ -330,56 +313,59 @@ def _idle(emulator: _Emulator, wanted: int = 10_000) -> None:
         sock.close()
     at_wanted = before + (after - before) * wanted / count
     verdict = "ok" if at_wanted < 300 else "MISSED"
-    print(f"idle   {count} flows: emulator RSS {before:.0f} MB -> {after:.0f} MB "
+    print(f"idle {name:<9}{count} flows: RSS {before:.0f} MB -> {after:.0f} MB "
           f"({(after - before) * 1024 / count:.1f} KB/flow); at {wanted}: {at_wanted:.0f} MB, "
-          f"target < 300 MB: {verdict}")
+          f"target < 300 MB: {verdict}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per case, path and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cases", default="bulk,conn,http,udp,idle")
+    parser.add_argument("--baseline", metavar="DIR", help="another checkout of this repository: its emulator "
+                        "runs next to this tree's, every case against both")
     args = parser.parse_args()
     cases = args.cases.split(",")
-    _raise_fd_limit()
-    ports = {name: _free_port() for name in ("sink", "echo", "http")}
+    baseline = benchlib.checkout(args.baseline)
+    _raise_fd_limit()  # inherited by the emulators and proxies
+    ports = {name: benchlib.free_port() for name in ("sink", "echo", "http")}
     backend = multiprocessing.get_context("spawn").Process(target=_backends, args=(ports,), daemon=True)
     backend.start()
     time.sleep(0.5)
     directory = tempfile.mkdtemp(prefix="bench-l4-")
-    emulator = _Emulator(ports)
-    others = {name: start(ports, directory) for name, start in (("nginx", _nginx), ("haproxy", _haproxy))}
+    emulators = benchlib.emulators(baseline)
+    others: dict = {}
     try:
+        nlbs = {name: _nlb(emulator, ports) for name, emulator in emulators.items()}
+        time.sleep(1.0)  # first health checks done (fast timing), so every target is routable
+        others = {name: start(ports, directory) for name, start in (("nginx", _nginx), ("haproxy", _haproxy))}
+        print(f"{args.rounds} rounds x {args.seconds:g} s per path"
+              + (f"; baseline = {emulators['baseline'].checkout}" if "baseline" in emulators else ""), flush=True)
         for case in [c for c in cases if c in CASES]:
             run, unit, target = CASES[case]
-            direct_address = ("127.0.0.1", ports[{"bulk": "sink", "http": "http"}.get(case, "echo")])
-            results = {"direct": _measure(run, direct_address, args.seconds),
-                       "emulator": _measure(run, emulator.addresses[case], args.seconds)}
-            for name, started in others.items():
-                if started is not None and case in started[1]:
-                    results[name] = _measure(run, started[1][case], args.seconds)
-            _report(case, unit, target, results)
+            paths = {name: addresses[case] for name, addresses in nlbs.items()}
+            paths.update({name: started[1][case] for name, started in others.items()
+                          if started is not None and case in started[1]})
+            paths["direct"] = ("127.0.0.1", ports[{"bulk": "sink", "http": "http"}.get(case, "echo")])
+
+            def measure(name: str, run=run, paths=paths) -> dict[str, float] | None:
+                value = _measure(run, paths[name], args.seconds)
+                return None if value is None else {"value": value}
+
+            samples = benchlib.interleaved(list(paths), args.rounds, measure)
+            benchlib.table(TITLES[case], samples, [("value", unit, "{:,.0f}")], target)
         if "idle" in cases:
-            _idle(emulator)
+            for name, emulator in emulators.items():
+                _idle(name, emulator, nlbs[name]["idle"])
     finally:
-        emulator.stop()
+        for emulator in emulators.values():
+            emulator.stop()
         for started in others.values():
             if started is not None:
                 started[0].terminate()
                 started[0].wait(10)
         backend.terminate()
-
-
-def _report(case: str, unit: str, target: float, results: dict[str, float | None]) -> None:
-    shown = "  ".join(f"{name} {value:,.0f}" for name, value in results.items() if value is not None)
-    line = f"{case:6} {unit:8} {shown}"
-    emulator, nginx = results.get("emulator"), results.get("nginx")
-    if emulator and nginx:
-        ratio = emulator / nginx
-        line += f"  | emulator/nginx {ratio:.0%} (target {target:.0%}: {'ok' if ratio >= target else 'MISSED'})"
-    if emulator and results.get("haproxy"):
-        line += f"  emulator/haproxy {emulator / results['haproxy']:.0%}"
-    print(line, flush=True)
 
 
 if __name__ == "__main__":
