@@ -21,6 +21,7 @@ The reference proxies are configured like the emulator (details in ``benchlib``'
   nginx: proxy_buffering off, proxy_buffer_size 256k: responses stream through, read 256 KB at a time, as ours.
   haproxy: nbthread 1; tune.bufsize 262144 (256 KB buffers, as ours).
   haproxy: http-reuse always, pool-purge-delay 3600s: idle server connections shared and kept.
+  haproxy: timeout http-keep-alive 3600s: client connections kept like nginx's (and the emulator's).
 
     python scripts/bench_dataplane.py [--seconds 5] [--rounds 5] [--cases keepalive,newconn,latency,memory]
                                       [--baseline DIR]
@@ -142,7 +143,7 @@ def main() -> None:
             names = [*albs, "direct"]
             samples = benchlib.interleaved(names, args.rounds,
                                            lambda name: benchlib.paced_latency(*paths[name], rate, args.seconds))
-            benchlib.table(f"latency: paced at {rate:.0f} rps, 20 connections", samples,
+            benchlib.table(f"latency: paced at {rate:.0f} rps, 20 connections (lower is better)", samples,
                            [("p99", "p99 ms", "{:.2f}"), ("p50", "p50 ms", "{:.2f}"), ("rps", "rps", "{:.0f}")])
             latency = benchlib.medians(samples)
             print("  added p99 (target < 2 ms): " + "  ".join(

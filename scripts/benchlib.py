@@ -200,8 +200,7 @@ http {{ access_log off;
       proxy_set_header X-Forwarded-Port $server_port; proxy_set_header Host $host; }} }} }}
 """)
     process = subprocess.Popen(["nginx", "-c", str(conf), "-p", directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port("127.0.0.1", port)
-    return process, port
+    return _up("nginx", process, port, conf)
 
 
 def haproxy_proxy(backend_port: int, directory: str) -> tuple[subprocess.Popen, int] | None:
@@ -229,7 +228,18 @@ backend app
   server s1 127.0.0.1:{backend_port} pool-purge-delay 3600s
 """)
     process = subprocess.Popen(["haproxy", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port("127.0.0.1", port)
+    return _up("haproxy", process, port, conf)
+
+
+def _up(name: str, process: subprocess.Popen, port: int, conf: Path) -> tuple[subprocess.Popen, int] | None:
+    """The proxy once it accepts; None (left out of the run, said so) if it did not come up."""
+    try:
+        wait_port("127.0.0.1", port)
+    except RuntimeError:
+        process.kill()
+        process.wait(10)
+        print(f"{name} did not start with {conf} (check it with `{name} -c` / `-t`): left out", file=sys.stderr)
+        return None
     return process, port
 
 
