@@ -360,7 +360,8 @@ def table(title: str, samples: dict[str, list[dict[str, float]]], columns: list[
     key = columns[0][0]
     rounds = max((len(values) for values in samples.values()), default=0)
     print(f"{title}  (median of {rounds} round{'s' if rounds != 1 else ''})")
-    print("  " + f"{'path':<9}" + "".join(f"{heading:>11}" for _, heading, _ in columns) + f"   {columns[0][1]} by round")
+    headings = "".join(f"{heading:>11}" for _, heading, _ in columns)
+    print(f"  {'path':<9}{headings}   {columns[0][1]} by round")
     for name, values in samples.items():
         cells = "".join(f"{fmt.format(middle[name][k]):>11}" for k, _, fmt in columns)
         by_round = " ".join(columns[0][2].format(v[key]).strip() for v in values)
