@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Callable
 from functools import lru_cache
 
-from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
 from emulator.dataplane.tls.targets import TARGET_TLS
 
 _MAX_STATUS_LINE = 8192  # a target that sends this much without a line break is not speaking HTTP

@@ -17,7 +17,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 
-from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)

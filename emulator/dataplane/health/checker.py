@@ -4,7 +4,7 @@ Runs on the data-plane loop and never blocks it: each (target group, target) has
 (``loop.call_later``) that fires every HealthCheckIntervalSeconds and starts a probe on a fresh connection
 (AWS checks every interval no matter how long a response takes; a probe still running when the next one
 is due - a TCP check may time out at exactly its interval - lets that tick pass).
-Each result feeds the target's state machine (``health_states``); a changed state is written to the
+Each result feeds the target's state machine (``states``); a changed state is written to the
 ``TargetHealthBoard`` that DescribeTargetHealth reads, and to the ``Target`` that routing reads.
 
 Settings are read from the group at every check, so ModifyTargetGroup takes effect on the next check.
@@ -28,9 +28,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
-from emulator.dataplane.health_grpc import DEFAULT_PATH, start_grpc_probe
-from emulator.dataplane.health_probes import http_request, parse_matcher, start_probe
-from emulator.dataplane.health_states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
+from emulator.dataplane.health.grpc_probe import DEFAULT_PATH, start_grpc_probe
+from emulator.dataplane.health.probes import http_request, parse_matcher, start_probe
+from emulator.dataplane.health.states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
 from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.targets import Target, TargetGroupRuntime
@@ -191,7 +191,7 @@ class HealthChecker:
         protocol = group.HealthCheckProtocol or ("TCP" if nlb_group else "HTTP")
         request: bytes | None = None
         codes = _NO_CODES
-        grpc = protocol != "TCP" and group.ProtocolVersion == "GRPC"  # a gRPC call over HTTP/2 (health_grpc)
+        grpc = protocol != "TCP" and group.ProtocolVersion == "GRPC"  # a gRPC call over HTTP/2 (grpc_probe)
         if protocol != "TCP" and not grpc:
             codes = parse_matcher((group.Matcher or {}).get("HttpCode") or ("200-399" if nlb_group else "200"))
             # AWS: an ALB sends Host <target IP>:<port>; an NLB its own IP and the listener port.
