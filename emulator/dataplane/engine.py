@@ -74,7 +74,8 @@ class DataPlane:
         self._store = store
         self._listen_host = listen_host
         self.collaborators = Collaborators(timing, health, certificates, instance_address)
-        self._health = HealthChecker(self.collaborators)
+        # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
+        self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()
         self._thread: threading.Thread | None = None
         self._running: dict[str, _Running] = {}

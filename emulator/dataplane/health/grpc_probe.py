@@ -21,10 +21,8 @@ from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, res
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
-DEFAULT_PATH = "/AWS.ALB/healthcheck"
 _EMPTY_MESSAGE = b"\x00\x00\x00\x00\x00"  # uncompressed, zero-length gRPC message
-
-
+Done = Callable[[CheckResult], None]
 
 
 class _GrpcCall(asyncio.Protocol):
@@ -106,7 +104,7 @@ async def grpc_check(host: str, port: int, path: str, codes: frozenset[int], tim
 
 
 def start_grpc_probe(
-    host: str, port: int, path: str, codes: frozenset[int], timeout: float, tls: bool, done: Callable[[CheckResult], None]
+    host: str, port: int, path: str, codes: frozenset[int], timeout: float, tls: bool, done: Done
 ) -> None:
     """Start one gRPC check on the running loop; ``done`` gets its result."""
     task = asyncio.get_running_loop().create_task(grpc_check(host, port, path, codes, timeout, tls))
