@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +29,7 @@ from emulator.timing import Timing
 
 log = logging.getLogger("elbv2_emulator.dataplane")
 
+_new_loop: Callable[[], asyncio.AbstractEventLoop]
 try:  # uvloop is 2-5x faster for connection churn and UDP; plain asyncio is the fallback
     import uvloop
 

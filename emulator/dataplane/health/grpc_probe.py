@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -40,11 +41,12 @@ class _GrpcCall(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        # A stream connection's transport is a Transport; the Protocol API types it as the base class.
+        self._transport = cast(asyncio.Transport, transport)
         self._h2.initiate_connection()
         self._h2.send_headers(1, self._headers)
         self._h2.send_data(1, _EMPTY_MESSAGE, end_stream=True)
-        transport.write(self._h2.data_to_send())  # type: ignore[attr-defined]
+        self._transport.write(self._h2.data_to_send())
 
     def data_received(self, data: bytes) -> None:
         try:

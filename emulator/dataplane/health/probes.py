@@ -15,6 +15,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from functools import lru_cache
+from typing import cast
 
 from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
 from emulator.dataplane.tls.targets import TARGET_TLS
@@ -33,7 +34,8 @@ class _StatusLine(asyncio.Protocol):
         self._buffer = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self._request)  # type: ignore[attr-defined]
+        # A stream connection's transport is a Transport; the Protocol API types it as the base class.
+        cast(asyncio.Transport, transport).write(self._request)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
