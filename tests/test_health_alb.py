@@ -1,7 +1,7 @@
 """Health checks of ALB (HTTP) target groups against real backends, seen through DescribeTargetHealth.
 
-References: checklist section 3 (states, reasons, descriptions, state machine), AWS "Health checks for
-Application Load Balancer target groups" (request format, Matcher forms, thresholds), boto3's default
+References: AWS API_TargetHealth (states, reason codes, descriptions), "Health checks for Application Load
+Balancer target groups" (state machine, request format, Matcher forms, thresholds), boto3's default
 ``target_in_service`` / ``target_deregistered`` waiters (Delay 15 s: one poll must be enough).
 """
 
@@ -90,7 +90,7 @@ def test_failing_target_stays_initial_until_unhealthy_threshold(elbv2, subnets, 
         elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1"}])
         assert health(elbv2, tg, backend.port) == INITIAL
         url = listener_url(emulator_url, listener)
-        assert served_by(url, 2) == (set(), {503})  # all targets initial: nothing to route to (checklist 3.4)
+        assert served_by(url, 2) == (set(), {503})  # all targets initial: nothing to route to
         assert watch_until(elbv2, tg, backend.port, mismatch(500)) == [INITIAL, mismatch(500)]
         assert served_by(url, 2) == ({"backend"}, {500})  # all unhealthy: fail open
 

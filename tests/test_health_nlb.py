@@ -1,7 +1,7 @@
 """Health checks of NLB (TCP) target groups: TCP connect and HTTP checks, NLB reasons, flows of unhealthy targets.
 
-References: checklist 3.3 (Target.FailedHealthChecks is the only unhealthy reason on an NLB), 3.2 (NLB HTTP
-checks match 200-399 by default), AWS NLB target group attribute
+References: AWS "Health checks for Network Load Balancer target groups" (Target.FailedHealthChecks is the only
+unhealthy reason on an NLB; HTTP checks match 200-399 by default), the NLB target group attribute
 ``target_health_state.unhealthy.connection_termination.enabled`` (default true: flows are reset).
 """
 

@@ -1,9 +1,8 @@
 """The rarer target states, seen through DescribeTargetHealth and through real traffic.
 
-References: checklist 3.3 (unused/Target.InvalidState for a stopped instance, unused/Target.IpUnusable for a
-load balancer's own IP, AdministrativeOverride and AnomalyDetection in every description) and 6.4 (NLB
-``unhealthy.draining``); AWS API_TargetHealth, API_AdministrativeOverride, API_AnomalyDetection, and the NLB
-guide's "unhealthy target connection termination" (existing connections kept for the draining interval,
+References: AWS API_TargetHealth (unused/Target.InvalidState for a stopped instance, unused/Target.IpUnusable
+for a load balancer's own IP, the NLB's ``unhealthy.draining``), API_AdministrativeOverride and
+API_AnomalyDetection (in every description), and the NLB guide's "unhealthy target connection termination" (existing connections kept for the draining interval,
 no new ones, then terminated).
 """
 

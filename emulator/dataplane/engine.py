@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +29,7 @@ from emulator.timing import Timing
 
 log = logging.getLogger("elbv2_emulator.dataplane")
 
+_new_loop: Callable[[], asyncio.AbstractEventLoop]
 try:  # uvloop is 2-5x faster for connection churn and UDP; plain asyncio is the fallback
     import uvloop
 
@@ -74,7 +76,8 @@ class DataPlane:
         self._store = store
         self._listen_host = listen_host
         self.collaborators = Collaborators(timing, health, certificates, instance_address)
-        self._health = HealthChecker(self.collaborators)
+        # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
+        self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()
         self._thread: threading.Thread | None = None
         self._running: dict[str, _Running] = {}

@@ -1,9 +1,14 @@
 """The contract between the reconciler and the protocol engines (ALB in ``alb/``, NLB in ``nlb/``).
 
-The reconciler builds a ``ListenerConfig`` per listener from the store and hands it to a
-``ListenerRuntime`` made by the factory registered for the listener's protocol. A runtime binds in
-``start`` (raising OSError, with nothing left open, when it cannot), swaps its routing in ``update`` (atomically: a request sees the old config or the new one) and
-releases everything in ``close``.
+The reconciler (``engine``) builds a ``ListenerConfig`` per listener from the store and hands it to a
+``ListenerRuntime`` made by the factory registered for the listener's protocol (``register_runtime``):
+
+- ``start`` binds (raising OSError, with nothing left open, when it cannot; the engine reports the listener
+  failed and retries at its next pass);
+- ``update`` swaps the routing of a running listener atomically (a request or flow sees the old config or
+  the new one), called whenever ``ListenerConfig.binding`` is unchanged;
+- ``close`` releases everything; a changed ``binding`` means ``close`` and a new runtime;
+- ``bound`` says where it accepts traffic, read from any thread.
 """
 
 from __future__ import annotations

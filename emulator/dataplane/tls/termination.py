@@ -44,7 +44,11 @@ class TlsTerminator:
         return self._default is not None
 
     def configure(
-        self, arns: Iterable[str], ssl_policy: str | None, certificates: CertificateSource, prepare: Prepare | None = None
+        self,
+        arns: Iterable[str],
+        ssl_policy: str | None,
+        certificates: CertificateSource,
+        prepare: Prepare | None = None,
     ) -> None:
         """Load every certificate of ``arns`` (the default first), or keep the current ones when none loads.
         Reads ACM in process: about a millisecond, done when a listener's certificates or policy change."""

@@ -1,8 +1,8 @@
 """AWS's target health state machine, with AWS's reason codes and description strings.
 
 One ``TargetHealthState`` per checked target counts consecutive passes and failures and says when the
-state DescribeTargetHealth reports has changed (see the behaviour checklist, section 3.3/3.4, and
-https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html):
+state DescribeTargetHealth reports has changed (AWS: API_TargetHealth, "Health checks for Application Load
+Balancer target groups", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html):
 
 - registered -> ``initial`` / Elb.RegistrationInProgress -> ``initial`` / Elb.InitialHealthChecking once
   checks start -> ``healthy`` after ONE passing check;

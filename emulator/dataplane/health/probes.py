@@ -15,25 +15,12 @@ import socket
 import ssl
 from collections.abc import Callable
 from functools import lru_cache
+from typing import cast
 
-from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
 from emulator.dataplane.tls.targets import TARGET_TLS
 
 _MAX_STATUS_LINE = 8192  # a target that sends this much without a line break is not speaking HTTP
-
-
-@lru_cache(maxsize=256)
-def parse_matcher(spec: str) -> frozenset[int]:
-    """``Matcher.HttpCode`` forms: ``"200"``, ``"200,202"``, ``"200-299"`` and combinations of them."""
-    codes: set[int] = set()
-    for part in spec.replace(" ", "").split(","):
-        if not part:
-            continue
-        low, _, high = part.partition("-")
-        codes.update(range(int(low), int(high or low) + 1))
-    return frozenset(codes)
-
-
 
 
 class _StatusLine(asyncio.Protocol):
@@ -47,7 +34,8 @@ class _StatusLine(asyncio.Protocol):
         self._buffer = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self._request)  # type: ignore[attr-defined]
+        # A stream connection's transport is a Transport; the Protocol API types it as the base class.
+        cast(asyncio.Transport, transport).write(self._request)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -121,7 +109,9 @@ class _RawCheck:
 
     __slots__ = ("_loop", "_sock", "_fd", "_request", "_codes", "_nlb", "_done", "_timer", "_buffer", "_answered")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, request: bytes | None, codes: frozenset[int], nlb: bool, done: Done) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, request: bytes | None, codes: frozenset[int], nlb: bool, done: Done
+    ) -> None:
         self._loop = loop
         self._request = request
         self._codes = codes

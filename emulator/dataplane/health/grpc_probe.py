@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
 
-from emulator.dataplane.health_states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
+from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
-DEFAULT_PATH = "/AWS.ALB/healthcheck"
 _EMPTY_MESSAGE = b"\x00\x00\x00\x00\x00"  # uncompressed, zero-length gRPC message
-
-
+Done = Callable[[CheckResult], None]
 
 
 class _GrpcCall(asyncio.Protocol):
@@ -42,11 +41,12 @@ class _GrpcCall(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        # A stream connection's transport is a Transport; the Protocol API types it as the base class.
+        self._transport = cast(asyncio.Transport, transport)
         self._h2.initiate_connection()
         self._h2.send_headers(1, self._headers)
         self._h2.send_data(1, _EMPTY_MESSAGE, end_stream=True)
-        transport.write(self._h2.data_to_send())  # type: ignore[attr-defined]
+        self._transport.write(self._h2.data_to_send())
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -106,7 +106,7 @@ async def grpc_check(host: str, port: int, path: str, codes: frozenset[int], tim
 
 
 def start_grpc_probe(
-    host: str, port: int, path: str, codes: frozenset[int], timeout: float, tls: bool, done: Callable[[CheckResult], None]
+    host: str, port: int, path: str, codes: frozenset[int], timeout: float, tls: bool, done: Done
 ) -> None:
     """Start one gRPC check on the running loop; ``done`` gets its result."""
     task = asyncio.get_running_loop().create_task(grpc_check(host, port, path, codes, timeout, tls))
