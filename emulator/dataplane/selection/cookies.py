@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Hashable
 from typing import Protocol
 
 WEEK = 7 * 86400  # the cookies' own Expires
@@ -62,3 +63,27 @@ def cookie_pair(name: str, cors_name: str, value: str) -> list[bytes]:
         f"{name}={value}; Expires={until}; Path=/".encode(),
         f"{cors_name}={value}; Expires={until}; Path=/; SameSite=None; Secure".encode(),
     ]
+
+
+class IssuedPairs:
+    """The cookie pairs issued during the current second, by what they name: within a second the value (its
+    expiry is in seconds) and the Expires are the same, so each is built once per second, not per request.
+    The lists returned are shared: callers copy them, never change them."""
+
+    __slots__ = ("name", "cors_name", "second", "pairs")
+
+    def __init__(self, name: str, cors_name: str) -> None:
+        self.name, self.cors_name = name, cors_name
+        self.second = 0
+        self.pairs: dict[Hashable, list[bytes]] = {}
+
+    def get(self, key: Hashable, fields: str, seconds: int) -> list[bytes]:
+        """The pair for ``key`` naming ``fields`` for ``seconds``."""
+        now = int(time.time())
+        if now != self.second:
+            self.second = now
+            self.pairs.clear()
+        pair = self.pairs.get(key)
+        if pair is None:
+            pair = self.pairs[key] = cookie_pair(self.name, self.cors_name, seal(fields, seconds))
+        return pair

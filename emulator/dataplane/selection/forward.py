@@ -14,7 +14,7 @@ import random
 from bisect import bisect
 from itertools import accumulate
 
-from emulator.dataplane.selection.cookies import CookieSource, cookie_pair, seal, unseal
+from emulator.dataplane.selection.cookies import CookieSource, IssuedPairs, unseal
 from emulator.dataplane.selection.target import Target
 from emulator.dataplane.targets import TargetGroupRuntime
 
@@ -45,7 +45,7 @@ class Selection:
 class Forward:
     """Forward to one target group, or split by weight with optional target-group stickiness."""
 
-    __slots__ = ("groups", "cumulative", "sticky_seconds", "single")
+    __slots__ = ("groups", "cumulative", "sticky_seconds", "single", "issued")
 
     def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
         groups = [(g, w) for g, w in groups if w > 0] or groups[:1]  # weight 0 receives nothing
@@ -53,6 +53,7 @@ class Forward:
         self.cumulative = list(accumulate(w for _, w in groups))
         self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0  # AWSALBTG only when there is a choice
         self.single = self.groups[0] if len(self.groups) == 1 else None
+        self.issued = IssuedPairs(TG_COOKIE, TG_COOKIE_CORS)
 
     def select(self, request: CookieSource) -> Selection:
         group = self.single
@@ -62,9 +63,11 @@ class Forward:
             if group is None:
                 group = self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
             if self.sticky_seconds:
-                cookies = cookie_pair(TG_COOKIE, TG_COOKIE_CORS, seal(group.arn, self.sticky_seconds))
+                cookies = list(self.issued.get(group, group.arn, self.sticky_seconds))
         stickiness = group.stickiness
-        target = stickiness.target(request) if stickiness.kind else None
+        if not stickiness.kind:  # the common case: the group's picker decides
+            return Selection(group, group.picker.pick(), cookies)
+        target = stickiness.target(request)
         if target is None:
             target = group.picker.pick()
         if target is not None and stickiness.kind == "lb_cookie":

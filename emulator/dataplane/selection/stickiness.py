@@ -12,7 +12,7 @@ a target that is not routable (gone, draining, unhealthy) means: pick again and 
 from __future__ import annotations
 
 from api_models.attribute_views import TargetGroupSettings
-from emulator.dataplane.selection.cookies import EXPIRED, CookieSource, cookie_pair, expires, seal, unseal
+from emulator.dataplane.selection.cookies import EXPIRED, CookieSource, IssuedPairs, expires, seal, unseal
 from emulator.dataplane.selection.target import Target
 
 LB_COOKIE, LB_COOKIE_CORS = "AWSALB", "AWSALBCORS"
@@ -25,7 +25,7 @@ _NO_TARGETS: dict[tuple[str, int], Target] = {}
 class TargetStickiness:
     """A group's target stickiness, from its settings; the group's runtime keeps it and its routable index."""
 
-    __slots__ = ("kind", "seconds", "app_prefix", "source_ip", "routable")
+    __slots__ = ("kind", "seconds", "app_prefix", "source_ip", "routable", "issued")
 
     def __init__(self, settings: TargetGroupSettings) -> None:
         kind = settings.stickiness
@@ -35,6 +35,7 @@ class TargetStickiness:
         # The lower-case "name=" prefix of the application cookie's Set-Cookie value.
         self.app_prefix = (settings.app_cookie_name + "=").lower().encode() if self.kind == "app_cookie" else b""
         self.routable = _NO_TARGETS  # (Id, Port) -> the routable target, while cookie stickiness is on
+        self.issued = IssuedPairs(LB_COOKIE, LB_COOKIE_CORS)
 
     def reset(self, routable: list[Target]) -> None:
         """The group's routable targets changed."""
@@ -52,8 +53,8 @@ class TargetStickiness:
             return None
 
     def lb_cookies(self, target: Target) -> list[bytes]:
-        """AWSALB and AWSALBCORS naming ``target``."""
-        return cookie_pair(LB_COOKIE, LB_COOKIE_CORS, seal(f"{target.id}|{target.port}", self.seconds))
+        """AWSALB and AWSALBCORS naming ``target`` (a shared list: copy it to change it)."""
+        return self.issued.get(target, f"{target.id}|{target.port}", self.seconds)
 
     def response_cookies(self, target: Target, set_cookie_values: list[bytes]) -> list[bytes]:
         """app_cookie: the AWSALBAPP-* values to add when the target's response sets the application cookie."""
