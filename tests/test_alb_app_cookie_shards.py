@@ -1,4 +1,5 @@
-"""app_cookie stickiness with a large application cookie: AWSALBAPP-0..3 shards (checklist 5.4)."""
+"""app_cookie stickiness with a large application cookie: AWSALBAPP-0..3 shards
+(ALB guide "Sticky sessions for your Application Load Balancer")."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import time
 
 import boto3
 
-from emulator.dataplane.targets import slow_start_factor
+from emulator.dataplane.selection.algorithms import slow_start_factor
 from emulator.server import EmulatorServer
 from emulator.timing import Timing
 from tests.backends import HttpEcho

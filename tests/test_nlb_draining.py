@@ -1,4 +1,4 @@
-"""Flow termination on NLB target groups: deregistration draining and unhealthy targets (checklist 6.4).
+"""Flow termination on NLB target groups: deregistration draining and unhealthy targets.
 
 A deregistered target gets no new flows; its existing flows continue through the delay
 (``deregistration_delay.timeout_seconds``, 100 s here, 1 s on the fast clock) and are then reset when

@@ -1,4 +1,4 @@
-"""NLB TCP listeners carry real connections (behaviour checklist section 6; AWS NLB user guide).
+"""NLB TCP listeners carry real connections (AWS "User Guide for Network Load Balancers").
 
 Each test builds the NLB through boto3, then sends traffic through the listener's bound address to real
 backends on 127.0.0.1.

@@ -1,7 +1,7 @@
 """NLB TLS listeners: termination with ACM certificates, SNI, ALPN policies, TLS or TCP to targets.
 
 Certificates are made with trustme and imported with ACM ImportCertificate (NLB guide "TLS listeners",
-"Server certificates", "ALPN policies"; checklist 6.1).
+"Server certificates", "ALPN policies").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""NLB UDP and TCP_UDP listeners (checklist 6.1/6.2; NLB guide "Listeners" and "Connection idle timeout").
+"""NLB UDP and TCP_UDP listeners (NLB guide "Listeners" and "Connection idle timeout").
 
 A UDP flow is keyed by the client's address and sticks to one target until idle for 120 s (1.2 s on the
 fast clock); replies come back from the listener's address.

@@ -10,8 +10,8 @@ from emulator.dataplane.alb.request import Request
 PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
 
 if TYPE_CHECKING:
-    from emulator.dataplane.alb.stickiness import Sticky
     from emulator.dataplane.alb.upstream import UpstreamConnection
+    from emulator.dataplane.selection.forward import Selection
     from emulator.dataplane.targets import Target, TargetGroupRuntime
 
 
@@ -35,7 +35,7 @@ class Exchange:
         self.upstream: UpstreamConnection | None = None
         self.target: Target | None = None
         self.group: TargetGroupRuntime | None = None
-        self.sticky: Sticky | None = None
+        self.sticky: Selection | None = None  # where the request went; adds the app_cookie cookies
         self.cookies = b""  # Set-Cookie lines the LB adds to the response
         self.local: bytes | None = None  # an LB-made response waiting for the request body to end
         self.response_started = False

@@ -10,15 +10,15 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
+from emulator.dataplane.alb.actions import FixedResponse, Redirect
 from emulator.dataplane.alb.auth import CALLBACK_PATH, Answer, Authenticate, authenticator_for
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.jwks import JwksError
 from emulator.dataplane.alb.jwt_validation import JWKS_ERROR, NEED_KEYS, UNAUTHORIZED, JwtValidation
 from emulator.dataplane.alb.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.responses import CONTINUE, lb_response
-from emulator.dataplane.alb.stickiness import app_cookie_lines, lb_cookie_lines, sticky_target
 from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
+from emulator.dataplane.selection.forward import Forward
 
 if TYPE_CHECKING:
     from emulator.dataplane.alb.connection import ClientConnection
@@ -114,7 +114,8 @@ def _complete_login(conn: ClientConnection, exchange: Exchange, candidates: list
 def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims: bytes = b"") -> None:
     """``claims``: header lines from an authenticate action (x-amzn-oidc-*)."""
     request = exchange.request
-    group, cookies = action.choose(request)
+    selection = action.select(request)
+    group = selection.group
     if group is None or group.group.TargetType == "lambda":
         # Invoking Lambda would need moto's Docker-backed Lambda; ALB answers a failed Lambda with 502.
         conn.respond(exchange, lb_response(502, exchange.keep_alive))
@@ -123,24 +124,18 @@ def _forward(conn: ClientConnection, exchange: Exchange, action: Forward, claims
     if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
         conn.respond(exchange, lb_response(PROTOCOL_MISMATCH, exchange.keep_alive))
         return
-    picker, sticky = action.balancing[group]
-    if sticky.generation != group.generation:  # the group's attributes may have changed
-        sticky.refresh(group)
-    target = sticky_target(sticky, group, request) if sticky.kind else None
-    if target is None:
-        target = picker.pick(group)
+    target = selection.target
     if target is None:
         conn.respond(exchange, lb_response(503, exchange.keep_alive))  # AWS: no registered targets -> 503
         return
-    if sticky.kind == "lb_cookie":
-        cookies += lb_cookie_lines(sticky, target)
     head = conn.listener.state.policy.build(request, exchange.chunked, exchange.upgrade, conn.tls_headers + claims)
     if isinstance(head, int):
         conn.respond(exchange, lb_response(head, exchange.keep_alive))
         return
     if exchange.ambiguous and head.endswith(_KEEP_ALIVE):  # desync: the target connection is not reused either
         head[-len(_KEEP_ALIVE):] = b"connection: close\r\n\r\n"
-    exchange.target, exchange.group, exchange.sticky, exchange.cookies = target, group, sticky, cookies
+    exchange.target, exchange.group, exchange.sticky = target, group, selection
+    exchange.cookies = _set_cookie_lines(selection.set_cookies)
     target.outstanding += 1
     conn.upstream_active = conn.loop.time()
     key: PoolKey = (target.host, target.port, group.group.Protocol == "HTTPS")
@@ -212,11 +207,9 @@ def response_head(
     out += reason
     out += b"\r\n"
     has_length = chunked = False
-    app_cookie = b""  # the application's stickiness cookie (name=value), when the target sets it
-    sticky = exchange.sticky
+    target_cookies: list[bytes] | None = None  # the target's Set-Cookie values (for app_cookie stickiness)
     responses = conn.listener.state.responses
     replaced = responses.names  # injected response headers replace the target's own
-    app_prefix = sticky.app_cookie if sticky is not None and sticky.kind == "app_cookie" else None
     for name, value in headers:
         if name in _HOP:
             if status == 101 and name in (b"connection", b"upgrade"):
@@ -227,16 +220,19 @@ def response_head(
             has_length = True
         elif replaced and name in replaced:
             continue
-        elif app_prefix is not None and name == b"set-cookie" and value.lower().startswith(app_prefix):
-            app_cookie = value.split(b";", 1)[0]
+        elif name == b"set-cookie":
+            if target_cookies is None:
+                target_cookies = [value]
+            else:
+                target_cookies.append(value)
         out += name
         out += b": "
         out += value
         out += b"\r\n"
     out += responses.lines
     out += exchange.cookies
-    if app_cookie:
-        out += app_cookie_lines(sticky, exchange.target, app_cookie)  # type: ignore[arg-type]
+    if target_cookies is not None and exchange.sticky is not None:
+        out += _set_cookie_lines(exchange.sticky.response_cookies(target_cookies))
     if status == 101:
         conn.send(out + b"\r\n")
         return
@@ -253,6 +249,11 @@ def response_head(
         exchange.keep_alive = False  # client_keep_alive.seconds reached: close after this response
     out += b"connection: keep-alive\r\n\r\n" if exchange.keep_alive else b"connection: close\r\n\r\n"
     conn.send(out)
+
+
+def _set_cookie_lines(values: list[bytes]) -> bytes:
+    """Set-Cookie header lines for the values a ``Selection`` gives."""
+    return b"".join([b"Set-Cookie: " + value + b"\r\n" for value in values]) if values else b""
 
 
 def abandon(exchange: Exchange) -> None:

@@ -13,7 +13,6 @@ import logging
 import ssl
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, transports
-from emulator.dataplane.nlb.flow_hash import pick
 from emulator.dataplane.nlb.idle import IdleSweeper
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tcp import ClientLeg, TcpFlow
@@ -21,6 +20,7 @@ from emulator.dataplane.nlb.tls import configure_tls
 from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
+from emulator.dataplane.selection.flow_hash import flow_target
 from emulator.dataplane.targets import Target
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
@@ -95,15 +95,18 @@ class NlbListener:
             self._server.close()
         if self.udp_transport is not None:
             self.udp_transport.close()
-        for flow in [*self.tcp_flows, *self.udp_flows.values()]:
+        for flow in list(self.tcp_flows):
             flow.reset()
+        for udp_flow in list(self.udp_flows.values()):
+            udp_flow.reset()
 
     # -- flows ----------------------------------------------------------------------------------
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None:
+        """The target of a new flow (the flow hash; source_ip stickiness hashes the client's address only)."""
         if route.group is None:
             return None
-        return pick(route.group, protocol, client, self.address, route.sticky)
+        return flow_target(route.group, protocol, client, self.address)
 
     def _terminate_departed(self, route: Route) -> None:
         """Targets whose deregistration delay ended are gone from the group: reset their flows if enabled."""
@@ -113,7 +116,7 @@ class NlbListener:
         if route.group is None or group is not route.group:  # another group: old flows simply continue
             return
         departed = [t for t in known if t not in current]
-        if route.group.group.attributes.get("deregistration_delay.connection_termination.enabled") == "true":
+        if route.group.settings.terminate_on_deregistration:
             for target in departed:
                 reset_target_flows(target)
 

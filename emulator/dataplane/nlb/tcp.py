@@ -12,21 +12,30 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
-from emulator.dataplane.nlb import proxy_protocol
 from emulator.dataplane.nlb.idle import TICKS
+from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
+from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.targets import Target
-
-if TYPE_CHECKING:
-    from emulator.dataplane.nlb.listener import NlbListener
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
-def reset_transport(transport: asyncio.BaseTransport | None) -> None:
+class TcpListener(Protocol):
+    """What a TCP flow needs of its listener (``NlbListener``)."""
+
+    route: Route  # read when the flow starts: later updates leave the flow's target alone
+    address: tuple[str, int]  # (ip, port) the listener is bound to: a PROXY header's destination
+    tcp_flows: set[TcpFlow]  # the listener's open flows: a flow adds itself, and leaves when done
+
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
+
+
+def reset_transport(transport: asyncio.Transport | None) -> None:
     """Close with RST (SO_LINGER 0) instead of FIN; unsent data is dropped."""
     if transport is None or transport.is_closing():
         return
@@ -36,25 +45,26 @@ def reset_transport(transport: asyncio.BaseTransport | None) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
         except OSError:
             pass
-    transport.abort()  # type: ignore[attr-defined]
+    transport.abort()
 
 
 class Leg(asyncio.Protocol):
     """One side of a flow. ``peer`` is the other side (``out`` its transport); ``flow`` the shared state."""
 
     __slots__ = ("transport", "peer", "out", "flow", "eof", "active", "throttled")
+    # Set before the first byte can flow: by the flow (the target leg) or once the target is up (the client leg).
+    peer: Leg
+    out: asyncio.Transport
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.peer: Leg = None  # type: ignore[assignment]
-        self.out: asyncio.Transport = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # None until connection_made
         self.eof = False
         self.active = False  # saw bytes since the last idle sweep
         self.throttled = False  # our write buffer is past its high-water mark: the peer must not read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's transport
 
     def data_received(self, data: bytes) -> None:  # the hot path: two attribute stores and a write
         self.active = True
@@ -92,14 +102,14 @@ class ClientLeg(Leg):
 
     __slots__ = ("listener", "pending")
 
-    def __init__(self, listener: NlbListener) -> None:
-        super().__init__(TcpFlow(listener))
+    def __init__(self, listener: TcpListener) -> None:
+        super().__init__(TcpFlow(listener, self))
         self.listener = listener
         self.pending: list[bytes] | None = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.flow.begin(self)
+        self.transport = cast(asyncio.Transport, transport)
+        self.flow.begin()
 
     def data_received(self, data: bytes) -> None:
         if self.pending is None:
@@ -131,18 +141,18 @@ class ClientLeg(Leg):
 class TcpFlow:
     __slots__ = ("listener", "client", "upstream", "target", "idle", "connecting", "done")
 
-    def __init__(self, listener: NlbListener) -> None:
+    def __init__(self, listener: TcpListener, client: ClientLeg) -> None:
         self.listener = listener
-        self.client: ClientLeg = None  # type: ignore[assignment]
+        self.client = client
         self.upstream: Leg | None = None
         self.target: Target | None = None
         self.idle = 0  # idle sweeps without a byte either way (see idle.py)
         self.connecting: asyncio.Future | None = None
         self.done = False
 
-    def begin(self, client: ClientLeg) -> None:
-        self.client = client
-        transport = client.transport
+    def begin(self) -> None:
+        """The client's connection is accepted: choose a target and connect to it."""
+        transport = self.client.transport
         route, (peer_host, peer_port) = self.listener.route, transport.get_extra_info("peername")[:2]
         target = self.listener.choose(route, "TCP", (peer_host, peer_port))
         if target is None:  # no routable target: AWS does not serve the connection; locally, RST at once
@@ -153,23 +163,26 @@ class TcpFlow:
         self.target = target
         track(target, self)
         self.listener.tcp_flows.add(self)
-        header = proxy_protocol.header((peer_host, peer_port), self.listener.address) if route.proxy_v2 else b""
+        header = proxy_header((peer_host, peer_port), self.listener.address) if route.proxy_v2 else b""
         self.connecting = asyncio.ensure_future(self._connect(target, header, route.upstream_tls))
 
-    async def _connect(self, target: Target, header: bytes, tls: object) -> None:
+    async def _connect(self, target: Target, header: bytes, tls: ssl.SSLContext | None) -> None:
         # The target may speak first (before this coroutine resumes), so its leg knows its peer already.
         upstream = self.upstream = Leg(self)
         upstream.peer, upstream.out = self.client, self.client.transport
+        self.client.peer = upstream  # the client leg may be throttled before it is connected(): see pause_writing
         loop = asyncio.get_running_loop()
         try:
             if header:  # the PROXY header precedes the TLS handshake (AWS NLB guide)
                 transport, _ = await loop.create_connection(lambda: upstream, target.host, target.port)
                 transport.write(header)
                 if tls is not None:
-                    transport = await loop.start_tls(transport, upstream, tls)  # type: ignore[arg-type]
-                    upstream.transport = transport  # type: ignore[assignment]
+                    secured = await loop.start_tls(transport, upstream, tls)
+                    if secured is None:
+                        raise OSError("TLS to the target did not start")
+                    upstream.transport = secured
             else:
-                await loop.create_connection(lambda: upstream, target.host, target.port, ssl=tls)  # type: ignore[arg-type]
+                await loop.create_connection(lambda: upstream, target.host, target.port, ssl=tls)
         except (OSError, asyncio.TimeoutError):
             self.connecting = None
             self.reset()  # the target refused or is unreachable: the client sees a reset

@@ -8,7 +8,7 @@ it when a deregistered target's delay ends and ``deregistration_delay.connection
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 from emulator.dataplane.targets import Target
 
@@ -21,24 +21,29 @@ class Flow(Protocol):
         ...
 
 
+def _flows(target: Target) -> set[Flow] | None:
+    return cast("set[Flow] | None", target.extra.get(FLOWS))  # only this module writes the key
+
+
 def track(target: Target, flow: Flow) -> None:
-    flows = target.extra.get(FLOWS)
+    flows = _flows(target)
     if flows is None:
-        flows = target.extra[FLOWS] = set()
-    flows.add(flow)  # type: ignore[attr-defined]
+        flows = set()
+        target.extra[FLOWS] = flows
+    flows.add(flow)
     target.outstanding += 1
 
 
 def untrack(target: Target, flow: Flow) -> None:
-    flows = target.extra.get(FLOWS)
-    if flows is not None and flow in flows:  # type: ignore[operator]
-        flows.discard(flow)  # type: ignore[attr-defined]
+    flows = _flows(target)
+    if flows is not None and flow in flows:
+        flows.discard(flow)
         target.outstanding -= 1
 
 
 def reset_target_flows(target: Target) -> int:
     """Reset every NLB flow to ``target`` (call on the data-plane loop); returns how many were reset."""
-    flows = list(target.extra.get(FLOWS) or ())  # type: ignore[call-overload]
+    flows = list(_flows(target) or ())
     for flow in flows:
         flow.reset()
     return len(flows)

@@ -12,24 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from emulator.dataplane.nlb import proxy_protocol
 from emulator.dataplane.nlb.idle import TICKS
+from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
+from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.targets import Target
-
-if TYPE_CHECKING:
-    from emulator.dataplane.nlb.listener import NlbListener
 
 _MAX_DATAGRAM = 65535
 _READ_BURST = 64  # replies read per readiness callback, so one busy flow cannot starve the loop
 
 
+class UdpFlowListener(Protocol):
+    """What UDP flows need of their listener (``NlbListener``)."""
+
+    route: Route  # read when a flow starts
+    address: tuple[str, int]  # (ip, port) the listener is bound to: a PROXY header's destination
+    udp_flows: dict[tuple, UdpFlow]  # open flows by client address; a flow leaves when reset
+    udp_transport: asyncio.DatagramTransport | None  # the listener's socket: replies go out through it
+
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
+
+
 class UdpFlow:
     __slots__ = ("listener", "client", "target", "sock", "header", "idle", "loop")
 
-    def __init__(self, listener: NlbListener, client: tuple[str, int], target: Target, header: bytes) -> None:
+    def __init__(self, listener: UdpFlowListener, client: tuple[str, int], target: Target, header: bytes) -> None:
         self.listener = listener
         self.client = client
         self.target = target
@@ -81,10 +90,10 @@ class UdpFlow:
 class UdpListener(asyncio.DatagramProtocol):
     """The listener socket's protocol: every datagram goes to its client's flow."""
 
-    def __init__(self, listener: NlbListener) -> None:
+    def __init__(self, listener: UdpFlowListener) -> None:
         self.listener = listener
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
         flows = self.listener.udp_flows
         flow = flows.get(addr)
         if flow is None:
@@ -100,7 +109,7 @@ class UdpListener(asyncio.DatagramProtocol):
         target = listener.choose(route, "UDP", client)
         if target is None:  # nothing routable: the datagram is dropped
             return None
-        header = proxy_protocol.header(client, listener.address, datagram=True) if route.proxy_v2 else b""
+        header = proxy_header(client, listener.address, datagram=True) if route.proxy_v2 else b""
         try:
             flow = UdpFlow(listener, client, target, header)
         except OSError:

@@ -1,0 +1,86 @@
+"""The compiled forward action: which target group (ForwardConfig weights, target-group stickiness), then which
+target in it (target stickiness, else the group's picker), and the cookies the response must carry.
+
+AWS ("Listener rules for your Application Load Balancer", "Forward actions"; "Sticky sessions", target group
+stickiness): a forward action with several target groups splits requests by weight (weight 0 receives
+nothing); with ``TargetGroupStickinessConfig`` enabled the load balancer issues AWSALBTG (and AWSALBTGCORS)
+naming the chosen group for ``DurationSeconds``, and requests carrying it go to that group while it remains
+in the action.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from itertools import accumulate
+
+from emulator.dataplane.selection.cookies import CookieSource, IssuedPairs, unseal
+from emulator.dataplane.selection.target import Target
+from emulator.dataplane.targets import TargetGroupRuntime
+
+TG_COOKIE, TG_COOKIE_CORS = "AWSALBTG", "AWSALBTGCORS"
+
+
+class Selection:
+    """Where one request goes. ``target`` None: the group has no routable target (the ALB answers 503).
+
+    ``set_cookies``: Set-Cookie values (no ``Set-Cookie: `` prefix, no line end) the response must carry.
+    ``response_cookies(values)``: given the target's own Set-Cookie values, the AWSALBAPP-* values to add
+    (app_cookie stickiness; empty otherwise).
+    """
+
+    __slots__ = ("group", "target", "set_cookies")
+
+    def __init__(self, group: TargetGroupRuntime | None, target: Target | None, set_cookies: list[bytes]) -> None:
+        self.group = group
+        self.target = target
+        self.set_cookies = set_cookies
+
+    def response_cookies(self, set_cookie_values: list[bytes]) -> list[bytes]:
+        if self.group is None or self.target is None:
+            return []
+        return self.group.stickiness.response_cookies(self.target, set_cookie_values)
+
+
+class Forward:
+    """Forward to one target group, or split by weight with optional target-group stickiness."""
+
+    __slots__ = ("groups", "cumulative", "sticky_seconds", "single", "issued")
+
+    def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
+        groups = [(g, w) for g, w in groups if w > 0] or groups[:1]  # weight 0 receives nothing
+        self.groups = [g for g, _ in groups]
+        self.cumulative = list(accumulate(w for _, w in groups))
+        self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0  # AWSALBTG only when there is a choice
+        self.single = self.groups[0] if len(self.groups) == 1 else None
+        self.issued = IssuedPairs(TG_COOKIE, TG_COOKIE_CORS)
+
+    def select(self, request: CookieSource) -> Selection:
+        group = self.single
+        cookies: list[bytes] = []
+        if group is None:
+            group = self._sticky_group(request) if self.sticky_seconds else None
+            if group is None:
+                group = self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
+            if self.sticky_seconds:
+                cookies = list(self.issued.get(group, group.arn, self.sticky_seconds))
+        stickiness = group.stickiness
+        if not stickiness.kind:  # the common case: the group's picker decides
+            return Selection(group, group.picker.pick(), cookies)
+        target = stickiness.target(request)
+        if target is None:
+            target = group.picker.pick()
+        if target is not None and stickiness.kind == "lb_cookie":
+            cookies += stickiness.lb_cookies(target)  # also reissued when sticking: the duration starts again
+        return Selection(group, target, cookies)
+
+    def _sticky_group(self, request: CookieSource) -> TargetGroupRuntime | None:
+        value = request.cookie(TG_COOKIE) or request.cookie(TG_COOKIE_CORS)
+        fields = unseal(value, 1) if value else None
+        if fields is None:
+            return None  # none, undecodable or expired: choose again and reissue
+        arn = fields[0]
+        for group in self.groups:
+            if group.arn == arn:
+                return group
+        return None
