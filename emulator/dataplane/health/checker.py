@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from api_models.attribute_views import TargetGroupSettings
 from emulator.dataplane.health.grpc_probe import start_grpc_probe
 from emulator.dataplane.health.plan import CheckPlan
 from emulator.dataplane.health.probes import http_request, start_probe
@@ -145,8 +144,7 @@ class HealthChecker:
         """The group's plan, derived again only when the reconciler brought a changed config."""
         plan = self._plans.get(runtime.arn)
         if plan is None or plan.group is not runtime.group:
-            settings = TargetGroupSettings.of(runtime.group.attributes)  # to become: runtime.settings
-            plan = CheckPlan.of(runtime.group, settings, self._timing)
+            plan = CheckPlan.of(runtime.group, runtime.settings, self._timing)
         return plan
 
     def close(self) -> None:
