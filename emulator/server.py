@@ -15,7 +15,7 @@ from emulator.api.app import create_app
 from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
 from emulator.api.persisting import PersistingApp
-from emulator.control import Services
+from emulator.control.context import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder

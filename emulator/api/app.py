@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
-from emulator.control import Services
+from emulator.control.context import Services
 from emulator.dns import dns_table
 from emulator.errors import AwsError
 from emulator.protocol import XML_CONTENT_TYPE

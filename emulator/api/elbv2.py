@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from emulator import control, protocol
+from emulator import protocol
 from emulator.api.identity import Caller
-from emulator.control import Services
+from emulator.control.context import Services
+from emulator.control.dispatch import handle
 from emulator.errors import AwsError
 
 log = logging.getLogger("elbv2_emulator.api")
@@ -91,7 +92,7 @@ class Elbv2Endpoint:
 
     def _run(self, operation: str, form: Mapping[str, str], who: Caller, endpoint_url: str, request_id: str) -> bytes:
         parsed = protocol.parse_request(operation, form)
-        result = control.handle(self._services, who.account, who.region, operation, parsed, endpoint_url)
+        result = handle(self._services, who.account, who.region, operation, parsed, endpoint_url)
         if needs_data_plane(operation):
             # Answer only once the change is live: a listener just created accepts connections at once.
             self._dataplane.wait_applied(self._services.store.generation)

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+# Handler modules register their operations on import.
+from emulator.control import (  # noqa: F401
+    account,
+    attributes,
+    capacity,
+    listener_certificates,
+    listeners,
+    load_balancers,
+    rules,
+    ssl_policies,
+    tags,
+    target_groups,
+    targets,
+    trust_store_revocations,
+    trust_stores,
+)
 from emulator.control.context import HANDLERS, Context, Request, Result, Services, utcnow
 from emulator.errors import AwsError
 
