@@ -50,6 +50,10 @@ class Transaction:
         self.scope = scope
         self._state = state
         self._pending: dict[str, tuple[str, Resource | None]] = {}  # key -> (kind, new value or None)
+        # Set by the commit (once the call's block exits normally): what it published, and the store
+        # generation that holds it. Empty and None when the call changed nothing.
+        self.committed: list[Change] = []
+        self.committed_generation: int | None = None
 
     def get(self, cls: type[R], key: str) -> R | None:
         if key in self._pending:
@@ -116,6 +120,7 @@ class Store:
             )
         state = self._scope(tx.scope)
         self.generation += 1
+        tx.committed, tx.committed_generation = changes, self.generation
         for change in changes:
             bucket = state.by_kind[change.kind]
             if change.after is None:
