@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Handler modules register their operations on import.
-from emulator.control import (  # noqa: F401
-    account,
-    attributes,
-    capacity,
-    listener_certificates,
-    listeners,
-    load_balancers,
-    rules,
-    ssl_policies,
-    tags,
-    target_groups,
-    targets,
-    trust_store_revocations,
-    trust_stores,
-)
+# Handler modules register their operations on import (imported by name: ``account`` is also a parameter).
+import emulator.control.account  # noqa: F401
+import emulator.control.attributes  # noqa: F401
+import emulator.control.capacity  # noqa: F401
+import emulator.control.listener_certificates  # noqa: F401
+import emulator.control.listeners  # noqa: F401
+import emulator.control.load_balancers  # noqa: F401
+import emulator.control.rules  # noqa: F401
+import emulator.control.ssl_policies  # noqa: F401
+import emulator.control.tags  # noqa: F401
+import emulator.control.target_groups  # noqa: F401
+import emulator.control.targets  # noqa: F401
+import emulator.control.trust_store_revocations  # noqa: F401
+import emulator.control.trust_stores  # noqa: F401
 from emulator.control.context import HANDLERS, Context, Request, Result, Services, utcnow
 from emulator.errors import AwsError
 

@@ -8,8 +8,9 @@ It is the exact inverse of botocore's ``QuerySerializer``: structure members are
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from botocore.model import Shape
 
