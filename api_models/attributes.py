@@ -79,7 +79,8 @@ _GWLB = {
 _LB_SPECS = {"application": _ALB, "network": _NLB, "gateway": _GWLB}
 
 
-def load_balancer_defaults(lb_type: str, scheme: str) -> dict[str, str]:
+def load_balancer_defaults(lb_type: str, scheme: str | None) -> dict[str, str]:
+    """``scheme``: None for a Gateway Load Balancer, which has none."""
     defaults = _defaults(_LB_SPECS[lb_type])
     if "ipv6.deny_all_igw_traffic" in defaults:
         # Internal load balancers have no internet gateway route to deny, so AWS reports the deny as on.

@@ -86,7 +86,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def _start_planes(self) -> None:
         restore = self._moto_state.restore if self._moto_state is not None else None

@@ -92,7 +92,8 @@ def remove_listener_certificates(ctx: Context, req: Request) -> Result:
 def describe_listener_certificates(ctx: Context, req: Request) -> Result:
     listener = listener_or_error(ctx, req["ListenerArn"])
     default = _default_arn(listener)
-    listed = [{"CertificateArn": default, "IsDefault": True}] if default else []
-    listed += [{"CertificateArn": arn, "IsDefault": False} for arn in listener.extra_certificates]
-    page, marker = paginate(listed, req, key=lambda cert: (0 if cert["IsDefault"] else 1, cert["CertificateArn"]))
-    return {"Certificates": page, "NextMarker": marker}
+    listed: list[tuple[str, bool]] = [(default, True)] if default else []
+    listed += [(arn, False) for arn in listener.extra_certificates]
+    page, marker = paginate(listed, req, key=lambda cert: (0 if cert[1] else 1, cert[0]))
+    return {"Certificates": [{"CertificateArn": arn, "IsDefault": is_default} for arn, is_default in page],
+            "NextMarker": marker}

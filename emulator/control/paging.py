@@ -37,6 +37,7 @@ def paginate(
     size = request.get("PageSize", DEFAULT_PAGE_SIZE)
     if marker is None and len(items) <= size:
         return items, None
+    keyed: list[tuple[PageKey, T]]
     if key is None:
         keyed = [((index,), item) for index, item in enumerate(items)]
     else:

@@ -96,8 +96,9 @@ def modify_rule(ctx: Context, req: Request) -> Result:
             raise _default_rule_error(rule, "given conditions")
         update["Conditions"] = normalise_conditions(req["Conditions"])
     if "Actions" in req:
-        update["Actions"] = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
-        limits.check_unique_target_groups(ctx, lb, update["Actions"], replaced_rule=rule.RuleArn)
+        actions = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+        limits.check_unique_target_groups(ctx, lb, actions, replaced_rule=rule.RuleArn)
+        update["Actions"] = actions
     update |= _transforms_update(rule, req)
     updated = rule.model_copy(update=update)
     ctx.tx.put(updated)

@@ -147,7 +147,7 @@ def _description(
     zone = registration.AvailabilityZone if registration else target.get("AvailabilityZone")
     if zone:
         shown["AvailabilityZone"] = zone
-    entry = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
+    entry: dict[str, Any] = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
     if port is not None:
         entry["HealthCheckPort"] = str(port) if tg.HealthCheckPort in (None, "traffic-port") else tg.HealthCheckPort
     if anomaly:

@@ -47,6 +47,7 @@ def serialize_error(error: AwsError, request_id: str) -> bytes:
 def _envelope(operation: str) -> tuple[str, _Emitter, str]:
     """The response's opening tag, the writer of its ``<OpResult>`` and the closing template."""
     shape = operation_model(operation).output_shape
+    emit_content: _Emitter
     if shape is None:
         wrapper, emit_content = f"{operation}Result", _nothing
     else:

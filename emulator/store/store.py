@@ -55,17 +55,19 @@ class Transaction:
         self.committed: list[Change] = []
         self.committed_generation: int | None = None
 
+    # Each kind's bucket holds instances of that kind's class only: the isinstance checks below are what
+    # narrows a stored ``Resource`` to ``cls`` (and cost no more than the None checks they replace).
+
     def get(self, cls: type[R], key: str) -> R | None:
-        if key in self._pending:
-            return self._pending[key][1]  # type: ignore[return-value]
-        return self._state.by_kind[cls.kind].get(key)  # type: ignore[return-value]
+        found = self._pending[key][1] if key in self._pending else self._state.by_kind[cls.kind].get(key)
+        return found if isinstance(found, cls) else None
 
     def all(self, cls: type[R]) -> list[R]:
         """Every resource of a kind, in creation order, with this call's changes applied."""
         committed = self._state.by_kind[cls.kind]
         result = [self._pending[k][1] if k in self._pending else r for k, r in committed.items()]
         result += [r for k, (kind, r) in self._pending.items() if kind == cls.kind and k not in committed]
-        return [r for r in result if r is not None]  # type: ignore[misc]
+        return [r for r in result if isinstance(r, cls)]  # (deleted ones are None)
 
     def put(self, resource: Resource) -> None:
         if (resource.account, resource.region) != self.scope:
@@ -138,7 +140,7 @@ class Store:
     def snapshot(self, cls: type[R]) -> list[R]:
         """Every resource of a kind across all scopes."""
         with self._lock:
-            return [r for state in self._scopes.values() for r in state.by_kind[cls.kind].values()]  # type: ignore[misc]
+            return [r for state in self._scopes.values() for r in state.by_kind[cls.kind].values() if isinstance(r, cls)]
 
     def snapshot_all(self) -> tuple[int, dict[str, list[Resource]]]:
         """(generation, kind -> every resource of that kind), taken atomically for the data plane."""
@@ -153,8 +155,8 @@ class Store:
         with self._lock:
             for state in self._scopes.values():
                 found = state.by_kind[cls.kind].get(key)
-                if found is not None:
-                    return found  # type: ignore[return-value]
+                if isinstance(found, cls):
+                    return found
             return None
 
     def reset(self) -> None:
