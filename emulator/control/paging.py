@@ -51,7 +51,7 @@ def paginate(
                 raise ValueError(marker)  # a marker of another listing: its key has another shape
             start = bisect_right(keys, after)
         except ValueError:
-            raise validation_error(f"The marker '{marker}' is not valid") from None  # [I]
+            raise validation_error(f"The marker '{marker}' is not valid") from None  # wording inferred
     page = keyed[start:start + size]
     next_marker = _encoded(page[-1][0]) if start + size < len(keyed) else None
     return [item for _, item in page], next_marker
