@@ -1,8 +1,10 @@
-"""Default attribute sets (checklist §2.4-2.6) and validation of the values callers set.
+"""Default attribute sets and validation of the values callers set (API Reference: LoadBalancerAttribute,
+ListenerAttribute, TargetGroupAttribute).
 
 Describe*Attributes returns every key of the resource's set: Terraform flattens whatever comes back, so
 a missing default key would be a perpetual diff. Each key maps to a ``Spec``: its default and the values
-AWS accepts. Messages for rejected values are [I] unless noted.
+AWS accepts. The wording of messages for rejected values is inferred unless noted
+(see ``emulator.errors``).
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ _GWLB = {
 _LB_SPECS = {"application": _ALB, "network": _NLB, "gateway": _GWLB}
 
 
-def load_balancer_defaults(lb_type: str, scheme: str) -> dict[str, str]:
+def load_balancer_defaults(lb_type: str, scheme: str | None) -> dict[str, str]:
+    """``scheme``: None for a Gateway Load Balancer, which has none."""
     defaults = _defaults(_LB_SPECS[lb_type])
     if "ipv6.deny_all_igw_traffic" in defaults:
         # Internal load balancers have no internet gateway route to deny, so AWS reports the deny as on.
@@ -202,7 +205,7 @@ def _check_target_group_combination(protocol: str | None, merged: dict[str, str]
         # API_TargetGroupAttribute: "The value you set for both attributes must be the same."
         raise validation_error(
             "The values of 'target_failover.on_deregistration' and 'target_failover.on_unhealthy' must be the same"
-        )  # [I] wording
+        )  # wording inferred
     if protocol == "UDP" and changed.get("preserve_client_ip.enabled") == "false":
         raise AwsError("InvalidConfigurationRequest", "Client IP preservation cannot be disabled for UDP target groups")
 

@@ -1,4 +1,5 @@
-"""ARN, id and DNS-name formats exactly as AWS spells them (checklist §2.1).
+"""ARN, id and DNS-name formats exactly as AWS spells them (Service Authorization Reference,
+"Resource types defined by Elastic Load Balancing V2").
 
 Tools parse these with regexes (Terraform's ``arn_suffix`` is ``app/<name>/<lbid>``; a listener ARN is a
 rule ARN minus ``-rule`` and its last segment), so the shapes here are part of the contract.

@@ -54,8 +54,8 @@ OTHER_QUOTAS: Final = MappingProxyType({
     "revocation-list-bytes": 50 * 1024 * 1024,  # "Revocation list file size 50 MB"
     "mtls-verify-listeners-per-load-balancer": 2,
     "reserved-lcus-per-application-load-balancer": 15_000,  # CapacityUnitsLimitExceeded
-    "reserved-lcus-per-network-load-balancer": 45_000,  # [I] NLB quota page lists reserved NLCUs separately
-    # A Gateway Load Balancer's listener has no port, so it can have only one [I]; it forwards to one group.
+    "reserved-lcus-per-network-load-balancer": 45_000,  # inferred: the NLB quota page lists reserved NLCUs separately
+    # A Gateway Load Balancer's listener has no port, so it can have only one (inferred); it forwards to one group.
     "listeners-per-gateway-load-balancer": 1,
     "target-groups-per-action-on-gateway-load-balancer": 1,
 })

@@ -67,7 +67,7 @@ class LoadBalancer(Tagged):
     IpamPools: dict[str, Any] | None = None
 
     attributes: dict[str, str]
-    address: str  # the loopback address its listeners bind (DESIGN.md "Addresses")
+    address: str  # the loopback address its listeners bind (see ``emulator.dataplane.addresses``)
     active_at: datetime  # provisioning -> active happens at this instant (configurable delay)
 
     @property

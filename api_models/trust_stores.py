@@ -15,7 +15,8 @@ from api_models.resources import Tagged, register_resource_type
 
 
 class TrustStoreRevocation(BaseModel):
-    """One CRL added by AddTrustStoreRevocations; ids are assigned per trust store from 1 upwards [I]."""
+    """One CRL added by AddTrustStoreRevocations; ids are assigned per trust store from 1 upwards
+    (inferred: AWS does not document the numbering)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,7 +1,8 @@
-"""Rules AWS applies to names and health checks beyond what the wire model constrains (checklist §2.2, §3.2).
+"""Rules AWS applies to names and health checks beyond what the wire model constrains (API Reference:
+CreateLoadBalancer ``Name``, CreateTargetGroup and its health-check members).
 
 Messages are AWS's own where they have been observed (moto's ``aws_verified`` tests); the rest are
-marked [I] and follow the same style.
+marked ``# wording inferred`` (see ``emulator.errors``) and follow the same style.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _HEALTH_CHECK_PROTOCOLS = ("HTTP", "HTTPS", "TCP")
 
 
 def validate_load_balancer_name(name: str) -> None:
-    """1-32 of [A-Za-z0-9-], no leading/trailing '-', not 'internal-…' (messages [I], TG style)."""
+    """1-32 of [A-Za-z0-9-], no leading/trailing '-', not 'internal-…' (message wording inferred, TG style)."""
     if len(name) > 32:
         raise validation_error(f"Load balancer name '{name}' cannot be longer than '32' characters")
     if not _NAME_CHARS.match(name):
@@ -54,7 +55,8 @@ def validate_target_group_name(name: str) -> None:
 def health_check_defaults(
     protocol: str | None, protocol_version: str | None, target_type: str, hc_protocol: str | None
 ) -> dict[str, Any]:
-    """The health-check members CreateTargetGroup echoes when the caller gives none (checklist table 3.2)."""
+    """The health-check members CreateTargetGroup echoes when the caller gives none (API Reference,
+    CreateTargetGroup: each member's default)."""
     if target_type == "lambda":
         return {
             "HealthCheckEnabled": False, "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 35,
@@ -99,14 +101,14 @@ def validate_health_check(protocol: str | None, target_type: str, settings: dict
     if not settings["HealthCheckEnabled"] and target_type != "lambda":
         raise validation_error(
             f"Health check enabled must be true for target groups with target type '{target_type}'"
-        )  # [I]
+        )  # wording inferred
     hc_protocol = settings.get("HealthCheckProtocol")
     if hc_protocol is not None and hc_protocol not in _HEALTH_CHECK_PROTOCOLS:
-        raise validation_error(f"Health check protocol '{hc_protocol}' is not supported")  # [I] wording
+        raise validation_error(f"Health check protocol '{hc_protocol}' is not supported")  # wording inferred
     if alb_tg and hc_protocol not in HTTP_PROTOCOLS and target_type != "lambda":
         raise validation_error(
             f"Health check protocol '{hc_protocol}' is not supported for target groups with the {protocol} protocol"
-        )  # [I]
+        )  # wording inferred
     _validate_port(settings.get("HealthCheckPort"))
     _validate_timeout(alb_tg or target_type == "lambda", settings)
     _validate_matcher(_matcher_range(protocol, target_type), settings.get("Matcher"))
@@ -123,7 +125,7 @@ def _validate_port(port: str | None) -> None:
     if port is None or port == "traffic-port":
         return
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise validation_error(f"Health check port '{port}' must be 'traffic-port' or an integer between '1-65535' inclusive")  # [I]
+        raise validation_error(f"Health check port '{port}' must be 'traffic-port' or an integer between '1-65535' inclusive")  # wording inferred
 
 
 def _validate_timeout(strict: bool, settings: dict[str, Any]) -> None:
@@ -146,4 +148,4 @@ def _validate_matcher(bounds: tuple[int, int], matcher: dict[str, str] | None) -
     low, high = bounds
     for number in re.findall(r"\d+", code):
         if not low <= int(number) <= high:
-            raise validation_error(f"Health check matcher HTTP code '{number}' must be within '{low}-{high}' inclusive")  # [I]
+            raise validation_error(f"Health check matcher HTTP code '{number}' must be within '{low}-{high}' inclusive")  # wording inferred

@@ -26,7 +26,7 @@ def dns_table(store: Store) -> dict[str, str]:
     return {lb.DNSName.lower(): lb.address for lb in store.snapshot(LoadBalancer) if lb.DNSName}  # GWLBs have none
 
 
-class _TableResolver(BaseResolver):  # type: ignore[misc]
+class _TableResolver(BaseResolver):
     def __init__(self, table: Callable[[], dict[str, str]]) -> None:
         self._table = table
 

@@ -3,6 +3,11 @@
 The protocol layer turns an ``AwsError`` into AWS's ``ErrorResponse`` XML; botocore then picks the
 modeled exception class by ``code``. Codes and HTTP statuses follow the elbv2 service model: every
 modeled error is a 400 except the three listed in ``_STATUS_BY_CODE``.
+
+Messages: AWS documents the codes but rarely the exact wording. A message AWS was seen to send is copied
+as is; one it does not document ends its line with the comment ``# wording inferred``: the code and the
+condition are AWS's, the wording is the emulator's, in AWS's style. Behaviour that is inferred rather
+than documented says so where it is implemented ("inferred").
 """
 
 from __future__ import annotations

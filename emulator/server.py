@@ -15,7 +15,7 @@ from emulator.api.app import create_app
 from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
 from emulator.api.persisting import PersistingApp
-from emulator.control import Services
+from emulator.control.context import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
@@ -86,7 +86,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def _start_planes(self) -> None:
         restore = self._moto_state.restore if self._moto_state is not None else None

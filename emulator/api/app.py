@@ -12,11 +12,12 @@ import io
 from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WsgiResponse
 
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
-from emulator.control import Services
+from emulator.control.context import Services
 from emulator.dns import dns_table
 from emulator.errors import AwsError
 from emulator.protocol import XML_CONTENT_TYPE
@@ -49,7 +50,7 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
         return jsonify(dns_table(services.store))
 
     @app.post("/moto-api/reset")
-    def reset() -> Response:
+    def reset() -> WsgiResponse:
         services.store.reset()
         dataplane.reset()
         dataplane.wait_applied(services.store.generation)
@@ -57,7 +58,7 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
 
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
-    def dispatch(path: str) -> Response:
+    def dispatch(path: str) -> WsgiResponse:
         return _to_moto(moto_app)
 
     @app.errorhandler(Exception)
@@ -72,13 +73,13 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
     return app
 
 
-def _to_moto(moto_app: DomainDispatcherApplication) -> Response:
+def _to_moto(moto_app: DomainDispatcherApplication) -> WsgiResponse:
     """Replay the current request into moto's WSGI dispatcher, its body buffered so moto may read it as it likes."""
     body = request.get_data(cache=True)
     environ = dict(request.environ)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    return Response.from_app(moto_app, environ)
+    return Response.from_app(moto_app, environ)  # a flask Response, typed by werkzeug as its base class
 
 
 def _xml(reply: Reply) -> Response:

@@ -10,7 +10,7 @@ the same account as the load balancers that use them.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -25,7 +25,7 @@ class Caller(NamedTuple):
     region: str
 
 
-def _is_account_id(value: str | None) -> bool:
+def _is_account_id(value: str | None) -> TypeGuard[str]:
     return value is not None and len(value) == 12 and value.isdigit()
 
 
@@ -34,8 +34,8 @@ def caller(authorization: str | None, account_header: str | None = None) -> Call
     match = _CREDENTIAL.search(authorization or "")
     access_key, region = match.groups() if match else (None, DEFAULT_REGION)
     if _is_account_id(account_header):
-        return Caller(account_header, region)  # type: ignore[arg-type]
-    return Caller(access_key if _is_account_id(access_key) else DEFAULT_ACCOUNT, region)  # type: ignore[arg-type]
+        return Caller(account_header, region)
+    return Caller(access_key if _is_account_id(access_key) else DEFAULT_ACCOUNT, region)
 
 
 def signing_service(authorization: str | None) -> str | None:

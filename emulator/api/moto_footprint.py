@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 _OFFERINGS_DIR = "instance_type_offerings"
 _INSTANCE_TYPES_MODULE = "moto.ec2.models.instance_types"
@@ -57,7 +58,7 @@ class _OfferingsByRegion(dict[str, list[dict[str, Any]]]):
         self[region] = offerings
         return offerings
 
-    def get(self, region: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, region: str, default: Any = None) -> Any:
         try:
             return self[region]
         except KeyError:
@@ -102,11 +103,8 @@ def _lean_ec2_import() -> Iterator[None]:
         return _RegionLists(lists, real_session)
 
     # moto's modules bind ``from os import listdir`` / ``from boto3 import Session`` as they import.
-    os.listdir, boto3.Session = listdir, session
-    try:
+    with patch.object(os, "listdir", listdir), patch.object(boto3, "Session", session):
         yield
-    finally:
-        os.listdir, boto3.Session = real_listdir, real_session
 
 
 def import_ec2_lazily() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from email.message import Message
-from typing import BinaryIO
+from io import BufferedIOBase
 
 import httptools
 
@@ -39,7 +39,7 @@ class ClientGone(Exception):
     """The connection ended before the body did: nobody is left to answer."""
 
 
-def read_body(headers: Message, rfile: BinaryIO, request_version: str, send_continue: Callable[[], None]) -> tuple[bytes, bool]:
+def read_body(headers: Message, rfile: BufferedIOBase, request_version: str, send_continue: Callable[[], None]) -> tuple[bytes, bool]:
     """(the body, whether the connection must close after the answer)."""
     codings = headers.get_all("Transfer-Encoding") or []
     lengths = headers.get_all("Content-Length") or []
@@ -102,12 +102,12 @@ class _ChunkedBody:
         self.complete = True
 
 
-def _read_chunked(rfile: BinaryIO) -> bytes:
+def _read_chunked(rfile: BufferedIOBase) -> bytes:
     body = _ChunkedBody()
     parser = httptools.HttpRequestParser(body)
     parser.feed_data(_CHUNKED_HEAD)
     while not body.complete:
-        data = rfile.read1(_READ_SIZE)  # type: ignore[attr-defined]
+        data = rfile.read1(_READ_SIZE)
         if not data:
             raise ClientGone()
         try:

@@ -41,5 +41,5 @@ def _exists(ctx: Context, arn: str) -> bool:
 def get_resource_policy(ctx: Context, req: Request) -> Result:
     arn = req["ResourceArn"]
     if not _exists(ctx, arn):
-        raise AwsError("ResourceNotFound", f"The specified resource '{arn}' does not exist.")  # [I] wording
+        raise AwsError("ResourceNotFound", f"The specified resource '{arn}' does not exist.")  # wording inferred
     return {}

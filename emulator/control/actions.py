@@ -1,4 +1,4 @@
-"""Validation and normalisation of listener/rule actions, stored exactly as AWS echoes them (checklist §4.3).
+"""Validation and normalisation of listener/rule actions, stored exactly as AWS echoes them (API Reference: Action).
 
 AWS fills in what the caller left out: a forward action gets a ``ForwardConfig`` with ``Weight: 1`` and
 ``TargetGroupStickinessConfig.Enabled: false``; a redirect keeps the request's parts as ``#{protocol}``,
@@ -40,7 +40,7 @@ _REDIRECT_DEFAULTS = {"Protocol": "#{protocol}", "Port": "#{port}", "Host": "#{h
 def normalise_actions(ctx: Context, actions: list[Action] | None, lb: LoadBalancer, protocol: str | None) -> list[Action]:
     """The actions as AWS stores and echoes them, after every check AWS makes; ``protocol`` is the listener's."""
     if not actions:
-        raise validation_error("At least one action must be specified")  # [I]
+        raise validation_error("At least one action must be specified")  # wording inferred
     ordered = _in_order(actions)
     _check_sequence(ordered, lb, protocol)
     return [_normalise(ctx, action, lb, protocol) for action in ordered]
@@ -50,9 +50,9 @@ def _in_order(actions: list[Action]) -> list[Action]:
     if len(actions) > 1:
         orders = [action.get("Order") for action in actions]
         if None in orders:
-            raise validation_error("An action order must be specified when there are multiple actions")  # [I]
+            raise validation_error("An action order must be specified when there are multiple actions")  # wording inferred
         if len(set(orders)) != len(orders):
-            raise validation_error("Action order values must be unique")  # [I]
+            raise validation_error("Action order values must be unique")  # wording inferred
     return sorted(actions, key=lambda action: action.get("Order", 0))
 
 
@@ -63,17 +63,17 @@ def _check_sequence(actions: list[Action], lb: LoadBalancer, protocol: str | Non
         if types != ["forward"]:
             raise AwsError(
                 "InvalidLoadBalancerAction", f"Load balancers of type '{lb.Type}' support exactly one action of type 'forward'"
-            )  # [I]
+            )  # wording inferred
         return
     if len(types) > 2:
-        raise AwsError("TooManyActions", "A rule can only have one authenticate action and one terminal action")  # [I]
+        raise AwsError("TooManyActions", "A rule can only have one authenticate action and one terminal action")  # wording inferred
     if types[-1] not in TERMINAL or any(t in TERMINAL for t in types[:-1]):
         raise AwsError(
             "InvalidLoadBalancerAction",
             "Exactly one 'forward', 'redirect' or 'fixed-response' action must be specified, and it must be the last action",
-        )  # [I]
+        )  # wording inferred
     if len(types) == 2 and protocol != "HTTPS":
-        raise AwsError("InvalidLoadBalancerAction", "Authenticate actions are supported only on HTTPS listeners")  # [I]
+        raise AwsError("InvalidLoadBalancerAction", "Authenticate actions are supported only on HTTPS listeners")  # wording inferred
 
 
 def _normalise(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | None) -> Action:
@@ -86,7 +86,7 @@ def _normalise(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | N
     }[kind]
     config = action.get(config_name)
     if config is None:
-        raise validation_error(f"A '{config_name}' must be specified with the '{kind}' action type")  # [I]
+        raise validation_error(f"A '{config_name}' must be specified with the '{kind}' action type")  # wording inferred
     if kind == "redirect":
         return base | {config_name: _redirect(config, protocol)}
     if kind == "fixed-response":
@@ -102,20 +102,20 @@ def _forward(ctx: Context, action: Action, lb: LoadBalancer, protocol: str | Non
     groups = config.get("TargetGroups") or []
     if not groups:
         if not arn:
-            raise validation_error("A target group ARN must be specified for a 'forward' action")  # [I]
+            raise validation_error("A target group ARN must be specified for a 'forward' action")  # wording inferred
         groups = [{"TargetGroupArn": arn}]
     if any(not g.get("TargetGroupArn") for g in groups):
-        raise validation_error("A target group ARN must be specified for each target group of a forward config")  # [I]
+        raise validation_error("A target group ARN must be specified for each target group of a forward config")  # wording inferred
     if arn and [g["TargetGroupArn"] for g in groups] != [arn]:
-        raise validation_error("You cannot specify a target group ARN and a forward config with different target groups")  # [I]
+        raise validation_error("You cannot specify a target group ARN and a forward config with different target groups")  # wording inferred
     limits.check_target_groups_per_action(lb, len(groups))
     if len({g["TargetGroupArn"] for g in groups}) != len(groups):
-        raise validation_error("A target group can only be specified once in a forward action")  # [I]
+        raise validation_error("A target group can only be specified once in a forward action")  # wording inferred
     for group in groups:
         _check_target_group(ctx, group["TargetGroupArn"], lb, protocol)
     stickiness = config.get("TargetGroupStickinessConfig") or {}
     if stickiness.get("Enabled") and "DurationSeconds" not in stickiness:
-        raise validation_error("A stickiness duration must be specified when target group stickiness is enabled")  # [I]
+        raise validation_error("A stickiness duration must be specified when target group stickiness is enabled")  # wording inferred
     weighted = [{"TargetGroupArn": g["TargetGroupArn"], "Weight": g.get("Weight", 1)} for g in groups]
     forward: Action = {"ForwardConfig": {
         "TargetGroups": weighted,
@@ -133,7 +133,7 @@ def _check_target_group(ctx: Context, arn: str, lb: LoadBalancer, protocol: str 
         raise AwsError(
             "IncompatibleProtocols",
             f"The target group '{arn}' with protocol '{tg.Protocol or tg.TargetType}' is not compatible with {listener}",
-        )  # [I]
+        )  # wording inferred
     others = [a for a in load_balancers_of_target_group(ctx, arn) if a != lb.LoadBalancerArn]
     if others:
         raise AwsError(
@@ -143,7 +143,8 @@ def _check_target_group(ctx: Context, arn: str, lb: LoadBalancer, protocol: str 
 
 
 def _compatible(lb_type: str, protocol: str | None, tg: TargetGroup) -> bool:
-    """Listener -> target group pairs AWS allows (checklist §3.1)."""
+    """Listener -> target group pairs AWS allows (User Guides, "Target groups for your
+    Application Load Balancers" / "... Network Load Balancers": protocols per listener)."""
     if lb_type == "application":
         return tg.TargetType == "lambda" or tg.Protocol in ("HTTP", "HTTPS")
     if lb_type == "gateway":
@@ -161,19 +162,19 @@ def _redirect(config: dict[str, Any], protocol: str | None) -> dict[str, Any]:
     for part, allowed in _PLACEHOLDERS.items():
         for name in re.findall(r"#\{(\w*)\}", redirect[part]):
             if name not in allowed:
-                raise validation_error(f"The placeholder '#{{{name}}}' cannot be used in the redirect {part.lower()}")  # [I]
+                raise validation_error(f"The placeholder '#{{{name}}}' cannot be used in the redirect {part.lower()}")  # wording inferred
     port = redirect["Port"]
     if port != "#{port}" and not (port.isdigit() and 1 <= int(port) <= 65535):
-        raise validation_error(f"The redirect port '{port}' must be '#{{port}}' or between '1-65535' inclusive")  # [I]
+        raise validation_error(f"The redirect port '{port}' must be '#{{port}}' or between '1-65535' inclusive")  # wording inferred
     if not redirect["Path"].startswith("/"):
-        raise validation_error("The redirect path must start with a '/'")  # [I]
+        raise validation_error("The redirect path must start with a '/'")  # wording inferred
     if redirect["Query"].startswith("?"):
-        raise validation_error("The redirect query must not start with a '?'")  # [I]
+        raise validation_error("The redirect query must not start with a '?'")  # wording inferred
     if all(redirect[p] == _REDIRECT_DEFAULTS[p] for p in ("Protocol", "Port", "Host", "Path")):
         raise AwsError(
             "InvalidLoadBalancerAction",
             "The redirect must change at least one of the protocol, port, host or path, or it would loop",
-        )  # [I]
+        )  # wording inferred
     return redirect
 
 

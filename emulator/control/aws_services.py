@@ -73,7 +73,7 @@ def require_allocation(ctx: Context, allocation_id: str) -> None:
     try:
         _ec2(ctx).describe_addresses(allocation_ids=[allocation_id])
     except _ec2_errors().InvalidAllocationIdError:
-        raise AwsError("AllocationIdNotFound", f"The allocation ID '{allocation_id}' does not exist") from None  # [I] wording
+        raise AwsError("AllocationIdNotFound", f"The allocation ID '{allocation_id}' does not exist") from None  # wording inferred
 
 
 def instance_state(ctx: Context, instance_id: str) -> str | None:

@@ -57,14 +57,14 @@ def _check_request(ctx: Context, lb: LoadBalancer, req: Request) -> int | None:
     units = (req.get("MinimumLoadBalancerCapacity") or {}).get("CapacityUnits")
     reset = req.get("ResetCapacityReservation", False)
     if (units is None) == (not reset):
-        raise validation_error("You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation")  # [I]
+        raise validation_error("You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation")  # wording inferred
     if lb.Type == "network" and any(listener.Protocol == "TLS" for listener in listeners_of(ctx, lb.LoadBalancerArn)):
-        raise AwsError("InvalidConfigurationRequest", "Capacity reservation is not supported for load balancers with TLS listeners")  # [I]
+        raise AwsError("InvalidConfigurationRequest", "Capacity reservation is not supported for load balancers with TLS listeners")  # wording inferred
     if units is not None and units < 1:
-        raise validation_error("CapacityUnits must be greater than 0")  # [I]
+        raise validation_error("CapacityUnits must be greater than 0")  # wording inferred
     limit = quota(_UNITS_QUOTA.get(lb.Type, "reserved-lcus-per-network-load-balancer"))
     if units is not None and units > limit:
-        raise AwsError("CapacityUnitsLimitExceeded", f"The requested capacity units exceed the limit of '{limit}'")  # [I]
+        raise AwsError("CapacityUnitsLimitExceeded", f"The requested capacity units exceed the limit of '{limit}'")  # wording inferred
     return units
 
 
@@ -93,7 +93,7 @@ def modify_ip_pools(ctx: Context, req: Request) -> Result:
     """ALB only: IPAM pools the load balancer takes its IPv4 addresses from ("RemoveIpamPools": ["ipv4"])."""
     lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     if lb.Type != "application":
-        raise validation_error("IPAM pools are only supported for Application Load Balancers")  # [I]
+        raise validation_error("IPAM pools are only supported for Application Load Balancers")  # wording inferred
     pools = dict(lb.IpamPools or {})
     if "ipv4" in (req.get("RemoveIpamPools") or []):
         pools.pop("Ipv4IpamPoolId", None)

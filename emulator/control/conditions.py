@@ -1,4 +1,4 @@
-"""Validation and normalisation of rule conditions (checklist §4.1-4.2), stored as AWS echoes them.
+"""Validation and normalisation of rule conditions (API Reference: RuleCondition), stored as AWS echoes them.
 
 Host-header and path-pattern conditions may use the legacy ``Values`` or the typed ``*Config``; AWS
 echoes both forms for them, so whichever one a tool reads is filled in.
@@ -34,14 +34,14 @@ def normalise_conditions(conditions: list[Condition]) -> list[Condition]:
     fields = [c["Field"] for c in normalised]
     for field in _AT_MOST_ONCE:
         if fields.count(field) > 1:
-            raise validation_error(f"A rule can only have one '{field}' condition")  # [I]
+            raise validation_error(f"A rule can only have one '{field}' condition")  # wording inferred
     values = [v for c in normalised for v in _values(c)]
     evaluations = len(values) + sum(len(_regex_values(c)) for c in normalised)
     values_limit, wildcards_limit = quota("condition-values-per-alb-rule"), quota("condition-wildcards-per-alb-rule")
     if evaluations > values_limit:
         raise validation_error(f"A rule can only have '{values_limit}' condition values")
     if sum(v.count("*") + v.count("?") for v in values) > wildcards_limit:
-        raise validation_error(f"A rule can only have '{wildcards_limit}' wildcards")  # [I]
+        raise validation_error(f"A rule can only have '{wildcards_limit}' wildcards")  # wording inferred
     return normalised
 
 
@@ -56,7 +56,7 @@ def _normalise(condition: Condition) -> Condition:
     if legacy is not None and field not in _LEGACY_VALUES:
         raise validation_error(f"A '{config_name}' must be specified with '{field}'")
     if legacy is not None and len(legacy) != 1:
-        raise validation_error(f"The 'Values' field of a '{field}' condition can contain only one value")  # [I]
+        raise validation_error(f"The 'Values' field of a '{field}' condition can contain only one value")  # wording inferred
     config = {"Values": legacy} if legacy is not None else config
     if config is None:
         raise validation_error(f"A '{config_name}' must be specified with '{field}'")
@@ -70,20 +70,20 @@ def _normalise(condition: Condition) -> Condition:
 def _check_values(field: str, config: dict[str, Any]) -> None:
     values, regexes = _config_values(config), config.get("RegexValues") or []
     if values and regexes:
-        raise validation_error("A condition can use either Values or RegexValues, not both")  # [I] docs: "either ... or"
+        raise validation_error("A condition can use either Values or RegexValues, not both")  # wording inferred from the docs' "either ... or"
     if regexes and field not in _REGEX_FIELDS:
-        raise validation_error(f"RegexValues are not supported for '{field}' conditions")  # [I]
+        raise validation_error(f"RegexValues are not supported for '{field}' conditions")  # wording inferred
     for regex in regexes:
         check_regex(regex)
     values = values or regexes
     if not values:
         raise validation_error("A condition value must be specified")
     if len(values) > MAX_VALUES_PER_CONDITION:
-        raise validation_error(f"A condition can only have '{MAX_VALUES_PER_CONDITION}' values")  # [I]
+        raise validation_error(f"A condition can only have '{MAX_VALUES_PER_CONDITION}' values")  # wording inferred
     if field == "http-header":
         name = config.get("HttpHeaderName", "")
         if not name or len(name) > 40 or name.lower() == "host":
-            raise validation_error(f"The header name '{name}' is not valid for an 'http-header' condition")  # [I]
+            raise validation_error(f"The header name '{name}' is not valid for an 'http-header' condition")  # wording inferred
     if field == "query-string" and not all(pair.get("Value") for pair in config["Values"]):
         raise validation_error("A 'Value' must be specified in 'QueryStringKeyValuePair'")
     for value in _config_values(config):
@@ -93,25 +93,25 @@ def _check_values(field: str, config: dict[str, Any]) -> None:
 def check_regex(regex: str) -> None:
     """Rule regexes (RegexValues and transforms) share AWS's restrictions (rule-condition-types, rule-transforms)."""
     if _UNSUPPORTED_REGEX.search(regex):
-        raise validation_error(f"The regular expression '{regex}' uses a feature that is not supported")  # [I]
+        raise validation_error(f"The regular expression '{regex}' uses a feature that is not supported")  # wording inferred
     try:
         re.compile(regex)
     except re.error as error:
-        raise validation_error(f"The regular expression '{regex}' is not valid: {error}") from None  # [I]
+        raise validation_error(f"The regular expression '{regex}' is not valid: {error}") from None  # wording inferred
 
 
 def _check_value(field: str, value: str) -> None:
     if field in ("host-header", "path-pattern") and len(value) > 128:
-        raise validation_error(f"The '{field}' value '{value}' cannot be longer than '128' characters")  # [I]
+        raise validation_error(f"The '{field}' value '{value}' cannot be longer than '128' characters")  # wording inferred
     if field == "http-request-method" and (not _METHOD.match(value) or len(value) > 40):
         raise validation_error("The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore")
     if field == "source-ip":
         try:
             network = ipaddress.ip_network(value, strict=False)
         except ValueError:
-            raise validation_error(f"The 'source-ip' value '{value}' is not a valid CIDR block") from None  # [I]
+            raise validation_error(f"The 'source-ip' value '{value}' is not a valid CIDR block") from None  # wording inferred
         if str(network) == "255.255.255.255/32":
-            raise validation_error("The 'source-ip' value '255.255.255.255/32' is not allowed")  # [I]
+            raise validation_error("The 'source-ip' value '255.255.255.255/32' is not allowed")  # wording inferred
 
 
 def _config_values(config: dict[str, Any]) -> list[str]:

@@ -1,7 +1,7 @@
 """Validation of the ``jwt-validation`` action's config (API_JwtValidationActionConfig and its claims).
 
 The wire model already requires JwksEndpoint and Issuer, and each claim's Format, Name and Values; the
-limits below are the ones the API reference states in prose. Messages are [I].
+limits below are the ones the API reference states in prose. Message wording is inferred (see ``emulator.errors``).
 """
 
 from __future__ import annotations

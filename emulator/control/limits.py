@@ -1,8 +1,8 @@
 """Enforcement of AWS's default quotas (values from ``api_models.quotas``, the one place they are written).
 
 Each check runs before the handler's first write and counts what the store holds in the caller's account
-and region, as AWS counts per account and region. Error codes are the modeled ones (checklist §1.5); the
-messages are the emulator's own wording ([I]) unless marked otherwise.
+and region, as AWS counts per account and region. Error codes are the ones the elbv2 service model defines;
+the messages are the emulator's own wording (marked ``# wording inferred``, see ``emulator.errors``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from emulator.control.context import Context
 from emulator.control.lookups import forwarded_target_groups, listeners_of, load_balancers_of_target_group, rules_of
 from emulator.errors import AwsError
 
-# GWLB targets are limited per Availability Zone; the emulator's localhost is one zone [I].
+# GWLB targets are limited per Availability Zone; the emulator's localhost counts as one zone (inferred).
 _TARGETS_PER_LOAD_BALANCER = {
     "application": "targets-per-application-load-balancer",
     "network": "targets-per-network-load-balancer",
@@ -32,25 +32,25 @@ def _per_type(name: str, lb_type: str) -> int:
 def check_load_balancers(ctx: Context, lb_type: str) -> None:
     limit = _per_type("{type}-load-balancers", lb_type)
     if sum(1 for lb in ctx.tx.all(LoadBalancer) if lb.Type == lb_type) >= limit:
-        raise AwsError("TooManyLoadBalancers", f"The quota for the number of {lb_type} load balancers ('{limit}') has been reached")  # [I]
+        raise AwsError("TooManyLoadBalancers", f"The quota for the number of {lb_type} load balancers ('{limit}') has been reached")  # wording inferred
 
 
 def check_target_groups(ctx: Context, protocol: str | None) -> None:
     groups = ctx.tx.all(TargetGroup)
     limit = quota("target-groups")
     if len(groups) >= limit:
-        raise AwsError("TooManyTargetGroups", f"The quota for the number of target groups ('{limit}') has been reached")  # [I]
+        raise AwsError("TooManyTargetGroups", f"The quota for the number of target groups ('{limit}') has been reached")  # wording inferred
     geneve_limit = quota("geneve-target-groups")
     if protocol == "GENEVE" and sum(1 for tg in groups if tg.Protocol == "GENEVE") >= geneve_limit:
         raise AwsError(
             "TooManyTargetGroups", f"The quota for the number of GENEVE target groups ('{geneve_limit}') has been reached"
-        )  # [I]
+        )  # wording inferred
 
 
 def check_listeners(ctx: Context, lb: LoadBalancer) -> None:
     limit = _per_type("listeners-per-{type}-load-balancer", lb.Type)
     if len(listeners_of(ctx, lb.LoadBalancerArn)) >= limit:
-        raise AwsError("TooManyListeners", f"A load balancer can have at most '{limit}' listeners")  # [I]
+        raise AwsError("TooManyListeners", f"A load balancer can have at most '{limit}' listeners")  # wording inferred
 
 
 def _rules_of_load_balancer(ctx: Context, lb: LoadBalancer) -> list[Rule]:
@@ -61,13 +61,13 @@ def check_rules(ctx: Context, lb: LoadBalancer) -> None:
     """Default rules don't count ("Rules per Application Load Balancer (excluding default rules)")."""
     limit = quota("rules-per-application-load-balancer")
     if sum(1 for rule in _rules_of_load_balancer(ctx, lb) if not rule.IsDefault) >= limit:
-        raise AwsError("TooManyRules", f"A load balancer can have at most '{limit}' rules")  # [I]
+        raise AwsError("TooManyRules", f"A load balancer can have at most '{limit}' rules")  # wording inferred
 
 
 def check_target_groups_per_action(lb: LoadBalancer, count: int) -> None:
     limit = _per_type("target-groups-per-action-on-{type}-load-balancer", lb.Type)
     if count > limit:
-        raise AwsError("TooManyTargetGroups", f"A forward action can have at most '{limit}' target groups")  # [I]
+        raise AwsError("TooManyTargetGroups", f"A forward action can have at most '{limit}' target groups")  # wording inferred
 
 
 def check_unique_target_groups(ctx: Context, lb: LoadBalancer, actions: Iterable[Action], replaced_rule: str | None) -> None:
@@ -81,7 +81,7 @@ def check_unique_target_groups(ctx: Context, lb: LoadBalancer, actions: Iterable
         raise AwsError(
             "TooManyUniqueTargetGroupsPerLoadBalancer",
             f"A load balancer can forward to at most '{limit}' unique target groups",
-        )  # [I]
+        )  # wording inferred
 
 
 def check_targets(ctx: Context, tg: TargetGroup, new: list[tuple[str, int | None]]) -> None:
@@ -91,7 +91,7 @@ def check_targets(ctx: Context, tg: TargetGroup, new: list[tuple[str, int | None
     live = [r for r in ctx.tx.all(TargetRegistration) if r.deregistered_at is None]
     limit = quota("targets-per-target-group")
     if sum(1 for r in live if r.target_group_arn == tg.TargetGroupArn) + len(new) > limit:
-        raise AwsError("TooManyTargets", f"A target group can have at most '{limit}' targets")  # [I]
+        raise AwsError("TooManyTargets", f"A target group can have at most '{limit}' targets")  # wording inferred
     for lb_arn in load_balancers_of_target_group(ctx, tg.TargetGroupArn):
         lb = ctx.tx.get(LoadBalancer, lb_arn)
         if lb is not None:
@@ -108,7 +108,7 @@ def _check_load_balancer_targets(
         _check_registrations_per_id(registered, new)
     limit = quota(_TARGETS_PER_LOAD_BALANCER[lb.Type])
     if len(registered) + len(new) > limit:
-        raise AwsError("TooManyTargets", f"A load balancer can have at most '{limit}' targets")  # [I]
+        raise AwsError("TooManyTargets", f"A load balancer can have at most '{limit}' targets")  # wording inferred
 
 
 def _check_registrations_per_id(registered: list[TargetRegistration], new: list[tuple[str, int | None]]) -> None:
@@ -119,7 +119,7 @@ def _check_registrations_per_id(registered: list[TargetRegistration], new: list[
             raise AwsError(
                 "TooManyRegistrationsForTargetId",
                 f"The target '{target_id}' can be registered at most '{limit}' times per load balancer",
-            )  # [I]
+            )  # wording inferred
 
 
 def _target_groups_of(ctx: Context, lb: LoadBalancer) -> set[str]:
@@ -129,4 +129,4 @@ def _target_groups_of(ctx: Context, lb: LoadBalancer) -> set[str]:
 def check_tags(count: int) -> None:
     limit = quota("tags-per-resource")
     if count > limit:
-        raise AwsError("TooManyTags", "The quota for the number of tags that can be assigned to a load balancer has been reached")  # [I]
+        raise AwsError("TooManyTags", "The quota for the number of tags that can be assigned to a load balancer has been reached")  # wording inferred

@@ -1,4 +1,5 @@
-"""Add/Remove/DescribeListenerCertificates: an HTTPS or TLS listener's certificate list for SNI (checklist §5.1).
+"""Add/Remove/DescribeListenerCertificates: an HTTPS or TLS listener's certificate list for SNI
+(ALB User Guide, "SSL certificates for your Application Load Balancer").
 
 The default certificate is ``Listener.Certificates[0]`` (set by Create/ModifyListener); the list kept here is
 ``Listener.extra_certificates``. DescribeListenerCertificates shows the default first with ``IsDefault: true``
@@ -31,7 +32,7 @@ def _requested_arns(certificates: list[dict[str, Any]]) -> list[str]:
     for certificate in certificates:
         arn = certificate.get("CertificateArn")
         if not arn:
-            raise validation_error("A certificate ARN must be specified")  # [I]
+            raise validation_error("A certificate ARN must be specified")  # wording inferred
         if arn not in arns:
             arns.append(arn)
     return arns
@@ -40,7 +41,7 @@ def _requested_arns(certificates: list[dict[str, Any]]) -> list[str]:
 def _secure_listener(ctx: Context, arn: str) -> Listener:
     listener = listener_or_error(ctx, arn)
     if listener.Protocol not in SECURE:
-        raise validation_error("Certificates can only be added to HTTPS or TLS listeners")  # [I]
+        raise validation_error("Certificates can only be added to HTTPS or TLS listeners")  # wording inferred
     return listener
 
 
@@ -53,7 +54,7 @@ def _check_quota(ctx: Context, lb: LoadBalancer, adding: int) -> None:
     limit = quota(_CERTIFICATE_QUOTA[lb.Type])
     in_use = sum(len(listener.extra_certificates) for listener in listeners_of(ctx, lb.LoadBalancerArn))
     if in_use + adding > limit:
-        raise AwsError("TooManyCertificates", f"You've reached the limit on the number of certificates per load balancer, '{limit}'")  # [I]
+        raise AwsError("TooManyCertificates", f"You've reached the limit on the number of certificates per load balancer, '{limit}'")  # wording inferred
 
 
 @operation("AddListenerCertificates")
@@ -82,7 +83,7 @@ def remove_listener_certificates(ctx: Context, req: Request) -> Result:
             raise AwsError("OperationNotPermitted", "Default certificate cannot be removed")
         if arn not in listener.extra_certificates:
             # [O] terraform-provider-aws#35403: AWS answers CertificateNotFound for a certificate not in the list.
-            raise AwsError("CertificateNotFound", f"Certificate '{arn}' not found")  # [I] wording
+            raise AwsError("CertificateNotFound", f"Certificate '{arn}' not found")  # wording inferred
     kept = [arn for arn in listener.extra_certificates if arn not in arns]
     ctx.tx.put(listener.model_copy(update={"extra_certificates": kept}))
     return None
@@ -92,7 +93,8 @@ def remove_listener_certificates(ctx: Context, req: Request) -> Result:
 def describe_listener_certificates(ctx: Context, req: Request) -> Result:
     listener = listener_or_error(ctx, req["ListenerArn"])
     default = _default_arn(listener)
-    listed = [{"CertificateArn": default, "IsDefault": True}] if default else []
-    listed += [{"CertificateArn": arn, "IsDefault": False} for arn in listener.extra_certificates]
-    page, marker = paginate(listed, req, key=lambda cert: (0 if cert["IsDefault"] else 1, cert["CertificateArn"]))
-    return {"Certificates": page, "NextMarker": marker}
+    listed: list[tuple[str, bool]] = [(default, True)] if default else []
+    listed += [(arn, False) for arn in listener.extra_certificates]
+    page, marker = paginate(listed, req, key=lambda cert: (0 if cert[1] else 1, cert[0]))
+    return {"Certificates": [{"CertificateArn": arn, "IsDefault": is_default} for arn, is_default in page],
+            "NextMarker": marker}

@@ -46,7 +46,7 @@ def create_listener(ctx: Context, req: Request) -> Result:
     siblings = listeners_of(ctx, lb.LoadBalancerArn)
     existing = next((listener for listener in siblings if listener.Port == settings["Port"]), None)
     if existing is not None:
-        # Idempotent for identical settings (checklist §1.6), DuplicateListener otherwise.
+        # Idempotent for identical settings (API Reference, CreateListener), DuplicateListener otherwise.
         if {name: getattr(existing, name) for name in _SETTINGS} != settings:
             raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
         return {"Listeners": [existing.to_aws()]}
@@ -71,7 +71,7 @@ def _check_port_and_protocol(lb: LoadBalancer, req: Request) -> None:
     for member in ("Port", "Protocol"):
         given = req.get(member) is not None
         if lb.Type == "gateway" and given:
-            raise validation_error(f"A {member.lower()} cannot be specified for gateway listeners")  # moto's wording [I]
+            raise validation_error(f"A {member.lower()} cannot be specified for gateway listeners")  # moto's wording
         if lb.Type != "gateway" and not given:
             raise validation_error(f"A listener {member.lower()} must be specified")
 
@@ -90,7 +90,7 @@ def _validated(ctx: Context, lb: LoadBalancer, settings: dict[str, Any]) -> dict
     """Complete, checked listener settings; plain protocols carry no SslPolicy or Certificates."""
     protocol = settings["Protocol"]
     if protocol not in PROTOCOLS[lb.Type]:
-        raise AwsError("UnsupportedProtocol", f"Protocol '{protocol}' is not supported for load balancers of type '{lb.Type}'")  # [I]
+        raise AwsError("UnsupportedProtocol", f"Protocol '{protocol}' is not supported for load balancers of type '{lb.Type}'")  # wording inferred
     secure = protocol in SECURE
     return {
         "Port": settings["Port"],
@@ -107,7 +107,7 @@ def _ssl_policy(policy: str | None) -> str:
     if policy is None:
         return DEFAULT_POLICY
     if policy not in SSL_POLICIES:
-        raise AwsError("SSLPolicyNotFound", f"SSL policy '{policy}' not found")  # [I]
+        raise AwsError("SSLPolicyNotFound", f"SSL policy '{policy}' not found")  # wording inferred
     return policy
 
 
@@ -116,7 +116,7 @@ def _certificates(ctx: Context, protocol: str, certificates: list[dict[str, Any]
         raise validation_error(f"You must provide a list containing exactly one certificate if the listener protocol is {protocol}.")
     arn = certificates[0].get("CertificateArn")
     if not arn:
-        raise validation_error("A certificate ARN must be specified")  # [I]
+        raise validation_error("A certificate ARN must be specified")  # wording inferred
     aws_services.require_certificate(ctx, arn)
     return [{"CertificateArn": arn}]
 
@@ -127,10 +127,10 @@ def _mutual_authentication(ctx: Context, settings: dict[str, Any] | None) -> dic
         return settings
     arn = settings.get("TrustStoreArn")
     if not arn:
-        raise validation_error("A trust store ARN must be specified when the mutual authentication mode is 'verify'")  # [I]
+        raise validation_error("A trust store ARN must be specified when the mutual authentication mode is 'verify'")  # wording inferred
     store = trust_store_or_error(ctx, arn)
     if store.Status != "ACTIVE":
-        raise AwsError("TrustStoreNotReady", f"Trust store '{arn}' is not ready")  # [I]
+        raise AwsError("TrustStoreNotReady", f"Trust store '{arn}' is not ready")  # wording inferred
     return settings
 
 
@@ -138,10 +138,10 @@ def _alpn(protocol: str, policy: list[str] | None) -> list[str] | None:
     if not policy:
         return None
     if protocol != "TLS":
-        raise validation_error("An ALPN policy can only be specified for TLS listeners")  # [I]
+        raise validation_error("An ALPN policy can only be specified for TLS listeners")  # wording inferred
     for name in policy:
         if name not in ALPN_POLICIES:
-            raise AwsError("ALPNPolicyNotFound", f"ALPN policy '{name}' not found")  # [I]
+            raise AwsError("ALPNPolicyNotFound", f"ALPN policy '{name}' not found")  # wording inferred
     return policy
 
 
@@ -149,7 +149,7 @@ def _alpn(protocol: str, policy: list[str] | None) -> list[str] | None:
 def describe_listeners(ctx: Context, req: Request) -> Result:
     lb_arn, arns = req.get("LoadBalancerArn"), req.get("ListenerArns")
     if lb_arn and arns:
-        raise validation_error("Listener ARNs and a load balancer ARN cannot be specified at the same time")  # [I]
+        raise validation_error("Listener ARNs and a load balancer ARN cannot be specified at the same time")  # wording inferred
     if arns:
         found = [listener_or_error(ctx, arn) for arn in arns]
     elif lb_arn:
@@ -162,7 +162,7 @@ def describe_listeners(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyListener")
 def modify_listener(ctx: Context, req: Request) -> Result:
-    """Omitted members stay; lists given replace the whole list (checklist §1.6)."""
+    """Omitted members stay; lists given replace the whole list (API Reference, ModifyListener)."""
     listener = listener_or_error(ctx, req["ListenerArn"])
     lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
     if lb.Type == "gateway":

@@ -1,6 +1,6 @@
 """CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer, SetSubnets, SetSecurityGroups, SetIpAddressType.
 
-Each load balancer gets its own loopback address (DESIGN.md "Addresses") so that two of them can both
+Each load balancer gets its own loopback address (see ``emulator.dataplane.addresses``) so that two of them can both
 listen on port 80; its State is computed from ``active_at`` so provisioning needs no background job.
 """
 
@@ -43,7 +43,8 @@ def create_load_balancer(ctx: Context, req: Request) -> Result:
     tags = merge_tags({}, req.get("Tags"))
     existing = next((lb for lb in ctx.tx.all(LoadBalancer) if lb.LoadBalancerName == name), None)
     if existing is not None:
-        # Create is idempotent: identical settings return the existing load balancer (checklist §1.6).
+        # Create is idempotent: identical settings return the existing load balancer (API Reference,
+        # CreateLoadBalancer: "This operation is idempotent").
         if (existing.Type, existing.Scheme, existing.IpAddressType, existing.AvailabilityZones, existing.SecurityGroups) != (
             lb_type, scheme, ip_type, zones, groups
         ):
@@ -60,9 +61,9 @@ def _check_gateway_members(lb_type: str, req: Request) -> None:
     if lb_type != "gateway":
         return
     if "Scheme" in req:
-        raise validation_error("A scheme cannot be specified for load balancers of type 'gateway'")  # [I] wording
+        raise validation_error("A scheme cannot be specified for load balancers of type 'gateway'")  # wording inferred
     if req.get("SecurityGroups"):
-        raise validation_error("Security groups cannot be specified for load balancers of type 'gateway'")  # [I] wording
+        raise validation_error("Security groups cannot be specified for load balancers of type 'gateway'")  # wording inferred
 
 
 def _new_load_balancer(
@@ -98,7 +99,7 @@ def _free_address(ctx: Context) -> str:
 
 def _validate_ip_address_type(lb_type: str, scheme: str | None, ip_type: str) -> None:
     if lb_type != "application" and ip_type == "dualstack-without-public-ipv4":
-        raise AwsError("InvalidConfigurationRequest", f"IP address type '{ip_type}' is only supported for application load balancers")  # [I]
+        raise AwsError("InvalidConfigurationRequest", f"IP address type '{ip_type}' is only supported for application load balancers")  # wording inferred
     if scheme == "internal" and ip_type != "ipv4":
         # API reference, CreateLoadBalancer IpAddressType: "Internal load balancers must use ipv4."
         raise AwsError("InvalidConfigurationRequest", "Internal load balancers must use ipv4")
@@ -107,15 +108,15 @@ def _validate_ip_address_type(lb_type: str, scheme: str | None, ip_type: str) ->
 def _availability_zones(ctx: Context, req: Request, lb_type: str) -> tuple[str, list[dict[str, Any]]]:
     """The VPC and ``AvailabilityZones`` that ``Subnets`` or ``SubnetMappings`` describe."""
     if req.get("Subnets") and req.get("SubnetMappings"):
-        raise validation_error("You can specify subnets or subnet mappings, not both")  # [I]
+        raise validation_error("You can specify subnets or subnet mappings, not both")  # wording inferred
     mappings = req.get("SubnetMappings") or [{"SubnetId": s} for s in req.get("Subnets") or []]
     if not mappings:
-        raise validation_error("At least one subnet must be specified")  # [I]
+        raise validation_error("At least one subnet must be specified")  # wording inferred
     zones: list[dict[str, Any]] = []
     vpcs: set[str] = set()
     for mapping in mappings:
         if not mapping.get("SubnetId"):
-            raise validation_error("A subnet ID must be specified in each subnet mapping")  # [I]
+            raise validation_error("A subnet ID must be specified in each subnet mapping")  # wording inferred
         subnet = aws_services.subnet(ctx, mapping["SubnetId"])
         _check_allocation(ctx, lb_type, mapping.get("AllocationId"))
         if any(zone["ZoneName"] == subnet.availability_zone for zone in zones):
@@ -123,7 +124,7 @@ def _availability_zones(ctx: Context, req: Request, lb_type: str) -> tuple[str, 
         vpcs.add(subnet.vpc_id)
         zones.append({"ZoneName": subnet.availability_zone, "SubnetId": subnet.id, "LoadBalancerAddresses": _addresses(mapping)})
     if len(vpcs) > 1:
-        raise AwsError("InvalidSubnet", "All subnets must belong to the same VPC")  # [I]
+        raise AwsError("InvalidSubnet", "All subnets must belong to the same VPC")  # wording inferred
     if lb_type == "application" and len(zones) < 2:
         raise AwsError(
             "InvalidConfigurationRequest", "At least two subnets in two different Availability Zones must be specified"
@@ -138,7 +139,7 @@ def _check_allocation(ctx: Context, lb_type: str, allocation_id: str | None) -> 
     if lb_type != "network":
         raise AwsError(
             "InvalidConfigurationRequest", f"Elastic IP addresses cannot be specified for load balancers of type '{lb_type}'"
-        )  # [I] wording
+        )  # wording inferred
     aws_services.require_allocation(ctx, allocation_id)
 
 
@@ -165,7 +166,7 @@ def _security_groups(ctx: Context, groups: list[str] | None, lb_type: str, vpc_i
 def describe_load_balancers(ctx: Context, req: Request) -> Result:
     arns, names = req.get("LoadBalancerArns"), req.get("Names")
     if arns and names:
-        raise validation_error("Load balancer ARNs and load balancer names cannot be specified at the same time")  # [I]
+        raise validation_error("Load balancer ARNs and load balancer names cannot be specified at the same time")  # wording inferred
     if arns:
         found = [load_balancer_or_error(ctx, arn) for arn in arns]
     elif names:
@@ -188,7 +189,7 @@ def _by_names(ctx: Context, names: list[str]) -> list[LoadBalancer]:
 def delete_load_balancer(ctx: Context, req: Request) -> Result:
     lb = ctx.tx.get(LoadBalancer, req["LoadBalancerArn"])
     if lb is None:
-        return None  # deleting a missing load balancer succeeds (checklist §1.6)
+        return None  # API Reference, DeleteLoadBalancer: a missing one deletes fine
     if lb.attributes.get("deletion_protection.enabled") == "true":
         raise AwsError(
             "OperationNotPermitted",
@@ -210,7 +211,7 @@ def set_subnets(ctx: Context, req: Request) -> Result:
     _validate_ip_address_type(lb.Type, lb.Scheme, ip_type)
     vpc_id, zones = _availability_zones(ctx, req, lb.Type)
     if vpc_id != lb.VpcId:
-        raise AwsError("InvalidSubnet", f"The subnets must belong to the load balancer's VPC '{lb.VpcId}'")  # [I]
+        raise AwsError("InvalidSubnet", f"The subnets must belong to the load balancer's VPC '{lb.VpcId}'")  # wording inferred
     update = {"AvailabilityZones": zones, "IpAddressType": ip_type}
     if "EnablePrefixForIpv6SourceNat" in req:
         update["EnablePrefixForIpv6SourceNat"] = req["EnablePrefixForIpv6SourceNat"]
@@ -223,12 +224,12 @@ def set_subnets(ctx: Context, req: Request) -> Result:
 def set_security_groups(ctx: Context, req: Request) -> Result:
     lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     if lb.Type == "gateway":
-        raise AwsError("InvalidConfigurationRequest", "Security groups are not supported for load balancers of type 'gateway'")  # [I]
+        raise AwsError("InvalidConfigurationRequest", "Security groups are not supported for load balancers of type 'gateway'")  # wording inferred
     if lb.Type == "network" and lb.SecurityGroups is None:
         raise AwsError(
             "InvalidConfigurationRequest",
             "You cannot set security groups on a Network Load Balancer which was created without any security groups.",
-        )  # [I]
+        )  # wording inferred
     aws_services.require_security_groups(ctx, req["SecurityGroups"], lb.VpcId)
     update: dict[str, Any] = {"SecurityGroups": req["SecurityGroups"]}
     if "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic" in req:

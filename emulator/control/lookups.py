@@ -45,7 +45,7 @@ def rule_or_error(ctx: Context, arn: str) -> Rule:
 def trust_store_or_error(ctx: Context, arn: str) -> TrustStore:
     found = ctx.tx.get(TrustStore, arn)
     if found is None:
-        raise AwsError("TrustStoreNotFound", f"Trust store '{arn}' not found")  # [I] wording
+        raise AwsError("TrustStoreNotFound", f"Trust store '{arn}' not found")  # wording inferred
     return found
 
 

@@ -37,6 +37,7 @@ def paginate(
     size = request.get("PageSize", DEFAULT_PAGE_SIZE)
     if marker is None and len(items) <= size:
         return items, None
+    keyed: list[tuple[PageKey, T]]
     if key is None:
         keyed = [((index,), item) for index, item in enumerate(items)]
     else:
@@ -50,7 +51,7 @@ def paginate(
                 raise ValueError(marker)  # a marker of another listing: its key has another shape
             start = bisect_right(keys, after)
         except ValueError:
-            raise validation_error(f"The marker '{marker}' is not valid") from None  # [I]
+            raise validation_error(f"The marker '{marker}' is not valid") from None  # wording inferred
     page = keyed[start:start + size]
     next_marker = _encoded(page[-1][0]) if start + size < len(keyed) else None
     return [item for _, item in page], next_marker

@@ -1,4 +1,4 @@
-"""CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities (checklist §4.1).
+"""CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities.
 
 Priorities are 1-50000, unique per listener and returned as strings; the default rule (Priority
 "default") mirrors the listener's DefaultActions and can be neither deleted nor re-prioritised.
@@ -24,7 +24,7 @@ def _priority_in_use() -> AwsError:
 
 
 def _default_rule_error(rule: Rule, verb: str) -> AwsError:
-    return AwsError("OperationNotPermitted", f"Default rule '{rule.RuleArn}' cannot be {verb}")  # [I]
+    return AwsError("OperationNotPermitted", f"Default rule '{rule.RuleArn}' cannot be {verb}")  # wording inferred
 
 
 @operation("CreateRule")
@@ -60,11 +60,11 @@ def _check_rules_supported(lb: LoadBalancer, req: Request) -> None:
         raise AwsError(
             "InvalidConfigurationRequest",
             "Listener rules are supported only on Application Load Balancers and dual-stack Network Load Balancers",
-        )  # [I] wording
+        )  # wording inferred
     if any(condition.get("Field") != "source-ip" for condition in req.get("Conditions") or []):
-        raise validation_error("Network Load Balancer rules support only 'source-ip' conditions")  # [I]
+        raise validation_error("Network Load Balancer rules support only 'source-ip' conditions")  # wording inferred
     if req.get("Transforms"):
-        raise validation_error("Transforms are supported only on Application Load Balancer rules")  # [I]
+        raise validation_error("Transforms are supported only on Application Load Balancer rules")  # wording inferred
 
 
 @operation("DescribeRules")
@@ -84,7 +84,7 @@ def describe_rules(ctx: Context, req: Request) -> Result:
 
 @operation("ModifyRule")
 def modify_rule(ctx: Context, req: Request) -> Result:
-    """Omitted members stay; a list given replaces the whole list (checklist §1.6)."""
+    """Omitted members stay; a list given replaces the whole list (API Reference, ModifyRule)."""
     rule = rule_or_error(ctx, req["RuleArn"])
     listener = listener_or_error(ctx, rule.listener_arn)
     lb = load_balancer_or_error(ctx, listener.LoadBalancerArn)
@@ -96,8 +96,9 @@ def modify_rule(ctx: Context, req: Request) -> Result:
             raise _default_rule_error(rule, "given conditions")
         update["Conditions"] = normalise_conditions(req["Conditions"])
     if "Actions" in req:
-        update["Actions"] = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
-        limits.check_unique_target_groups(ctx, lb, update["Actions"], replaced_rule=rule.RuleArn)
+        actions = normalise_actions(ctx, req["Actions"], lb, listener.Protocol)
+        limits.check_unique_target_groups(ctx, lb, actions, replaced_rule=rule.RuleArn)
+        update["Actions"] = actions
     update |= _transforms_update(rule, req)
     updated = rule.model_copy(update=update)
     ctx.tx.put(updated)
@@ -109,7 +110,7 @@ def modify_rule(ctx: Context, req: Request) -> Result:
 def _transforms_update(rule: Rule, req: Request) -> dict[str, object]:
     """API_ModifyRule: "If you specify ResetTransforms, you can't specify Transforms." """
     if req.get("ResetTransforms") and "Transforms" in req:
-        raise validation_error("You cannot specify both Transforms and ResetTransforms")  # [I] wording
+        raise validation_error("You cannot specify both Transforms and ResetTransforms")  # wording inferred
     if req.get("ResetTransforms"):
         return {"Transforms": None}
     if "Transforms" not in req:
@@ -135,7 +136,7 @@ def set_rule_priorities(ctx: Context, req: Request) -> Result:
     for item in req["RulePriorities"]:
         # Both members are optional in the model, but a pair means nothing without either.
         if item.get("RuleArn") is None or item.get("Priority") is None:
-            raise validation_error("A rule ARN and a priority must be specified for each rule")  # [I]
+            raise validation_error("A rule ARN and a priority must be specified for each rule")  # wording inferred
         priority = str(item["Priority"])
         if priority in changes.values():
             raise validation_error(f"Priority '{priority}' was provided multiple times")

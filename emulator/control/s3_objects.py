@@ -41,7 +41,7 @@ def read_object(bucket: str, key: str, version: str | None, missing_code: str) -
         except Exception:  # moto raises its own S3 errors for an unknown version id
             found = None
     if found is None:
-        raise AwsError(missing_code, f"The object '{key}' in S3 bucket '{bucket}' does not exist")  # [I]
+        raise AwsError(missing_code, f"The object '{key}' in S3 bucket '{bucket}' does not exist")  # wording inferred
     return bytes(found.value)
 
 

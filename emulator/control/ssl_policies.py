@@ -12,7 +12,7 @@ def policy_or_error(name: str) -> SslPolicy:
     """The named policy; ``SSLPolicyNotFound`` as CreateListener/ModifyListener also answer it."""
     policy = SSL_POLICIES.get(name)
     if policy is None:
-        raise AwsError("SSLPolicyNotFound", f"SSL policy '{name}' not found")  # [I] wording
+        raise AwsError("SSLPolicyNotFound", f"SSL policy '{name}' not found")  # wording inferred
     return policy
 
 

@@ -36,7 +36,7 @@ def merge_tags(existing: dict[str, str], tags: list[dict[str, Any]] | None) -> d
     for tag in tags or []:
         key = tag["Key"]
         if key in seen:
-            raise AwsError("DuplicateTagKeys", f"Tag key '{key}' specified more than once")  # [I]
+            raise AwsError("DuplicateTagKeys", f"Tag key '{key}' specified more than once")  # wording inferred
         seen.add(key)
         merged[key] = tag.get("Value", "")
     check_tags(len(merged))
@@ -51,7 +51,7 @@ def _resource(ctx: Context, arn: str) -> Tagged:
     for segment, lookup in _LOOKUPS:
         if segment in arn:
             return lookup(ctx, arn)
-    raise AwsError("ValidationError", f"The ARN '{arn}' is not a valid resource ARN")  # [I]
+    raise AwsError("ValidationError", f"The ARN '{arn}' is not a valid resource ARN")  # wording inferred
 
 
 @operation("AddTags")

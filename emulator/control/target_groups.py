@@ -1,4 +1,4 @@
-"""CreateTargetGroup, DescribeTargetGroups, ModifyTargetGroup, DeleteTargetGroup (checklist §3.1-3.2).
+"""CreateTargetGroup, DescribeTargetGroups, ModifyTargetGroup, DeleteTargetGroup.
 
 A target group's ``LoadBalancerArns`` is derived from the listeners and rules forwarding to it, never
 stored, so it can't go stale when a listener, rule or load balancer goes away.
@@ -46,7 +46,7 @@ def create_target_group(ctx: Context, req: Request) -> Result:
     tags = merge_tags({}, req.get("Tags"))
     existing = next((tg for tg in ctx.tx.all(TargetGroup) if tg.TargetGroupName == name), None)
     if existing is not None:
-        # Idempotent for identical settings (checklist §1.6), DuplicateTargetGroupName otherwise.
+        # Idempotent for identical settings (API Reference, CreateTargetGroup), DuplicateTargetGroupName otherwise.
         if any(getattr(existing, member) != value for member, value in settings.items()):
             raise AwsError("DuplicateTargetGroupName", "A target group with the specified name already exists.")
         return {"TargetGroups": [describe(ctx, existing)]}
@@ -71,12 +71,12 @@ def _check_placement(ctx: Context, req: Request, target_type: str) -> None:
             raise validation_error(f"A {label} must be specified")
     aws_services.require_vpc(ctx, req["VpcId"])
     if target_type == "alb" and req["Protocol"] != "TCP":
-        raise validation_error("Target groups with target type 'alb' must use the TCP protocol")  # [I]
+        raise validation_error("Target groups with target type 'alb' must use the TCP protocol")  # wording inferred
     if req["Protocol"] == "GENEVE" and req["Port"] != GENEVE_PORT:
         # Gateway Load Balancer groups take instance or ip targets (lambda and alb are refused above).
-        raise validation_error(f"Port must be '{GENEVE_PORT}' for target groups with the GENEVE protocol")  # [I] wording
+        raise validation_error(f"Port must be '{GENEVE_PORT}' for target groups with the GENEVE protocol")  # wording inferred
     if req.get("ProtocolVersion") and req["Protocol"] not in HTTP_PROTOCOLS:
-        raise validation_error(f"A protocol version cannot be specified for target groups with the {req['Protocol']} protocol")  # [I]
+        raise validation_error(f"A protocol version cannot be specified for target groups with the {req['Protocol']} protocol")  # wording inferred
 
 
 def _settings(req: Request, target_type: str) -> dict[str, Any]:
@@ -85,13 +85,13 @@ def _settings(req: Request, target_type: str) -> dict[str, Any]:
     return {
         "Protocol": protocol, "Port": req.get("Port"), "VpcId": req.get("VpcId"), "TargetType": target_type,
         "ProtocolVersion": req.get("ProtocolVersion", "HTTP1") if protocol in HTTP_PROTOCOLS else None,
-        # GENEVE groups echo no IpAddressType (moto's observed shape) [I].
+        # GENEVE groups echo no IpAddressType (moto's observed shape; inferred).
         "IpAddressType": req.get("IpAddressType", "ipv4") if target_type in ("instance", "ip") and protocol != "GENEVE" else None,
     }
 
 
 def _health_check(protocol: str | None, version: str | None, target_type: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Defaults for the TG kind (checklist table 3.2) overlaid with the caller's members, then checked."""
+    """Defaults for the TG kind (API Reference, CreateTargetGroup) overlaid with the caller's members, then checked."""
     defaults = health_check_defaults(protocol, version, target_type, given.get("HealthCheckProtocol"))
     settings = defaults | {member: given[member] for member in HEALTH_CHECK_MEMBERS if member in given}
     validate_health_check(protocol, target_type, settings)
@@ -134,7 +134,7 @@ def modify_target_group(ctx: Context, req: Request) -> Result:
 def delete_target_group(ctx: Context, req: Request) -> Result:
     tg = ctx.tx.get(TargetGroup, req["TargetGroupArn"])
     if tg is None:
-        return None  # a missing target group appears to delete fine (checklist §1.6 [I])
+        return None  # a missing target group deletes fine (inferred, as DeleteLoadBalancer documents)
     if load_balancers_of_target_group(ctx, tg.TargetGroupArn):
         raise AwsError("ResourceInUse", f"The target group '{tg.TargetGroupArn}' is currently in use by a listener or a rule")
     for registration in ctx.tx.all(TargetRegistration):

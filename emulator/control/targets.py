@@ -1,4 +1,4 @@
-"""RegisterTargets, DeregisterTargets, DescribeTargetHealth (checklist §3.1, §3.3, §3.4).
+"""RegisterTargets, DeregisterTargets, DescribeTargetHealth.
 
 A deregistered target drains for the target group's ``deregistration_delay.timeout_seconds`` (on the
 emulator's clock) and is then gone; expired registrations are purged whenever a target group's targets
@@ -25,7 +25,7 @@ DISABLED = HealthStatus("unavailable", "Target.HealthCheckDisabled", "Health che
 HEALTHY = HealthStatus("healthy")  # until the health checker reports on a target
 # Target.InvalidState: "The target is in the stopped or terminated state" (API_TargetHealth).
 STOPPED = HealthStatus("unused", "Target.InvalidState", "Target is in the stopped state")
-TERMINATED = HealthStatus("unused", "Target.InvalidState", "Target is in the terminated state")  # [I]
+TERMINATED = HealthStatus("unused", "Target.InvalidState", "Target is in the terminated state")  # wording inferred
 INVALID_STATES = {"stopping": STOPPED, "stopped": STOPPED, "shutting-down": TERMINATED, "terminated": TERMINATED}
 IP_UNUSABLE = HealthStatus(
     "unused", "Target.IpUnusable", "The IP address cannot be used as a target, as it is in use by a load balancer"
@@ -69,7 +69,7 @@ def register_targets(ctx: Context, req: Request) -> Result:
     for target in req["Targets"]:
         _check_target(ctx, tg, target)
     if tg.TargetType in ("lambda", "alb") and len({t["Id"] for t in req["Targets"]}) > 1:
-        raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # [I]
+        raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # wording inferred
     live = registrations(ctx, tg)
     new = [target for target in req["Targets"] if not _is_registered(live, target["Id"], _port(tg, target))]
     limits.check_targets(ctx, tg, list(dict.fromkeys((t["Id"], _port(tg, t)) for t in new)))
@@ -99,13 +99,13 @@ def _check_target(ctx: Context, tg: TargetGroup, target: dict[str, Any]) -> None
         try:
             ipaddress.ip_address(target_id)
         except ValueError:
-            raise AwsError("InvalidTarget", f"The IP address '{target_id}' is not a valid IP address") from None  # [I]
+            raise AwsError("InvalidTarget", f"The IP address '{target_id}' is not a valid IP address") from None  # wording inferred
     elif tg.TargetType == "alb":
         lb = ctx.tx.get(LoadBalancer, target_id)
         if lb is None or lb.Type != "application":
-            raise AwsError("InvalidTarget", f"The target '{target_id}' is not a valid Application Load Balancer")  # [I]
+            raise AwsError("InvalidTarget", f"The target '{target_id}' is not a valid Application Load Balancer")  # wording inferred
     if tg.TargetType == "lambda" and "Port" in target:
-        raise AwsError("InvalidTarget", "A port cannot be specified for a target of type 'lambda'")  # [I]
+        raise AwsError("InvalidTarget", "A port cannot be specified for a target of type 'lambda'")  # wording inferred
 
 
 @operation("DeregisterTargets")
@@ -147,7 +147,7 @@ def _description(
     zone = registration.AvailabilityZone if registration else target.get("AvailabilityZone")
     if zone:
         shown["AvailabilityZone"] = zone
-    entry = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
+    entry: dict[str, Any] = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
     if port is not None:
         entry["HealthCheckPort"] = str(port) if tg.HealthCheckPort in (None, "traffic-port") else tg.HealthCheckPort
     if anomaly:

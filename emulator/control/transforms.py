@@ -2,7 +2,8 @@
 
 A rule has at most one ``host-header-rewrite`` and one ``url-rewrite``; each carries the config named for
 its type, and only that one. Regexes have the restrictions of condition RegexValues; Regex and Replace are
-at most 1,024 characters (API_RewriteConfig). Messages are [I] unless noted.
+at most 1,024 characters (API_RewriteConfig). Message wording is
+inferred unless noted (see ``emulator.errors``).
 """
 
 from __future__ import annotations

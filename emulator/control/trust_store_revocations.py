@@ -23,17 +23,17 @@ from emulator.errors import AwsError, validation_error
 def _count_revoked(content: bytes) -> int:
     """Entries in a CRL (PEM or DER); InvalidRevocationContent when it is neither."""
     if len(content) > quota("revocation-list-bytes"):
-        raise AwsError("InvalidRevocationContent", "The revocation file is larger than 50 MB")  # [I]
+        raise AwsError("InvalidRevocationContent", "The revocation file is larger than 50 MB")  # wording inferred
     loader = x509.load_pem_x509_crl if content.lstrip().startswith(b"-----BEGIN") else x509.load_der_x509_crl
     try:
         return sum(1 for _ in loader(content))
     except ValueError:
-        raise AwsError("InvalidRevocationContent", "The revocation file is not a valid certificate revocation list") from None  # [I]
+        raise AwsError("InvalidRevocationContent", "The revocation file is not a valid certificate revocation list") from None  # wording inferred
 
 
 def _read_revocation(spec: dict[str, str], revocation_id: int) -> TrustStoreRevocation:
     if not spec.get("S3Bucket") or not spec.get("S3Key"):
-        raise validation_error("A revocation content must specify S3Bucket and S3Key")  # [I]
+        raise validation_error("A revocation content must specify S3Bucket and S3Key")  # wording inferred
     content = s3_objects.read_object(spec["S3Bucket"], spec["S3Key"], spec.get("S3ObjectVersion"), "RevocationContentNotFound")
     return TrustStoreRevocation(
         RevocationId=revocation_id, RevocationType=spec.get("RevocationType", "CRL"),
@@ -56,7 +56,7 @@ def add_trust_store_revocations(ctx: Context, req: Request) -> Result:
     store = trust_store_or_error(ctx, req["TrustStoreArn"])
     specs = req.get("RevocationContents") or []
     if not specs:
-        raise validation_error("At least one revocation content must be specified")  # [I]
+        raise validation_error("At least one revocation content must be specified")  # wording inferred
     added = tuple(_read_revocation(spec, store.next_revocation_id + i) for i, spec in enumerate(specs))
     _check_quotas(store.revocations + added)
     ctx.tx.put(store.model_copy(update={
@@ -69,7 +69,7 @@ def _revocations_or_error(store: TrustStore, ids: list[int]) -> list[TrustStoreR
     by_id = {r.RevocationId: r for r in store.revocations}
     missing = [i for i in ids if i not in by_id]
     if missing:
-        raise AwsError("RevocationIdNotFound", f"Revocation IDs '{missing}' not found")  # [I]
+        raise AwsError("RevocationIdNotFound", f"Revocation IDs '{missing}' not found")  # wording inferred
     return [by_id[i] for i in ids]
 
 

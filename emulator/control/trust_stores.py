@@ -29,7 +29,7 @@ def ca_bundle_key(trust_store: TrustStore) -> str:
 
 
 def _invalid_bundle(reason: str) -> AwsError:
-    return AwsError("InvalidCaCertificatesBundle", f"The CA certificates bundle is invalid: {reason}")  # [I]
+    return AwsError("InvalidCaCertificatesBundle", f"The CA certificates bundle is invalid: {reason}")  # wording inferred
 
 
 def _count_certificates(pem: bytes) -> int:
@@ -58,7 +58,7 @@ def _read_bundle(req: Request) -> tuple[str, int]:
 def _check_new_name(ctx: Context, name: str) -> None:
     stores = ctx.tx.all(TrustStore)
     if any(store.Name == name for store in stores):
-        raise AwsError("DuplicateTrustStoreName", f"A trust store with the name '{name}' already exists")  # [I]
+        raise AwsError("DuplicateTrustStoreName", f"A trust store with the name '{name}' already exists")  # wording inferred
     if len(stores) >= quota("trust-stores"):
         raise AwsError("TooManyTrustStores", "You've reached the limit on the number of trust stores for your account")
 
@@ -99,7 +99,7 @@ def associated_load_balancers(ctx: Context, arn: str) -> list[str]:
 def delete_trust_store(ctx: Context, req: Request) -> Result:
     store = trust_store_or_error(ctx, req["TrustStoreArn"])
     if associated_load_balancers(ctx, store.TrustStoreArn):
-        raise AwsError("TrustStoreInUse", f"Trust store '{store.TrustStoreArn}' is in use by a listener")  # [I]
+        raise AwsError("TrustStoreInUse", f"Trust store '{store.TrustStoreArn}' is in use by a listener")  # wording inferred
     ctx.tx.delete(store)
     s3_objects.unpublish(ctx, ca_bundle_key(store).split("/", 1)[0] + "/")
     return None
@@ -113,7 +113,7 @@ def _selected(ctx: Context, req: Request) -> list[TrustStore]:
         by_name = {store.Name: store for store in stores}
         missing = [name for name in names if name not in by_name]
         if missing:
-            raise AwsError("TrustStoreNotFound", f"Trust stores '{missing}' not found")  # [I]
+            raise AwsError("TrustStoreNotFound", f"Trust stores '{missing}' not found")  # wording inferred
         return [by_name[name] for name in names]
     return stores
 

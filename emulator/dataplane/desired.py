@@ -2,6 +2,12 @@
 
 Pure functions of the snapshot (plus the runtimes that already exist, whose live state is kept), so
 the reconciler can build the next routing tables off the event loop and swap them in at once.
+
+This module is the data plane's only reader of store resources: the rest of it sees them through the
+``ListenerConfig`` and ``TargetGroupRuntime`` built here. ``READS`` declares the kinds it reads, and
+every read goes through ``_read``, which refuses any other kind. The API waits for the data plane before
+answering a call that changed one of these kinds (``emulator.api.elbv2.needs_data_plane``), so what the
+API waits for follows from what the data plane reads.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
 from api_models.trust_stores import TrustStore
@@ -17,6 +24,21 @@ from emulator.dataplane.targets import InstanceAddress, TargetAddress, TargetGro
 from emulator.timing import Timing
 
 Snapshot = dict[str, list[Resource]]
+R = TypeVar("R", bound=Resource)
+
+# The resource kinds the data plane is built from (trust stores: mTLS ``verify`` listeners check client
+# certificates against their CA bundle and revocations, see ``alb/client_tls.py``).
+READS: frozenset[str] = frozenset(
+    cls.kind for cls in (LoadBalancer, Listener, Rule, TargetGroup, TargetRegistration, TrustStore)
+)
+
+
+def _read(snapshot: Snapshot, cls: type[R]) -> list[R]:
+    """Every resource of ``cls``'s kind in the snapshot; a kind missing from ``READS`` is refused, so the
+    declaration cannot fall behind what this module reads."""
+    if cls.kind not in READS:
+        raise KeyError(f"the data plane reads {cls.kind!r} resources but READS does not declare them")
+    return cast("list[R]", snapshot.get(cls.kind, []))
 
 
 def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
@@ -46,15 +68,14 @@ def target_group_runtimes(
     instance_address: InstanceAddress,
 ) -> tuple[dict[str, TargetGroupRuntime], datetime | None]:
     """Runtimes for every target group (existing ones updated in place) and the next drain deadline."""
-    groups = {g.key: g for g in snapshot[TargetGroup.kind]}  # type: ignore[misc]
+    groups = {g.key: g for g in _read(snapshot, TargetGroup)}
     registrations: dict[str, list[TargetRegistration]] = defaultdict(list)
     next_deadline: datetime | None = None
-    for reg in snapshot[TargetRegistration.kind]:
-        assert isinstance(reg, TargetRegistration)
+    for reg in _read(snapshot, TargetRegistration):
         group = groups.get(reg.target_group_arn)
         if group is None:
             continue
-        deadline = drain_deadline(reg, group, timing)  # type: ignore[arg-type]
+        deadline = drain_deadline(reg, group, timing)
         if deadline is not None and deadline <= now:
             continue  # drained: gone from the data plane even before the store purges it
         if deadline is not None and (next_deadline is None or deadline < next_deadline):
@@ -63,21 +84,23 @@ def target_group_runtimes(
     resolve = _target_address(snapshot, groups, instance_address)
     runtimes: dict[str, TargetGroupRuntime] = {}
     for arn, group in groups.items():
-        runtime = existing.get(arn) or TargetGroupRuntime(group)  # type: ignore[arg-type]
-        runtime.update(group, registrations[arn], resolve)  # type: ignore[arg-type]
+        runtime = existing.get(arn) or TargetGroupRuntime(group)
+        runtime.update(group, registrations[arn], resolve)
         runtimes[arn] = runtime
     return runtimes, next_deadline
 
 
-def _target_address(snapshot: Snapshot, groups: dict[str, Resource], instance_address: InstanceAddress) -> TargetAddress:
+def _target_address(
+    snapshot: Snapshot, groups: dict[str, TargetGroup], instance_address: InstanceAddress
+) -> TargetAddress:
     """Where a registration's traffic goes: ip -> its Id; instance -> as resolved; alb -> that ALB's address.
     None when it cannot take traffic: a stopped instance, or an ip that is a load balancer's own address
     (AWS: Target.IpUnusable; locally it would loop the load balancer onto itself)."""
-    lb_addresses = {lb.key: lb.address for lb in snapshot[LoadBalancer.kind]}  # type: ignore[attr-defined]
+    lb_addresses = {lb.key: lb.address for lb in _read(snapshot, LoadBalancer)}
     in_use = set(lb_addresses.values())
 
     def resolve(reg: TargetRegistration) -> str | None:
-        target_type = groups[reg.target_group_arn].TargetType  # type: ignore[attr-defined]
+        target_type = groups[reg.target_group_arn].TargetType
         if target_type == "instance":
             return instance_address(reg.account, reg.region, reg.Id)
         if target_type == "alb":
@@ -92,24 +115,22 @@ def listener_configs(
 ) -> dict[str, ListenerConfig]:
     """One config per listener whose load balancer exists, with its rules in evaluation order.
     ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container)."""
-    balancers = {lb.key: lb for lb in snapshot[LoadBalancer.kind]}
-    trust_stores = {store.key: store for store in snapshot.get(TrustStore.kind, ())}
+    balancers = {lb.key: lb for lb in _read(snapshot, LoadBalancer)}
+    trust_stores = {store.key: store for store in _read(snapshot, TrustStore)}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
-    for rule in snapshot[Rule.kind]:
-        assert isinstance(rule, Rule)
+    for rule in _read(snapshot, Rule):
         rules_by_listener[rule.listener_arn].append(rule)
     configs: dict[str, ListenerConfig] = {}
-    for listener in snapshot[Listener.kind]:
-        assert isinstance(listener, Listener)
+    for listener in _read(snapshot, Listener):
         balancer = balancers.get(listener.LoadBalancerArn)
         if balancer is None:
             continue
         rules = sorted(rules_by_listener[listener.key], key=lambda r: r.priority_number)
         actions = [a for r in rules for a in r.Actions] + list(listener.DefaultActions)
         used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
-        host = listen_host or balancer.address  # type: ignore[attr-defined]
+        host = listen_host or balancer.address
         store = trust_stores.get((listener.MutualAuthentication or {}).get("TrustStoreArn") or "")
         configs[listener.key] = ListenerConfig(
-            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None  # type: ignore[arg-type]
+            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None
         )
     return configs

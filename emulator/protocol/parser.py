@@ -8,8 +8,9 @@ It is the exact inverse of botocore's ``QuerySerializer``: structure members are
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from botocore.model import Shape
 
@@ -151,7 +152,7 @@ def _to_datetime(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
     "boolean": _to_bool,
     "integer": _to_int,
     "long": _to_int,

@@ -7,9 +7,10 @@ serializing a response is a walk over precomputed tags plus one ``''.join``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cache
-from typing import Any, Callable
+from typing import Any
 
 from botocore.model import Shape
 
@@ -39,13 +40,14 @@ def serialize_error(error: AwsError, request_id: str) -> bytes:
         f"<Type>{error.fault}</Type><Code>{_sanitize(error.code)}</Code>"
         f"<Message>{_sanitize(error.message)}</Message></Error>"
         f"<RequestId>{_sanitize(request_id)}</RequestId></ErrorResponse>"
-    ).encode("utf-8")
+    ).encode()
 
 
 @cache
 def _envelope(operation: str) -> tuple[str, _Emitter, str]:
     """The response's opening tag, the writer of its ``<OpResult>`` and the closing template."""
     shape = operation_model(operation).output_shape
+    emit_content: _Emitter
     if shape is None:
         wrapper, emit_content = f"{operation}Result", _nothing
     else:

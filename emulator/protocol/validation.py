@@ -7,10 +7,11 @@ All violations of one request are reported together, as AWS does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Callable
+from typing import Any
 
 # The model's patterns use Java syntax such as \p{L}, which the stdlib ``re`` does not understand.
 import regex

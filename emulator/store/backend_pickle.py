@@ -26,7 +26,6 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-
 # Per service: the backend tables whose objects go in the base, and the words of the actions that can
 # change those objects in place (any other action leaves them as the base has them).
 BASE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -19,10 +19,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from emulator.store import backend_pickle
 from emulator.store.backend_pickle import BaseObjects
+
+if TYPE_CHECKING:
+    from moto.core.base_backend import BackendDict
 
 log = logging.getLogger("elbv2_emulator.state")
 
@@ -42,14 +45,34 @@ CREATE TABLE IF NOT EXISTS backends (
 _EARLY_SERVICES = ("acm",)  # restored before EC2's import finishes: the data plane's certificates
 
 
+def _tables_in_use() -> list[BackendDict[Any]]:
+    """moto's backend tables that hold a backend, one per service (call under moto's ``backend_lock``)."""
+    from moto.core.base_backend import BackendDict
+
+    # One list on the class, which moto annotates as an instance variable of the generic class: read it from
+    # the class's namespace, typed here.
+    instances: list[BackendDict[Any]] = vars(BackendDict)["_instances"]
+    return list(dict.fromkeys(instances))
+
+
+def _table(service: str) -> BackendDict[Any]:
+    """moto's backend table of ``service``, importing its models on first use. moto types ``get_backend``
+    per literal service name; the names here are ``BackendDict.service_name`` values read back from the
+    database, so the lookup is typed by name, not literal."""
+    from moto.backends import get_backend
+
+    by_name = cast("Callable[[str], BackendDict[Any]]", get_backend)
+    return by_name(service)
+
+
 def _backends_in_use() -> dict[BackendKey, Any]:
     """Every backend moto has created, by key (moto registers each service's table once it is used)."""
-    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.core.base_backend import backend_lock
 
     with backend_lock:
         return {
             (table.service_name, account, region): backend
-            for table in dict.fromkeys(BackendDict._instances)
+            for table in _tables_in_use()
             for account, per_region in list(table.items())
             for region, backend in list(per_region.items())
         }
@@ -102,12 +125,10 @@ class ServicesState:
             self._all_restored.set()
 
     def _install(self, rows: list[tuple[str, str, str, bytes | None, bytes]]) -> None:
-        from moto.backends import get_backend
-
         for service, account, region, base, body in rows:
             try:
                 backend, objects = backend_pickle.load(base, body)
-                dict.__setitem__(get_backend(service)[account], region, backend)  # type: ignore[arg-type]
+                dict.__setitem__(_table(service)[account], region, backend)
             except Exception:  # a moto upgrade may not read an old pickle: start that backend afresh
                 log.exception("cannot restore moto's %s backend for %s/%s", service, account, region)
                 continue
@@ -138,10 +159,10 @@ class ServicesState:
 
     def has_new_backends(self) -> bool:
         """Whether moto created a backend that is not written yet (cheap: counts, under moto's lock)."""
-        from moto.core.base_backend import BackendDict, backend_lock
+        from moto.core.base_backend import backend_lock
 
         with backend_lock:
-            tables = dict.fromkeys(BackendDict._instances)
+            tables = _tables_in_use()
             return sum(len(per_region) for table in tables for per_region in table.values()) != len(self._written)
 
     def persist(

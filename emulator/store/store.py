@@ -50,18 +50,24 @@ class Transaction:
         self.scope = scope
         self._state = state
         self._pending: dict[str, tuple[str, Resource | None]] = {}  # key -> (kind, new value or None)
+        # Set by the commit (once the call's block exits normally): what it published, and the store
+        # generation that holds it. Empty and None when the call changed nothing.
+        self.committed: list[Change] = []
+        self.committed_generation: int | None = None
+
+    # Each kind's bucket holds instances of that kind's class only: the isinstance checks below are what
+    # narrows a stored ``Resource`` to ``cls`` (and cost no more than the None checks they replace).
 
     def get(self, cls: type[R], key: str) -> R | None:
-        if key in self._pending:
-            return self._pending[key][1]  # type: ignore[return-value]
-        return self._state.by_kind[cls.kind].get(key)  # type: ignore[return-value]
+        found = self._pending[key][1] if key in self._pending else self._state.by_kind[cls.kind].get(key)
+        return found if isinstance(found, cls) else None
 
     def all(self, cls: type[R]) -> list[R]:
         """Every resource of a kind, in creation order, with this call's changes applied."""
         committed = self._state.by_kind[cls.kind]
         result = [self._pending[k][1] if k in self._pending else r for k, r in committed.items()]
         result += [r for k, (kind, r) in self._pending.items() if kind == cls.kind and k not in committed]
-        return [r for r in result if r is not None]  # type: ignore[misc]
+        return [r for r in result if isinstance(r, cls)]  # (deleted ones are None)
 
     def put(self, resource: Resource) -> None:
         if (resource.account, resource.region) != self.scope:
@@ -116,6 +122,7 @@ class Store:
             )
         state = self._scope(tx.scope)
         self.generation += 1
+        tx.committed, tx.committed_generation = changes, self.generation
         for change in changes:
             bucket = state.by_kind[change.kind]
             if change.after is None:
@@ -133,7 +140,7 @@ class Store:
     def snapshot(self, cls: type[R]) -> list[R]:
         """Every resource of a kind across all scopes."""
         with self._lock:
-            return [r for state in self._scopes.values() for r in state.by_kind[cls.kind].values()]  # type: ignore[misc]
+            return [r for state in self._scopes.values() for r in state.by_kind[cls.kind].values() if isinstance(r, cls)]
 
     def snapshot_all(self) -> tuple[int, dict[str, list[Resource]]]:
         """(generation, kind -> every resource of that kind), taken atomically for the data plane."""
@@ -148,8 +155,8 @@ class Store:
         with self._lock:
             for state in self._scopes.values():
                 found = state.by_kind[cls.kind].get(key)
-                if found is not None:
-                    return found  # type: ignore[return-value]
+                if isinstance(found, cls):
+                    return found
             return None
 
     def reset(self) -> None:
