@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
 
+from api_models.attribute_views import TargetGroupSettings
 from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
 from api_models.trust_stores import TrustStore
 from emulator.dataplane.runtime import ListenerConfig
@@ -52,12 +53,12 @@ def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
             yield weighted["TargetGroupArn"]
 
 
-def drain_deadline(reg: TargetRegistration, group: TargetGroup, timing: Timing) -> datetime | None:
-    """When a deregistered target stops draining and is gone (None while it is registered)."""
+def drain_deadline(reg: TargetRegistration, delay_seconds: float, timing: Timing) -> datetime | None:
+    """When a deregistered target stops draining and is gone (None while it is registered); ``delay_seconds``
+    is its group's ``deregistration_delay.timeout_seconds``."""
     if reg.deregistered_at is None:
         return None
-    delay = float(group.attributes.get("deregistration_delay.timeout_seconds", "300"))
-    return reg.deregistered_at + timedelta(seconds=timing.seconds(delay))
+    return reg.deregistered_at + timedelta(seconds=timing.seconds(delay_seconds))
 
 
 def target_group_runtimes(
@@ -69,13 +70,14 @@ def target_group_runtimes(
 ) -> tuple[dict[str, TargetGroupRuntime], datetime | None]:
     """Runtimes for every target group (existing ones updated in place) and the next drain deadline."""
     groups = {g.key: g for g in _read(snapshot, TargetGroup)}
+    delays = {arn: TargetGroupSettings.of(g.attributes).deregistration_delay_seconds for arn, g in groups.items()}
     registrations: dict[str, list[TargetRegistration]] = defaultdict(list)
     next_deadline: datetime | None = None
     for reg in _read(snapshot, TargetRegistration):
         group = groups.get(reg.target_group_arn)
         if group is None:
             continue
-        deadline = drain_deadline(reg, group, timing)
+        deadline = drain_deadline(reg, delays[reg.target_group_arn], timing)
         if deadline is not None and deadline <= now:
             continue  # drained: gone from the data plane even before the store purges it
         if deadline is not None and (next_deadline is None or deadline < next_deadline):
