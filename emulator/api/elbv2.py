@@ -19,7 +19,7 @@ from emulator import protocol
 from emulator.api.identity import Caller
 from emulator.control.context import Services
 from emulator.control.dispatch import handle
-from emulator.dataplane.desired import READS as DATA_PLANE_READS
+from emulator.dataplane.reads import READS as DATA_PLANE_READS
 from emulator.errors import AwsError
 
 log = logging.getLogger("elbv2_emulator.api")
@@ -60,7 +60,7 @@ def internal_failure(what: str, request_id: str | None = None) -> Reply:
 
 def needs_data_plane(changed_kinds: frozenset[str]) -> bool:
     """Whether a call that changed resources of these kinds must wait for the data plane before answering:
-    when the data plane is built from one of them (``emulator.dataplane.desired.READS``). Reads, and writes
+    when the data plane is built from one of them (``emulator.dataplane.reads.READS``). Reads, and writes
     of what it never reads (capacity reservations), answer at once: waiting costs ~0.6 ms per write."""
     return not changed_kinds.isdisjoint(DATA_PLANE_READS)
 

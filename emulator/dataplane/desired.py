@@ -4,10 +4,9 @@ Pure functions of the snapshot (plus the runtimes that already exist, whose live
 the reconciler can build the next routing tables off the event loop and swap them in at once.
 
 This module is the data plane's only reader of store resources: the rest of it sees them through the
-``ListenerConfig`` and ``TargetGroupRuntime`` built here. ``READS`` declares the kinds it reads, and
-every read goes through ``_read``, which refuses any other kind. The API waits for the data plane before
-answering a call that changed one of these kinds (``emulator.api.elbv2.needs_data_plane``), so what the
-API waits for follows from what the data plane reads.
+``ListenerConfig`` and ``TargetGroupRuntime`` built here. Every read goes through ``reads.read``, which
+refuses a kind ``reads.READS`` does not declare; the API waits for the data plane after a write to one of
+those kinds, so what it waits for follows from what the data plane reads.
 """
 
 from __future__ import annotations
@@ -15,31 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TypeVar, cast
 
 from api_models.attribute_views import TargetGroupSettings
-from api_models.resources import Listener, LoadBalancer, Resource, Rule, TargetGroup, TargetRegistration
+from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, TargetRegistration
 from api_models.trust_stores import TrustStore
+from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.targets import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
-
-Snapshot = dict[str, list[Resource]]
-R = TypeVar("R", bound=Resource)
-
-# The resource kinds the data plane is built from (trust stores: mTLS ``verify`` listeners check client
-# certificates against their CA bundle and revocations, see ``alb/client_tls.py``).
-READS: frozenset[str] = frozenset(
-    cls.kind for cls in (LoadBalancer, Listener, Rule, TargetGroup, TargetRegistration, TrustStore)
-)
-
-
-def _read(snapshot: Snapshot, cls: type[R]) -> list[R]:
-    """Every resource of ``cls``'s kind in the snapshot; a kind missing from ``READS`` is refused, so the
-    declaration cannot fall behind what this module reads."""
-    if cls.kind not in READS:
-        raise KeyError(f"the data plane reads {cls.kind!r} resources but READS does not declare them")
-    return cast("list[R]", snapshot.get(cls.kind, []))
 
 
 def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
@@ -69,11 +51,11 @@ def target_group_runtimes(
     instance_address: InstanceAddress,
 ) -> tuple[dict[str, TargetGroupRuntime], datetime | None]:
     """Runtimes for every target group (existing ones updated in place) and the next drain deadline."""
-    groups = {g.key: g for g in _read(snapshot, TargetGroup)}
+    groups = {g.key: g for g in read(snapshot, TargetGroup)}
     delays = {arn: TargetGroupSettings.of(g.attributes).deregistration_delay_seconds for arn, g in groups.items()}
     registrations: dict[str, list[TargetRegistration]] = defaultdict(list)
     next_deadline: datetime | None = None
-    for reg in _read(snapshot, TargetRegistration):
+    for reg in read(snapshot, TargetRegistration):
         group = groups.get(reg.target_group_arn)
         if group is None:
             continue
@@ -98,7 +80,7 @@ def _target_address(
     """Where a registration's traffic goes: ip -> its Id; instance -> as resolved; alb -> that ALB's address.
     None when it cannot take traffic: a stopped instance, or an ip that is a load balancer's own address
     (AWS: Target.IpUnusable; locally it would loop the load balancer onto itself)."""
-    lb_addresses = {lb.key: lb.address for lb in _read(snapshot, LoadBalancer)}
+    lb_addresses = {lb.key: lb.address for lb in read(snapshot, LoadBalancer)}
     in_use = set(lb_addresses.values())
 
     def resolve(reg: TargetRegistration) -> str | None:
@@ -117,13 +99,13 @@ def listener_configs(
 ) -> dict[str, ListenerConfig]:
     """One config per listener whose load balancer exists, with its rules in evaluation order.
     ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container)."""
-    balancers = {lb.key: lb for lb in _read(snapshot, LoadBalancer)}
-    trust_stores = {store.key: store for store in _read(snapshot, TrustStore)}
+    balancers = {lb.key: lb for lb in read(snapshot, LoadBalancer)}
+    trust_stores = {store.key: store for store in read(snapshot, TrustStore)}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
-    for rule in _read(snapshot, Rule):
+    for rule in read(snapshot, Rule):
         rules_by_listener[rule.listener_arn].append(rule)
     configs: dict[str, ListenerConfig] = {}
-    for listener in _read(snapshot, Listener):
+    for listener in read(snapshot, Listener):
         balancer = balancers.get(listener.LoadBalancerArn)
         if balancer is None:
             continue
