@@ -19,7 +19,7 @@ from typing import Any
 class _EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # head and body are separate writes: Nagle + delayed ACK would add 40 ms
-    server: "_EchoHTTPServer"
+    server: _EchoHTTPServer
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -59,7 +59,7 @@ class _EchoHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     # socketserver's default backlog of 5 makes a burst of target connections wait for SYN retransmits.
     request_queue_size = 256
-    backend: "HttpEcho"
+    backend: HttpEcho
 
 
 class HttpEcho:

@@ -97,7 +97,7 @@ def test_large_bodies_both_ways(elbv2, acm, subnets, vpc_id, emulator_url, ca):
     def streaming(sock: socket.socket) -> None:
         while True:
             head, rest = read_head(sock)
-            length = int(next(l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")) or 0) \
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")) or 0) \
                 if b"content-length" in head.lower() else 0
             received = len(rest)
             while received < length:
