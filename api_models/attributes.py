@@ -137,7 +137,7 @@ _TG_NLB = {
 }
 # GENEVE (Gateway Load Balancer) groups: the keys "supported by all load balancers" plus the two
 # "supported only by Gateway Load Balancers" (API_TargetGroupAttribute). stickiness.type reads
-# source_ip_dest_ip_proto even while stickiness is off (5-tuple hashing) [O: GWLB Terraform modules].
+# source_ip_dest_ip_proto even while stickiness is off (5-tuple hashing) (observed in public GWLB Terraform modules).
 _FAILOVER = ("no_rebalance", "rebalance")
 _TG_GENEVE = {
     "deregistration_delay.timeout_seconds": _int(300, 0, 3600),

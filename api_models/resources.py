@@ -51,7 +51,7 @@ class LoadBalancer(Tagged):
     LoadBalancerArn: str
     LoadBalancerName: str
     # A Gateway Load Balancer has no DNS name, hosted zone or scheme: it is reached through VPC endpoints
-    # and AWS omits the three members from its output [O: CLI create-load-balancer --type gateway].
+    # and AWS omits the three members from its output (observed: AWS CLI create-load-balancer --type gateway).
     DNSName: str | None = None
     CanonicalHostedZoneId: str | None = None
     CreatedTime: datetime

@@ -84,7 +84,7 @@ def health_check_defaults(
 
 
 def _geneve_health_check_defaults(common: dict[str, Any], hc_protocol: str | None) -> dict[str, Any]:
-    """TCP on port 80 every 10 s, timeout 5 s [O: CLI create-target-group --protocol GENEVE; M: model docs].
+    """TCP on port 80 every 10 s, timeout 5 s (observed: AWS CLI create-target-group --protocol GENEVE; the botocore model documents it).
     Thresholds 5/2 follow the current model docs (a 2020 CLI example showed 3/3)."""
     defaults = common | {
         "HealthCheckProtocol": hc_protocol or "TCP", "HealthCheckPort": "80",

@@ -62,7 +62,7 @@ def add_listener_certificates(ctx: Context, req: Request) -> Result:
     """Adds to the SNI list; a certificate already there is left as it is."""
     listener = _secure_listener(ctx, req["ListenerArn"])
     if any(certificate.get("IsDefault") for certificate in req["Certificates"]):
-        # [O] boto/boto3#3727: the default certificate is set with ModifyListener only.
+        # Observed in boto/boto3 issue 3727: the default certificate is set with ModifyListener only.
         raise validation_error("You cannot set the isDefault parameter for a certificate.")
     arns = _requested_arns(req["Certificates"])
     for arn in arns:
@@ -79,10 +79,10 @@ def remove_listener_certificates(ctx: Context, req: Request) -> Result:
     arns = _requested_arns(req["Certificates"])
     for arn in arns:
         if arn == _default_arn(listener):
-            # [O] terraform-provider-aws listener_certificate.go matches this wording.
+            # terraform-provider-aws (listener_certificate.go) matches this wording.
             raise AwsError("OperationNotPermitted", "Default certificate cannot be removed")
         if arn not in listener.extra_certificates:
-            # [O] terraform-provider-aws#35403: AWS answers CertificateNotFound for a certificate not in the list.
+            # Observed in terraform-provider-aws issue 35403: AWS answers CertificateNotFound for a certificate not in the list.
             raise AwsError("CertificateNotFound", f"Certificate '{arn}' not found")  # wording inferred
     kept = [arn for arn in listener.extra_certificates if arn not in arns]
     ctx.tx.put(listener.model_copy(update={"extra_certificates": kept}))
