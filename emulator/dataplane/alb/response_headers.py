@@ -1,55 +1,48 @@
-"""Listener attributes that shape responses (checklist 2.6): the ``Server: awselb/2.0`` header of LB-made
-responses (``routing.http.response.server.enabled``) and the injected security/CORS headers
+"""Listener attributes that shape responses: the ``Server: awselb/2.0`` header of LB-made responses
+(``routing.http.response.server.enabled``) and the injected security/CORS headers
 (``routing.http.response.<name>.header_value``).
 
-AWS "HTTP header modification": the injected headers are added to every response, those from targets and
-those the load balancer makes; a header of the same name sent by the target is replaced, not duplicated.
+AWS "HTTP header modification for your Application Load Balancer"
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html): the injected
+headers are added to every response, those from targets and those the load balancer makes; a header of the
+same name sent by the target is replaced, not duplicated.
 """
 
 from __future__ import annotations
 
-from api_models.resources import Listener
+from typing import Any
 
-SERVER_LINE = b"Server: awselb/2.0\r\n"
-# Attribute fragment -> response header name (AWS "HTTP header modification for your Application Load Balancer").
-INJECTED = {
-    "strict_transport_security": "Strict-Transport-Security",
-    "access_control_allow_origin": "Access-Control-Allow-Origin",
-    "access_control_allow_methods": "Access-Control-Allow-Methods",
-    "access_control_allow_headers": "Access-Control-Allow-Headers",
-    "access_control_allow_credentials": "Access-Control-Allow-Credentials",
-    "access_control_expose_headers": "Access-Control-Expose-Headers",
-    "access_control_max_age": "Access-Control-Max-Age",
-    "content_security_policy": "Content-Security-Policy",
-    "x_content_type_options": "X-Content-Type-Options",
-    "x_frame_options": "X-Frame-Options",
-}
+from api_models.attribute_views import ListenerSettings
+from emulator.dataplane.alb.responses import SERVER, Headers, LocalResponse
 
 
 class ResponsePolicy:
-    """Compiled once per configuration; ``plain`` means nothing to do (the fast path)."""
+    """Compiled once per configuration; ``plain`` means nothing to do (the fast path).
 
-    __slots__ = ("server", "lines", "names", "plain")
+    ``cache`` holds the client legs' serialised forms of cacheable LB-made responses under this policy (each
+    leg picks its own keys): built on first use, dropped with the configuration."""
 
-    def __init__(self, listener: Listener) -> None:
-        attrs = listener.attributes
-        self.server = attrs.get("routing.http.response.server.enabled", "true") != "false"
-        injected = {
-            header: attrs[f"routing.http.response.{key}.header_value"]
-            for key, header in INJECTED.items()
-            if attrs.get(f"routing.http.response.{key}.header_value")
-        }
-        self.lines = b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in injected.items())
-        self.names = frozenset(name.lower().encode() for name in injected)
-        self.plain = self.server and not self.lines
+    __slots__ = ("server", "injected", "names", "plain", "cache")
 
-    def rewrite(self, response: bytes) -> bytes:
-        """An LB-made response (status line + headers + body) with this listener's header settings."""
+    def __init__(self, settings: ListenerSettings) -> None:
+        self.server = settings.server_header
+        self.injected: Headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in settings.response_headers]
+        self.names = frozenset(name.lower() for name, _ in self.injected)
+        self.plain = self.server and not self.injected
+        self.cache: dict[object, Any] = {}
+
+    def local_headers(self, local: LocalResponse) -> Headers:
+        """The headers of an LB-made response under this listener's settings (original case)."""
         if self.plain:
-            return response
-        if not self.server:
-            response = response.replace(SERVER_LINE, b"", 1)
-        if self.lines:
-            end = response.index(b"\r\n") + 2  # right after the status line
-            response = response[:end] + self.lines + response[end:]
-        return response
+            return local.headers
+        headers = local.headers if self.server else [h for h in local.headers if h is not SERVER]
+        return self.injected + headers
+
+    def target_headers(self, headers: Headers) -> Headers:
+        """A target's response headers (lower-case names): injected ones replace the target's own."""
+        if not self.injected:
+            return headers
+        names = self.names
+        kept = [h for h in headers if h[0] not in names]
+        kept += self.injected
+        return kept

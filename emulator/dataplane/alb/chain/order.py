@@ -1,0 +1,109 @@
+"""The one chain of stages every ALB request goes through, whatever it arrived on (an HTTP/1.x request, an
+HTTP/2 stream, a WebSocket upgrade), in AWS's order of evaluation.
+
+Models: Envoy's HTTP filter chain, LocalStack's handler chain. ``REQUEST_ORDER`` below is the order, written
+once; ``Chain.compile`` keeps, per listener configuration, the stages that can do something for it. Adding a
+stage = one class (``chain.stages``) + one line here.
+
+AWS references: "Listener rules for your Application Load Balancer" (rules by priority, then the actions in
+order: authenticate / jwt-validation before the terminal action), "Desync mitigation mode", "HTTP header
+modification for your Application Load Balancer" (the response headers, applied on the way out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+
+from emulator.dataplane.alb.auth import Authenticate
+from emulator.dataplane.alb.chain.outcomes import Answer, Stage
+from emulator.dataplane.alb.chain.response import ListenerResponseHeaders, ResponseStage, StickinessCookies
+from emulator.dataplane.alb.chain.stages import (
+    DesyncMitigation,
+    LoginCallback,
+    MethodValidation,
+    RuleAuthentication,
+    RuleRouting,
+    TargetSelection,
+    TerminalAction,
+    UpstreamLeg,
+)
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.response_headers import ResponsePolicy
+from emulator.dataplane.alb.responses import LocalResponse
+from emulator.dataplane.alb.rules import RuleTable
+
+_background: set[asyncio.Task[None]] = set()  # stages waiting (IdP exchanges, JWKS fetches): the loop keeps weak refs
+
+
+class Chain:
+    """A listener configuration's compiled stages."""
+
+    __slots__ = ("stages", "response_stages")
+
+    def __init__(self, stages: tuple[Stage, ...], response_stages: tuple[ResponseStage, ...]) -> None:
+        self.stages = stages
+        self.response_stages = response_stages
+
+    @classmethod
+    def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
+                desync_mode: str, policy: HeaderPolicy, responses: ResponsePolicy) -> Chain:
+        request_order: list[Stage | None] = [
+            # 1. Connection admission: a security-group stage plugs in here.
+            # 2. Request validation and desync classification.
+            DesyncMitigation(desync_mode) if desync_mode != "monitor" else None,
+            MethodValidation(),
+            # 3. Web ACL: a WAF stage plugs in here.
+            # 4. The listener's rules in priority order, then the matching rule's transforms.
+            LoginCallback(authenticators) if authenticators else None,
+            RuleRouting(table),
+            # 5. The rule's authenticate / jwt-validation action, then its terminal action.
+            RuleAuthentication(),
+            TerminalAction(protocol, port),
+            # 6. Target selection.
+            TargetSelection(),
+            # 7. The upstream leg.
+            UpstreamLeg(policy),
+        ]
+        response_order: list[ResponseStage] = [
+            StickinessCookies(),
+            ListenerResponseHeaders(responses),  # routing.http.response.*
+        ]
+        return cls(tuple(stage for stage in request_order if stage is not None), tuple(response_order))
+
+    def run(self, ctx: Exchange, start: int = 0) -> None:
+        """Run the stages from ``start`` until one answers, and act on the answer."""
+        stages = self.stages
+        for index in range(start, len(stages)):
+            outcome = stages[index].run(ctx)
+            if outcome is None:
+                continue
+            if isinstance(outcome, LocalResponse):
+                ctx.leg.respond(ctx, outcome)
+            elif isinstance(outcome, ToTarget):
+                ctx.leg.forward(ctx, outcome)
+            else:
+                task = ctx.leg.loop.create_task(self._wait(ctx, outcome, index + 1))
+                _background.add(task)
+                task.add_done_callback(_background.discard)
+            return
+
+    async def _wait(self, ctx: Exchange, outcome: Awaitable[Answer], after: int) -> None:
+        answer = await outcome
+        leg = ctx.leg
+        if leg.active is not ctx or leg.closing:  # the client went away meanwhile
+            return
+        if answer is None:
+            self.run(ctx, after)
+        elif isinstance(answer, LocalResponse):
+            leg.respond(ctx, answer)
+        else:
+            leg.forward(ctx, answer)
+
+    def on_response(self, ctx: Exchange, headers: Headers) -> Headers:
+        """A target's response head on its way out."""
+        for stage in self.response_stages:
+            headers = stage.on_response(ctx, headers)
+        return headers
