@@ -7,8 +7,8 @@ import asyncio
 import ssl
 from collections.abc import Callable
 
-from emulator.dataplane.alb.connection import ClientConnection
-from emulator.dataplane.alb.http2 import H2ClientConnection
+from emulator.dataplane.alb.http1.connection import ClientConnection
+from emulator.dataplane.alb.http2.client import H2ClientConnection
 from emulator.dataplane.alb.state import Listener
 
 

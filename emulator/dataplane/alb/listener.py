@@ -9,10 +9,10 @@ import logging
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
-from emulator.dataplane.alb.connection import ClientConnection
-from emulator.dataplane.alb.h2_upstream import H2UpstreamPool
+from emulator.dataplane.alb.http1.connection import ClientConnection
+from emulator.dataplane.alb.http1.upstream import UpstreamPool
+from emulator.dataplane.alb.http2.upstream import H2UpstreamPool
 from emulator.dataplane.alb.state import Client, ListenerState
-from emulator.dataplane.alb.upstream import UpstreamPool
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns

@@ -7,16 +7,16 @@ import asyncio
 from typing import Protocol
 
 from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
-from emulator.dataplane.alb.actions import compile_actions
-from emulator.dataplane.alb.auth import Authenticate
+from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.chain.order import Chain
-from emulator.dataplane.alb.client_tls import ClientTls
-from emulator.dataplane.alb.h2_upstream import H2UpstreamPool
-from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.headers.client_tls import ClientTls
+from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
+from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers
-from emulator.dataplane.alb.response_headers import ResponsePolicy
-from emulator.dataplane.alb.rules import RuleTable, compile_rules
-from emulator.dataplane.alb.upstream import UpstreamPool
+from emulator.dataplane.alb.http1.upstream import UpstreamPool
+from emulator.dataplane.alb.http2.upstream import H2UpstreamPool
+from emulator.dataplane.alb.routing.actions import compile_actions
+from emulator.dataplane.alb.routing.rules import RuleTable, compile_rules
 from emulator.dataplane.runtime import ListenerConfig
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from emulator.dataplane.alb.auth import Authenticate
+from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.chain.outcomes import Answer, Stage
 from emulator.dataplane.alb.chain.response import ListenerResponseHeaders, ResponseStage, StickinessCookies
 from emulator.dataplane.alb.chain.stages import (
@@ -29,11 +29,11 @@ from emulator.dataplane.alb.chain.stages import (
     UpstreamLeg,
 )
 from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
+from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, ToTarget
-from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.responses import LocalResponse
-from emulator.dataplane.alb.rules import RuleTable
+from emulator.dataplane.alb.routing.rules import RuleTable
 
 _background: set[asyncio.Task[None]] = set()  # stages waiting (IdP exchanges, JWKS fetches): the loop keeps weak refs
 

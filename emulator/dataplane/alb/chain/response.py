@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers
-from emulator.dataplane.alb.response_headers import ResponsePolicy
 
 
 class ResponseStage(Protocol):

@@ -5,18 +5,19 @@ Their order is ``chain.REQUEST_ORDER``; each answers with a ``chain.outcomes`` v
 
 from __future__ import annotations
 
-from emulator.dataplane.alb.actions import FixedResponse, Forward, Redirect
-from emulator.dataplane.alb.auth import CALLBACK_PATH, Authenticate, authenticator_for
+from emulator.dataplane.alb.actions import Forward
+from emulator.dataplane.alb.auth.authenticate import CALLBACK_PATH, Authenticate, authenticator_for
+from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.outcomes import GO_ON, Outcome
 from emulator.dataplane.alb.chain.selection import select
 from emulator.dataplane.alb.desync import classify, verdict
 from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.headers import HeaderPolicy
+from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.heads import ToTarget
-from emulator.dataplane.alb.jwt_validation import JwtValidation
-from emulator.dataplane.alb.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.responses import lb_response
-from emulator.dataplane.alb.rules import RuleTable
+from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
+from emulator.dataplane.alb.routing.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
+from emulator.dataplane.alb.routing.rules import RuleTable
 
 _REJECTED = lb_response(400, close=True)
 _TRACE = lb_response(405)

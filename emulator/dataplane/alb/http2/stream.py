@@ -1,4 +1,4 @@
-"""One HTTP/2 stream of a client connection (``http2``): an ``exchange.Downstream``, like an HTTP/1.1
+"""One HTTP/2 stream of a client connection (``http2.client``): an ``exchange.Downstream``, like an HTTP/1.1
 ``ClientConnection``, that serialises responses as HTTP/2 frames itself.
 
 Response bytes wait in ``pending`` for the client's flow-control window; while they wait, the target leg's
@@ -15,13 +15,13 @@ import h2.connection
 import h2.errors
 import h2.exceptions
 
-import emulator.dataplane.alb.h2_upstream as h2_upstream
-import emulator.dataplane.alb.upstream as http1_upstream
+import emulator.dataplane.alb.http1.upstream as http1_upstream
+import emulator.dataplane.alb.http2.upstream as h2_upstream
 from emulator.dataplane.alb.exchange import Exchange, Upstream
-from emulator.dataplane.alb.h2_flow import send_within_window
+from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.http2.flow import send_within_window
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.state import Listener
 

@@ -21,9 +21,9 @@ import h2.exceptions
 import h2.settings
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
-from emulator.dataplane.alb.h2_flow import send_within_window
 from emulator.dataplane.alb.heads import Headers, PoolKey, ToTarget, UpstreamRequest
-from emulator.dataplane.alb.upstream import CONNECT_TIMEOUT
+from emulator.dataplane.alb.http1.upstream import CONNECT_TIMEOUT
+from emulator.dataplane.alb.http2.flow import send_within_window
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 WINDOW = 1 << 20

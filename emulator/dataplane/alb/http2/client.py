@@ -2,7 +2,7 @@
 
 Each stream is one request through the same chain as HTTP/1.1: a ``Stream`` is an ``exchange.Downstream``
 like a ``ClientConnection``, so HTTP1 target groups get HTTP/1.1 from a pooled connection and HTTP2/GRPC
-groups get HTTP/2 (``h2_upstream``). As on AWS ("HTTP/2 support" in "Listeners for your Application Load
+groups get HTTP/2 (``http2.upstream``). As on AWS ("HTTP/2 support" in "Listeners for your Application Load
 Balancers"): at most 128 concurrent streams, GOAWAY after 10,000 requests, no server push.
 
 Flow control is the backpressure: request DATA is acknowledged (WINDOW_UPDATE) once handed to the target
@@ -24,7 +24,7 @@ import h2.settings
 from hyperframe.frame import GoAwayFrame
 
 from emulator.dataplane.alb.heads import Headers
-from emulator.dataplane.alb.http2_stream import Stream
+from emulator.dataplane.alb.http2.stream import Stream
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.state import Listener
 

@@ -21,11 +21,11 @@ from typing import cast
 
 import httptools
 
-import emulator.dataplane.alb.upstream as http1_upstream
+import emulator.dataplane.alb.http1.upstream as http1_upstream
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
+from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, ToTarget
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.response_headers import ResponsePolicy
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.state import Listener
 

@@ -33,10 +33,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from emulator.dataplane.alb.auth.idp_client import IdpError, exchange_code
 from emulator.dataplane.alb.chain.outcomes import GO_ON, Outcome
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.heads import Headers
-from emulator.dataplane.alb.idp_client import IdpError, exchange_code
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse, lb_response, redirect
 

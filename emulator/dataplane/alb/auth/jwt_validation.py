@@ -20,9 +20,9 @@ from typing import Any
 
 import jwt
 
+from emulator.dataplane.alb.auth.jwks import STALE, Jwks, JwksError, jwks_for
 from emulator.dataplane.alb.chain.outcomes import GO_ON, Answer, Outcome
 from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.jwks import STALE, Jwks, JwksError, jwks_for
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 

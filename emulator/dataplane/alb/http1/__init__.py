@@ -1,0 +1,1 @@
+"""HTTP/1.x legs: the client connection (``connection``) and the pooled target connections (``upstream``)."""
