@@ -36,10 +36,13 @@ class Selection:
         return _values(app_cookie_lines(sticky, target, app_cookie)) if app_cookie else []
 
 
+_NO_COOKIES: list[bytes] = []  # shared, never changed
+
+
 def select(forward: Forward, request: Request) -> Selection:
     group, cookies = forward.choose(request)
     if group is None:
-        return Selection(None, None, [], None)
+        return Selection(None, None, _NO_COOKIES, None)
     picker, sticky = forward.balancing[group]
     if sticky.generation != group.generation:  # the group's attributes may have changed
         sticky.refresh(group)
@@ -48,7 +51,12 @@ def select(forward: Forward, request: Request) -> Selection:
         target = picker.pick(group)
     if target is not None and sticky.kind == "lb_cookie":
         cookies += lb_cookie_lines(sticky, target)
-    return Selection(group, target, _values(cookies) if cookies else [], sticky if sticky.kind else None)
+    return Selection(group, target, _values(cookies) if cookies else _NO_COOKIES, sticky if sticky.kind else None)
+
+
+def needs_response_cookies(selection: Selection) -> bool:
+    """Whether the response path must look at the target's Set-Cookie headers (app_cookie stickiness)."""
+    return selection.sticky is not None and selection.sticky.kind == "app_cookie"
 
 
 def _values(lines: bytes) -> list[bytes]:

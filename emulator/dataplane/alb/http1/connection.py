@@ -23,8 +23,8 @@ import httptools
 
 import emulator.dataplane.alb.http1.upstream as http1_upstream
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
-from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.http1.framing import http1_response, response_head
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.state import Listener
@@ -33,8 +33,6 @@ MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
 MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
 MAX_HEADERS = 64 * 1024  # all headers over 64 KB -> 400
 _TE_OK = frozenset((b"chunked", b"identity"))
-# Connection-scoped response headers the LB does not pass on (it frames the client leg itself).
-_HOP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade"))
 
 
 class LbError(Exception):
@@ -354,38 +352,7 @@ class ClientConnection(asyncio.Protocol):
         exchange.response_started = True
         state = self.listener.state
         headers = state.chain.on_response(exchange, headers)
-        out = bytearray(b"HTTP/1.1 %d " % status)
-        out += reason
-        out += b"\r\n"
-        has_length = chunked = False
-        for name, value in headers:
-            if name in _HOP:
-                if status == 101 and name in (b"connection", b"upgrade"):
-                    out += name + b": " + value + b"\r\n"
-                chunked = chunked or name == b"transfer-encoding"
-                continue
-            if name == b"content-length":
-                has_length = True
-            out += name
-            out += b": "
-            out += value
-            out += b"\r\n"
-        if status == 101:
-            self.send(out + b"\r\n")
-            return
-        no_body = exchange.head_only or status in (204, 304)
-        if not no_body and not has_length:
-            if exchange.http10:
-                exchange.keep_alive = False  # HTTP/1.0 has no chunking: the body ends when the connection does
-            else:
-                exchange.response_chunked = True
-                out += b"transfer-encoding: chunked\r\n"
-            if not chunked and exchange.upstream is not None:
-                exchange.upstream.until_close = True
-        if exchange.keep_alive and state.past_lifetime(self.created, self.loop.time()):
-            exchange.keep_alive = False  # client_keep_alive.seconds reached: close after this response
-        out += b"connection: keep-alive\r\n\r\n" if exchange.keep_alive else b"connection: close\r\n\r\n"
-        self.send(out)
+        self.send(response_head(exchange, status, reason, headers, not state.past_lifetime(self.created, self.loop.time())))
 
     def upstream_trailers(self, trailers: Headers) -> None:
         pass  # an HTTP/1.1 target sends none that the LB relays
@@ -478,24 +445,3 @@ def _parse_error_status(error: Exception) -> int:
         return 501
     return 400
 
-
-def http1_response(policy: ResponsePolicy, response: LocalResponse, keep_alive: bool) -> bytes:
-    """An LB-made response as HTTP/1.1 bytes under the listener's response settings; cacheable ones are
-    serialised once per configuration."""
-    if not response.cacheable:
-        return _http1_bytes(policy, response, keep_alive)
-    key = (response, keep_alive)
-    cached = policy.cache.get(key)
-    if cached is None:
-        cached = policy.cache[key] = _http1_bytes(policy, response, keep_alive)
-    return cached
-
-
-def _http1_bytes(policy: ResponsePolicy, response: LocalResponse, keep_alive: bool) -> bytes:
-    out = bytearray(b"HTTP/1.1 %d %s\r\n" % (response.status, response.reason))
-    for name, value in policy.local_headers(response):
-        out += b"%s: %s\r\n" % (name, value)
-    out += b"Content-Length: %d\r\nConnection: %s\r\n\r\n" % (
-        len(response.body), b"keep-alive" if keep_alive else b"close")
-    out += response.body
-    return bytes(out)
