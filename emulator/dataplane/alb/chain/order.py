@@ -32,9 +32,10 @@ from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, ToTarget
-from emulator.dataplane.alb.responses import LocalResponse
+from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.routing.rules import RuleTable
 
+_UNDECIDED = lb_response(503)
 _background: set[asyncio.Task[None]] = set()  # stages waiting (IdP exchanges, JWKS fetches): the loop keeps weak refs
 
 
@@ -89,6 +90,7 @@ class Chain:
                 _background.add(task)
                 task.add_done_callback(_background.discard)
             return
+        ctx.leg.respond(ctx, _UNDECIDED)  # (the upstream leg always decides: only a partial chain gets here)
 
     async def _wait(self, ctx: Exchange, outcome: Awaitable[Answer], after: int) -> None:
         answer = await outcome
