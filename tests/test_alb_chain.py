@@ -35,11 +35,11 @@ class FakeLeg:
         self.forwarded.append(decision)
 
 
-def _chain(desync: str = "defensive") -> Chain:
+def _chain(desync: str = "defensive", guarded: bool = True) -> Chain:
     default = FixedResponse({"StatusCode": "418", "MessageBody": "teapot"})
     balancer = SimpleNamespace(DNSName="lb.example.com")
     return Chain.compile(
-        protocol="HTTP", port=80, table=compile_rules([], lambda actions: None, default), authenticators=[],
+        protocol="HTTP", port=80, table=compile_rules([], lambda actions: None, default), authenticators=[], guarded=guarded,
         desync_mode=desync, policy=HeaderPolicy("HTTP", 80, balancer, LoadBalancerSettings.of({})),
         responses=ResponsePolicy(ListenerSettings.of({})),
     )
@@ -55,10 +55,10 @@ def _exchange(leg: FakeLeg, method: str = "GET") -> Exchange:
 
 def test_one_order_in_aws_evaluation_order():
     names = [type(stage).__name__ for stage in _chain().stages]
-    assert names == ["DesyncMitigation", "MethodValidation", "RuleRouting", "RuleAuthentication", "TerminalAction",
-                     "TargetSelection", "UpstreamLeg"]
+    assert names == ["RequestValidation", "RuleRouting", "RuleAuthentication", "TerminalAction", "TargetSelection",
+                     "UpstreamLeg"]
     # Stages with nothing to do for a configuration are left out when it is compiled.
-    assert "DesyncMitigation" not in [type(stage).__name__ for stage in _chain("monitor").stages]
+    assert "RuleAuthentication" not in [type(stage).__name__ for stage in _chain(guarded=False).stages]
 
 
 def test_local_responses_end_the_chain():

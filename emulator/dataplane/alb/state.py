@@ -8,6 +8,7 @@ from typing import Protocol
 
 from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
 from emulator.dataplane.alb.auth.authenticate import Authenticate
+from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.order import Chain
 from emulator.dataplane.alb.headers.client_tls import ClientTls
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
@@ -51,6 +52,7 @@ class ListenerState:
         self.http2 = settings.http2_enabled  # routing.http2.enabled: ALPN offers h2
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
+            guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
         )
 

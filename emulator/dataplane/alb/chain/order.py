@@ -19,9 +19,8 @@ from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.chain.outcomes import Answer, Stage
 from emulator.dataplane.alb.chain.response import ListenerResponseHeaders, ResponseStage, StickinessCookies
 from emulator.dataplane.alb.chain.stages import (
-    DesyncMitigation,
     LoginCallback,
-    MethodValidation,
+    RequestValidation,
     RuleAuthentication,
     RuleRouting,
     TargetSelection,
@@ -42,51 +41,55 @@ _background: set[asyncio.Task[None]] = set()  # stages waiting (IdP exchanges, J
 class Chain:
     """A listener configuration's compiled stages."""
 
-    __slots__ = ("stages", "response_stages")
+    __slots__ = ("stages", "response_stages", "_runs", "_on_responses")
 
     def __init__(self, stages: tuple[Stage, ...], response_stages: tuple[ResponseStage, ...]) -> None:
         self.stages = stages
         self.response_stages = response_stages
+        self._runs = tuple(stage.run for stage in stages)  # bound once: no attribute lookups per request
+        self._on_responses = tuple(stage.on_response for stage in response_stages)
 
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
-                desync_mode: str, policy: HeaderPolicy, responses: ResponsePolicy) -> Chain:
+                guarded: bool, desync_mode: str, policy: HeaderPolicy, responses: ResponsePolicy) -> Chain:
+        """``guarded``: some rule has an authenticate or jwt-validation action."""
         request_order: list[Stage | None] = [
             # 1. Connection admission: a security-group stage plugs in here.
             # 2. Request validation and desync classification.
-            DesyncMitigation(desync_mode) if desync_mode != "monitor" else None,
-            MethodValidation(),
+            RequestValidation(desync_mode),
             # 3. Web ACL: a WAF stage plugs in here.
             # 4. The listener's rules in priority order, then the matching rule's transforms.
             LoginCallback(authenticators) if authenticators else None,
             RuleRouting(table),
             # 5. The rule's authenticate / jwt-validation action, then its terminal action.
-            RuleAuthentication(),
+            RuleAuthentication() if guarded else None,
             TerminalAction(protocol, port),
             # 6. Target selection.
             TargetSelection(),
             # 7. The upstream leg.
             UpstreamLeg(policy),
         ]
-        response_order: list[ResponseStage] = [
+        response_order: list[ResponseStage | None] = [
             StickinessCookies(),
-            ListenerResponseHeaders(responses),  # routing.http.response.*
+            ListenerResponseHeaders(responses) if responses.injected else None,  # routing.http.response.*
         ]
-        return cls(tuple(stage for stage in request_order if stage is not None), tuple(response_order))
+        return cls(tuple(stage for stage in request_order if stage is not None),
+                   tuple(stage for stage in response_order if stage is not None))
 
     def run(self, ctx: Exchange, start: int = 0) -> None:
         """Run the stages from ``start`` until one answers, and act on the answer."""
-        stages = self.stages
-        for index in range(start, len(stages)):
-            outcome = stages[index].run(ctx)
+        index = start
+        for run in self._runs[start:] if start else self._runs:
+            outcome = run(ctx)
+            index += 1
             if outcome is None:
                 continue
-            if isinstance(outcome, LocalResponse):
-                ctx.leg.respond(ctx, outcome)
-            elif isinstance(outcome, ToTarget):
+            if isinstance(outcome, ToTarget):
                 ctx.leg.forward(ctx, outcome)
+            elif isinstance(outcome, LocalResponse):
+                ctx.leg.respond(ctx, outcome)
             else:
-                task = ctx.leg.loop.create_task(self._wait(ctx, outcome, index + 1))
+                task = ctx.leg.loop.create_task(self._wait(ctx, outcome, index))
                 _background.add(task)
                 task.add_done_callback(_background.discard)
             return
@@ -106,6 +109,6 @@ class Chain:
 
     def on_response(self, ctx: Exchange, headers: Headers) -> Headers:
         """A target's response head on its way out."""
-        for stage in self.response_stages:
-            headers = stage.on_response(ctx, headers)
+        for on_response in self._on_responses:
+            headers = on_response(ctx, headers)
         return headers

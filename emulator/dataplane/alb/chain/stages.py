@@ -28,10 +28,12 @@ _NO_TARGET = lb_response(503)
 _TOO_MANY_XFF = lb_response(463)
 
 
-class DesyncMitigation:
-    """``routing.http.desync_mitigation_mode`` ("Desync mitigation mode", ALB user guide): Severe requests
+class RequestValidation:
+    """Request validation: ALB answers TRACE with 405. Then desync classification
+    (``routing.http.desync_mitigation_mode``, "Desync mitigation mode" in the ALB user guide): Severe requests
     (and, in strictest mode, Ambiguous ones) are refused with 400 and the connection closes; Ambiguous ones
-    are forwarded with neither connection reused. HTTP/2 frames its messages itself: nothing to classify."""
+    are forwarded with neither connection reused. HTTP/2 frames its messages itself: nothing to classify;
+    neither is anything in ``monitor`` mode."""
 
     __slots__ = ("mode",)
 
@@ -40,7 +42,9 @@ class DesyncMitigation:
 
     def run(self, ctx: Exchange) -> Outcome:
         request = ctx.request
-        if request.http2:
+        if request.method == "TRACE":
+            return _TRACE
+        if request.http2 or self.mode == "monitor":
             return GO_ON
         decision = verdict(self.mode, classify(request, ctx.http10))
         if decision == "reject":
@@ -49,15 +53,6 @@ class DesyncMitigation:
             ctx.keep_alive = False
             ctx.ambiguous = True
         return GO_ON
-
-
-class MethodValidation:
-    """ALB answers TRACE with 405."""
-
-    __slots__ = ()
-
-    def run(self, ctx: Exchange) -> Outcome:
-        return _TRACE if ctx.request.method == "TRACE" else GO_ON
 
 
 class LoginCallback:

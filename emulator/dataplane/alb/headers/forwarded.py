@@ -75,11 +75,11 @@ class HeaderPolicy:
         return b"%s:%d" % (request.peer.encode("latin-1"), request.peer_port)
 
     def build(self, request: Request, chunked: bool, upgrade: bytes | None,
-              *extra: Sequence[tuple[bytes, bytes]]) -> UpstreamRequest | None:
+              tls: Sequence[tuple[bytes, bytes]] = (), claims: Sequence[tuple[bytes, bytes]] = ()) -> UpstreamRequest | None:
         """The upstream head, or None when the request carries too many X-Forwarded-For entries (AWS 463).
 
         ``chunked``: the body is re-chunked to the target; otherwise the client's Content-Length (if any) is
-        forwarded. ``extra``: more headers (the connection's TLS headers, authentication claims)."""
+        forwarded. ``tls``, ``claims``: more headers (the connection's TLS headers, authentication claims)."""
         drop_invalid, skip = self.drop_invalid, self.skip
         # One pass over the client's headers: pass on what is passed on, pick up what the LB rewrites.
         headers: Headers = []
@@ -110,8 +110,10 @@ class HeaderPolicy:
             headers.append((b"x-amzn-trace-id", forwarded_trace(trace.decode("latin-1")).encode("latin-1")))
         else:  # the common case, formatted as bytes directly (same value as ``trace_id``)
             headers.append((b"x-amzn-trace-id", b"Root=1-%08x-%024x" % (int(time.time()), getrandbits(96))))
-        for more in extra:
-            headers += more
+        if tls:
+            headers += tls
+        if claims:
+            headers += claims
         return UpstreamRequest(request.method.encode("latin-1"), _origin_form(request.url), self._host(request),
                                headers, length, chunked, upgrade)
 

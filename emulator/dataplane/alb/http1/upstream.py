@@ -248,10 +248,8 @@ class UpstreamPool:
 def serialise(head: UpstreamRequest) -> bytearray:
     """The HTTP/1.1 request head, with this leg's framing."""
     out = bytearray(b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (head.method, head.target, head.host))
-    for name, value in head.headers:
-        out += name
-        out += b": "
-        out += value
+    if head.headers:
+        out += b"\r\n".join(map(b": ".join, head.headers))  # (each header is a (name, value) pair)
         out += b"\r\n"
     if head.chunked:
         out += b"transfer-encoding: chunked\r\n"
@@ -312,4 +310,5 @@ def _attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, h
                 out += chunk
     if exchange.request_done and exchange.chunked:
         out += b"0\r\n\r\n"
-    upstream.write(out)
+    if upstream.transport is not None:
+        upstream.transport.write(out)
