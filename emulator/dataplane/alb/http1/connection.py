@@ -177,13 +177,10 @@ class ClientConnection(asyncio.Protocol):
         self.header_bytes = 0
         self.head_started = self.loop.time()
 
-    def _exchange(self) -> Exchange:
+    def on_url(self, url: bytes) -> None:
         exchange = self.parsing
         assert exchange is not None  # llhttp calls on_message_begin first
-        return exchange
-
-    def on_url(self, url: bytes) -> None:
-        request = self._exchange().request
+        request = exchange.request
         request.url += url
         if len(request.url) > MAX_URL:
             raise LbError(414)
@@ -194,7 +191,8 @@ class ClientConnection(asyncio.Protocol):
         if size > MAX_HEADER or self.header_bytes > MAX_HEADERS:
             raise LbError(400)
         name = name.lower()
-        exchange = self._exchange()
+        exchange = self.parsing
+        assert exchange is not None
         request = exchange.request
         request.headers.append((name, value))
         if name == b"host":
@@ -213,7 +211,8 @@ class ClientConnection(asyncio.Protocol):
             exchange.upgrade = value
 
     def on_headers_complete(self) -> None:
-        exchange = self._exchange()
+        exchange = self.parsing
+        assert exchange is not None
         parser = self.parser
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
