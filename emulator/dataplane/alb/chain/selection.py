@@ -14,7 +14,7 @@ from emulator.dataplane.targets import Target, TargetGroupRuntime
 
 
 class Selection:
-    __slots__ = ("group", "target", "set_cookies", "sticky")
+    __slots__ = ("group", "target", "set_cookies", "sticky", "app_cookie")
 
     def __init__(self, group: TargetGroupRuntime | None, target: Target | None, set_cookies: list[bytes],
                  sticky: Sticky | None) -> None:
@@ -22,6 +22,8 @@ class Selection:
         self.target = target  # None: no routable target (503)
         self.set_cookies = set_cookies  # Set-Cookie values the LB adds to the response
         self.sticky = sticky
+        # the response path must look at the target's Set-Cookie headers (app_cookie stickiness)
+        self.app_cookie = sticky is not None and sticky.kind == "app_cookie"
 
     def response_cookies(self, set_cookie_values: list[bytes]) -> list[bytes]:
         """app_cookie stickiness: the AWSALBAPP-* values to add when the target sets the application cookie
@@ -53,10 +55,6 @@ def select(forward: Forward, request: Request) -> Selection:
         cookies += lb_cookie_lines(sticky, target)
     return Selection(group, target, _values(cookies) if cookies else _NO_COOKIES, sticky if sticky.kind else None)
 
-
-def needs_response_cookies(selection: Selection) -> bool:
-    """Whether the response path must look at the target's Set-Cookie headers (app_cookie stickiness)."""
-    return selection.sticky is not None and selection.sticky.kind == "app_cookie"
 
 
 def _values(lines: bytes) -> list[bytes]:

@@ -9,7 +9,7 @@ from emulator.dataplane.alb.actions import Forward
 from emulator.dataplane.alb.auth.authenticate import CALLBACK_PATH, Authenticate, authenticator_for
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.outcomes import GO_ON, Outcome
-from emulator.dataplane.alb.chain.selection import needs_response_cookies, select
+from emulator.dataplane.alb.chain.selection import select
 from emulator.dataplane.alb.desync import classify, verdict
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
@@ -145,7 +145,7 @@ class TargetSelection:
             return _NO_TARGET
         target.outstanding += 1  # released by ``Exchange.release``
         ctx.target, ctx.group = target, group
-        if needs_response_cookies(selection):
+        if selection.app_cookie:
             ctx.selection = selection
         if selection.set_cookies:
             ctx.cookies = [(b"Set-Cookie", value) for value in selection.set_cookies]

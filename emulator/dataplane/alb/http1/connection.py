@@ -293,7 +293,13 @@ class ClientConnection(asyncio.Protocol):
 
     def forward(self, exchange: Exchange, decision: ToTarget) -> None:
         # (decision.http2 cannot be: HTTP/1.x requests to HTTP2/GRPC groups were answered 464)
-        http1_upstream.forward(self.listener.pool, self, exchange, decision)
+        self.upstream_active = self.loop.time()
+        pool = self.listener.pool
+        upstream = pool.acquire(decision.key)
+        if upstream is not None:
+            http1_upstream.attach(self, exchange, upstream, decision.head)
+        else:
+            self.loop.create_task(http1_upstream.connect(pool, self, exchange, decision))
 
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""

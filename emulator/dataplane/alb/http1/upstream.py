@@ -245,8 +245,43 @@ class UpstreamPool:
 # -- the forwarder: an exchange's request onto a pooled (or new) HTTP/1.1 target connection --------------------
 
 
-def serialise(head: UpstreamRequest) -> bytearray:
-    """The HTTP/1.1 request head, with this leg's framing."""
+def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+    leg.upstream_active = leg.loop.time()
+    upstream = pool.acquire(decision.key)
+    if upstream is not None:
+        attach(leg, exchange, upstream, decision.head)
+    else:
+        leg.loop.create_task(connect(pool, leg, exchange, decision))
+
+
+async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+    try:
+        upstream = await pool.connect(decision.key)
+    except asyncio.TimeoutError:
+        status = 504  # AWS: connection to the target not established within 10 s
+    except OSError:
+        status = 502  # refused or reset
+    else:
+        if leg.closing or leg.active is not exchange:
+            pool.release(upstream)
+        else:
+            attach(leg, exchange, upstream, decision.head)
+        return
+    if leg.active is exchange and not leg.closing:
+        exchange.keep_alive = False
+        leg.fail(status)
+
+
+def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, head: UpstreamRequest) -> None:
+    """Hand the exchange to ``upstream``: this leg serialises the head (with its own framing) and writes it
+    with the body received so far, in one write."""
+    upstream.owner = leg
+    upstream.skip_body = exchange.head_only
+    if leg.write_paused:
+        upstream.pause_reading()
+    exchange.upstream = upstream
+    if exchange.expect and not exchange.request_done:
+        leg.send(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
     out = bytearray(b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (head.method, head.target, head.host))
     if head.headers:
         out += b"\r\n".join(map(b": ".join, head.headers))  # (each header is a (name, value) pair)
@@ -259,45 +294,6 @@ def serialise(head: UpstreamRequest) -> bytearray:
         out += b"connection: upgrade\r\nupgrade: %s\r\n\r\n" % head.upgrade
     else:
         out += b"connection: close\r\n\r\n" if head.close else b"connection: keep-alive\r\n\r\n"
-    return out
-
-
-def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
-    leg.upstream_active = leg.loop.time()
-    upstream = pool.acquire(decision.key)
-    if upstream is not None:
-        _attach(leg, exchange, upstream, decision.head)
-    else:
-        leg.loop.create_task(_connect(pool, leg, exchange, decision))
-
-
-async def _connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
-    try:
-        upstream = await pool.connect(decision.key)
-    except asyncio.TimeoutError:
-        status = 504  # AWS: connection to the target not established within 10 s
-    except OSError:
-        status = 502  # refused or reset
-    else:
-        if leg.closing or leg.active is not exchange:
-            pool.release(upstream)
-        else:
-            _attach(leg, exchange, upstream, decision.head)
-        return
-    if leg.active is exchange and not leg.closing:
-        exchange.keep_alive = False
-        leg.fail(status)
-
-
-def _attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, head: UpstreamRequest) -> None:
-    upstream.owner = leg
-    upstream.skip_body = exchange.head_only
-    if leg.write_paused:
-        upstream.pause_reading()
-    exchange.upstream = upstream
-    if exchange.expect and not exchange.request_done:
-        leg.send(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
-    out = serialise(head)
     pending, exchange.body = exchange.body, None
     if pending:
         if exchange.chunked and exchange.upgrade is None:
