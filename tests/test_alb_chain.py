@@ -39,7 +39,7 @@ def _chain(desync: str = "defensive", guarded: bool = True) -> Chain:
     default = FixedResponse({"StatusCode": "418", "MessageBody": "teapot"})
     balancer = SimpleNamespace(DNSName="lb.example.com")
     return Chain.compile(
-        protocol="HTTP", port=80, table=compile_rules([], lambda actions: None, default), authenticators=[], guarded=guarded,
+        protocol="HTTP", port=80, table=compile_rules([], lambda actions: None, default), authenticators=[], guarded=guarded, cookies=True,
         desync_mode=desync, policy=HeaderPolicy("HTTP", 80, balancer, LoadBalancerSettings.of({})),
         responses=ResponsePolicy(ListenerSettings.of({})),
     )

@@ -10,6 +10,7 @@ from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
 from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.order import Chain
+from emulator.dataplane.alb.chain.selection import may_set_cookies
 from emulator.dataplane.alb.headers.client_tls import ClientTls
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
@@ -53,6 +54,7 @@ class ListenerState:
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
+            cookies=any(may_set_cookies(a) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
         )
 

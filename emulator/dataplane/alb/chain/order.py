@@ -51,8 +51,10 @@ class Chain:
 
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
-                guarded: bool, desync_mode: str, policy: HeaderPolicy, responses: ResponsePolicy) -> Chain:
-        """``guarded``: some rule has an authenticate or jwt-validation action."""
+                guarded: bool, cookies: bool, desync_mode: str, policy: HeaderPolicy,
+                responses: ResponsePolicy) -> Chain:
+        """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
+        set stickiness cookies."""
         request_order: list[Stage | None] = [
             # 1. Connection admission: a security-group stage plugs in here.
             # 2. Request validation and desync classification.
@@ -70,7 +72,7 @@ class Chain:
             UpstreamLeg(policy),
         ]
         response_order: list[ResponseStage | None] = [
-            StickinessCookies(),
+            StickinessCookies() if cookies else None,
             ListenerResponseHeaders(responses) if responses.injected else None,  # routing.http.response.*
         ]
         return cls(tuple(stage for stage in request_order if stage is not None),

@@ -41,6 +41,16 @@ class Selection:
 _NO_COOKIES: list[bytes] = []  # shared, never changed
 
 
+def may_set_cookies(action: object) -> bool:
+    """Whether requests routed to ``action`` (a compiled rule action) can get stickiness cookies: decided
+    per configuration (a change to a group's attributes recompiles the listener)."""
+    forward = getattr(action, "terminal", action)  # (authenticate / jwt-validation wrap their terminal action)
+    if not isinstance(forward, Forward):
+        return False
+    return bool(forward.sticky_seconds) or any(
+        g.group.attributes.get("stickiness.enabled") == "true" for g in forward.groups)
+
+
 def select(forward: Forward, request: Request) -> Selection:
     group, cookies = forward.choose(request)
     if group is None:
