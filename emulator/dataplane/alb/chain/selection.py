@@ -7,6 +7,7 @@ The one place that calls into the forward action's balancing and stickiness (``a
 
 from __future__ import annotations
 
+from api_models.attribute_views import TargetGroupSettings
 from emulator.dataplane.alb.actions import Forward
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.stickiness import Sticky, app_cookie_lines, lb_cookie_lines, sticky_target
@@ -48,7 +49,7 @@ def may_set_cookies(action: object) -> bool:
     if not isinstance(forward, Forward):
         return False
     return bool(forward.sticky_seconds) or any(
-        g.group.attributes.get("stickiness.enabled") == "true" for g in forward.groups)
+        TargetGroupSettings.of(g.group.attributes).stickiness for g in forward.groups)
 
 
 def select(forward: Forward, request: Request) -> Selection:
