@@ -26,7 +26,7 @@ import uvloop  # noqa: E402
 from api_models.resources import TargetGroup, TargetRegistration  # noqa: E402
 from emulator.dataplane.health import HealthChecker  # noqa: E402
 from emulator.dataplane.runtime import Collaborators  # noqa: E402
-from emulator.dataplane.targets import TargetGroupRuntime  # noqa: E402
+from emulator.dataplane.selection.group import TargetGroupRuntime  # noqa: E402
 from emulator.store.target_health import TargetHealthBoard  # noqa: E402
 from emulator.timing import Timing  # noqa: E402
 

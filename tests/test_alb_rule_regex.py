@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from api_models.resources import Condition
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.rules import compile_condition
+from emulator.dataplane.alb.routing.rules import compile_condition
 from tests.alb_support import alb, listener, listener_url
 
 REGEX_CONDITIONS: list[Condition] = [

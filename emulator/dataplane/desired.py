@@ -20,7 +20,7 @@ from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, Targ
 from api_models.trust_stores import TrustStore
 from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
-from emulator.dataplane.targets import InstanceAddress, TargetAddress, TargetGroupRuntime
+from emulator.dataplane.selection.group import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
 
 

@@ -23,7 +23,7 @@ from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.desired import listener_configs, target_group_runtimes
 from emulator.dataplane.health import HealthChecker
 from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
-from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
 from emulator.store import Change, Store, TargetHealthBoard
 from emulator.timing import Timing
 

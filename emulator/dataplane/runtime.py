@@ -20,7 +20,7 @@ from typing import Protocol
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.trust_stores import TrustStore
 from emulator.dataplane.addresses import ListenerAddress
-from emulator.dataplane.targets import InstanceAddress, TargetGroupRuntime
+from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
 from emulator.store.target_health import TargetHealthBoard
 from emulator.timing import Timing
 

@@ -1,29 +1,79 @@
-"""One request/response exchange on a client connection, from parsed head to finished response."""
+"""One request/response exchange (the chain's request context) and the legs it joins, declared as Protocols:
+the downstream leg (an HTTP/1.x client connection or one HTTP/2 stream) and the upstream leg (a pooled
+HTTP/1.1 target connection or one stream of an HTTP/2 target connection)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
 
+from emulator.dataplane.alb.heads import Headers, ToTarget
 from emulator.dataplane.alb.request import Request
+from emulator.dataplane.alb.responses import LocalResponse
+from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 
-# Bits of ``ClientConnection.paused``: why client reading is paused (each reason resumes independently).
+# Bits of ``Downstream.pause_reading``: why client reading is paused (each reason resumes independently).
 PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
 
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.upstream import UpstreamConnection
-    from emulator.dataplane.selection.forward import Selection
-    from emulator.dataplane.targets import Target, TargetGroupRuntime
+
+class ResponseCookies(Protocol):
+    """What the response path needs of a target selection (app_cookie stickiness)."""
+
+    def response_cookies(self, set_cookie_values: list[bytes]) -> list[bytes]: ...
+
+
+class Upstream(Protocol):
+    """What the client legs need of a target leg."""
+
+    closed: bool
+    until_close: bool  # the response has no length: it ends when the target closes
+
+    def write(self, data: bytes | bytearray) -> None: ...  # raw bytes (a WebSocket tunnel)
+    def send_body(self, exchange: Exchange, body: bytes) -> None: ...
+    def end_body(self, exchange: Exchange) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Downstream(Protocol):
+    """What the chain, the forwarders and the target legs need of a client leg."""
+
+    loop: asyncio.AbstractEventLoop
+    active: Exchange | None  # the exchange being answered (None once answered)
+    tls_headers: Headers  # mTLS / TLS-info headers added to every request of the connection
+    upstream_active: float  # when a target last sent something
+    write_paused: bool  # the client reads slower than the target sends: the target's reading must wait
+    batch: bytearray | None
+
+    @property
+    def closing(self) -> bool: ...  # the client is gone or going: nothing more is sent
+    def respond(self, exchange: Exchange, response: LocalResponse) -> None: ...
+    def forward(self, exchange: Exchange, decision: ToTarget) -> None: ...
+    def fail(self, status: int) -> None: ...
+    def send(self, data: bytes | bytearray) -> None: ...
+    def flush(self) -> None: ...
+    def pause_reading(self, reason: int) -> None: ...
+    def resume_reading(self, reason: int) -> None: ...
+    def upstream_head(self, status: int, reason: bytes, headers: Headers, end: bool = False) -> None: ...
+    def upstream_body(self, body: bytes) -> None: ...
+    def upstream_trailers(self, trailers: Headers) -> None: ...
+    def upstream_done(self) -> None: ...
+    def upstream_failed(self, upstream: Upstream, status: int) -> None: ...
+    def upstream_upgraded(self, upstream: Upstream, rest: bytes) -> None: ...
 
 
 class Exchange:
     __slots__ = (
-        "request", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done", "body",
-        "upstream", "target", "group", "sticky", "cookies", "local", "response_started", "response_chunked",
-        "discard", "ambiguous", "identity",
+        "request", "leg", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done",
+        "body", "upstream", "target", "group", "selection", "cookies", "local", "response_started",
+        "response_chunked", "discard", "ambiguous", "identity", "action", "extra",
     )
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, leg: Downstream) -> None:
         self.request = request
+        self.leg = leg
         self.keep_alive = True
         self.http10 = False
         self.chunked = False  # request body is chunked (re-chunked to the target)
@@ -32,14 +82,25 @@ class Exchange:
         self.head_only = False  # HEAD request
         self.request_done = False
         self.body: list[bytes] | None = []  # request body received before the upstream is ready
-        self.upstream: UpstreamConnection | None = None
+        self.upstream: Upstream | None = None
         self.target: Target | None = None
         self.group: TargetGroupRuntime | None = None
-        self.sticky: Selection | None = None  # where the request went; adds the app_cookie cookies
-        self.cookies = b""  # Set-Cookie lines the LB adds to the response
-        self.local: bytes | None = None  # an LB-made response waiting for the request body to end
+        self.selection: ResponseCookies | None = None  # the target selection, for app_cookie stickiness
+        self.cookies: Sequence[tuple[bytes, bytes]] = ()  # Set-Cookie headers the LB adds to the response
+        self.local: LocalResponse | None = None  # an LB-made response waiting for the request body to end
         self.response_started = False
         self.response_chunked = False
         self.discard = False  # request body is read and dropped (local response)
         self.ambiguous = False  # desync "Ambiguous": neither the client nor the target connection is reused
         self.identity = False  # Transfer-Encoding ends in identity: Content-Length frames the body
+        self.action: object = None  # the matched rule's compiled action (the chain's routing stage sets it)
+        self.extra: Sequence[tuple[bytes, bytes]] = ()  # headers the LB adds to the upstream request (authentication claims)
+
+    def release(self) -> None:
+        """Release what the exchange holds (its target's outstanding count; an unfinished upstream)."""
+        if self.target is not None:
+            self.target.outstanding -= 1
+            self.target = None
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None

@@ -1,5 +1,6 @@
-"""The ALB listener runtime: binds the socket, owns the client connections and the upstream pool, and holds
-the compiled routing state that ``update`` swaps in one assignment (a request sees old or new, never a mix)."""
+"""The ALB listener runtime: binds the socket, owns the client connections and the upstream pools, and holds
+the compiled ``state.ListenerState`` that ``update`` swaps in one assignment (a request sees old or new, never
+a mix). It is the ``state.Listener`` its client connections see."""
 
 from __future__ import annotations
 
@@ -7,53 +8,16 @@ import asyncio
 import logging
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
-from emulator.dataplane.alb.actions import compile_actions
-from emulator.dataplane.alb.auth import Authenticate
-from emulator.dataplane.alb.client_tls import ClientTls
-from emulator.dataplane.alb.connection import ClientConnection
-from emulator.dataplane.alb.h2_upstream import H2UpstreamPool
-from emulator.dataplane.alb.headers import HeaderPolicy
-from emulator.dataplane.alb.http2 import AlpnSwitch, H2ClientConnection, alpn_protocols, with_alpn
-from emulator.dataplane.alb.response_headers import ResponsePolicy
-from emulator.dataplane.alb.rules import RuleTable, compile_rules
-from emulator.dataplane.alb.upstream import UpstreamPool
+from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
+from emulator.dataplane.alb.http1.connection import ClientConnection
+from emulator.dataplane.alb.state import Client, ListenerState
+from emulator.dataplane.alb.upstream.http1 import UpstreamPool
+from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")
-
-
-class ListenerState:
-    """Everything a request needs from the configuration, compiled once per ``update``."""
-
-    __slots__ = (
-        "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "desync",
-        "authenticators",
-    )
-
-    def __init__(self, config: ListenerConfig) -> None:
-        listener, balancer = config.listener, config.load_balancer
-        groups = dict(config.target_groups)
-        self.protocol = listener.Protocol or "HTTP"
-        self.port = listener.Port or 0
-        signer = balancer.LoadBalancerArn
-        default = compile_actions(list(listener.DefaultActions), groups, signer)
-        self.table: RuleTable = compile_rules(
-            config.rules, lambda actions: compile_actions(actions, groups, signer), default
-        )
-        compiled = [default, *(routed[0] for _, routed in self.table.entries)]
-        self.authenticators = [a for a in compiled if isinstance(a, Authenticate)]  # for /oauth2/idpresponse
-        self.client_tls = ClientTls(listener, balancer, config.trust_store)
-        self.responses = ResponsePolicy(listener)
-        self.desync = balancer.attributes.get("routing.http.desync_mitigation_mode", "defensive")
-        self.policy = HeaderPolicy(self.protocol, self.port, balancer, self.client_tls.request_names)
-        self.idle_timeout = float(balancer.attributes.get("idle_timeout.timeout_seconds", "60"))
-        self.lifetime = float(balancer.attributes.get("client_keep_alive.seconds", "3600"))
-
-    def past_lifetime(self, created: float, now: float) -> bool:
-        """``client_keep_alive.seconds``: a client connection closes after its next response past this age."""
-        return now - created >= self.lifetime
 
 
 class AlbListener:
@@ -62,7 +26,7 @@ class AlbListener:
         self.loop = asyncio.get_event_loop()
         self.state = ListenerState(config)
         self.config = config
-        self.clients: set[ClientConnection] = set()
+        self.clients: set[Client] = set()
         self.max_clients = max_client_connections()
         self._refusing = False  # at the cap (logged once each time it is reached)
         self.pool = UpstreamPool(self.loop)
@@ -79,12 +43,12 @@ class AlbListener:
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
             self.tls = TlsTerminator()
-            prepare = with_alpn(self.state.client_tls.prepare, self.config.load_balancer.attributes)
+            prepare = with_alpn(self.state.client_tls.prepare, self.state.http2)
             self.tls.configure(certificate_arns(self.config.listener), self.config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
         ssl_context = self.tls.context if self.tls is not None else None
 
-        protocol = AlpnSwitch if ssl_context is not None else ClientConnection  # ALPN may choose HTTP/2
+        protocol: type[AlpnSwitch | ClientConnection] = AlpnSwitch if ssl_context is not None else ClientConnection
         [sock], bound = bind_listener(self.config.bind_host, self.state.port, (TCP,), self.config.may_remap, 1024)
         try:
             self._server = await self.loop.create_server(lambda: protocol(self), sock=sock, ssl=ssl_context,
@@ -95,7 +59,7 @@ class AlbListener:
         self._bound = bound
         self._schedule_tick()
 
-    def admit(self, client: ClientConnection | H2ClientConnection, transport: asyncio.BaseTransport) -> bool:
+    def admit(self, client: Client, transport: asyncio.BaseTransport) -> bool:
         """Register a new client connection (HTTP/1.x or HTTP/2): its peer address, and the mTLS/TLS-info
         header lines it adds to every request. False, with the connection aborted, when the listener is at its
         connection cap (``connection_cap``) or mTLS refuses it."""
@@ -105,16 +69,16 @@ class AlbListener:
                             self.config.listener.ListenerArn, self.max_clients)
             self._refusing = True
             client.closing = True
-            transport.abort()  # type: ignore[attr-defined]
+            _abort(transport)
             return False
         self._refusing = False
         peer = transport.get_extra_info("peername") or ("", 0)
         client.peer, client.peer_port = peer[0], peer[1]
-        self.clients.add(client)  # type: ignore[arg-type]
-        headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else b""
+        self.clients.add(client)
+        headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
         if headers is None:  # mTLS verify: the client certificate is revoked
             client.closing = True
-            transport.abort()  # type: ignore[attr-defined]
+            _abort(transport)
             return False
         client.tls_headers = headers
         return True
@@ -130,9 +94,9 @@ class AlbListener:
             or config.listener.extra_certificates != self.config.listener.extra_certificates
             or config.listener.SslPolicy != self.config.listener.SslPolicy
             or state.client_tls.ca_bundle != self.state.client_tls.ca_bundle
-            or alpn_protocols(config.load_balancer.attributes) != alpn_protocols(self.config.load_balancer.attributes)
+            or state.http2 != self.state.http2
         ):
-            prepare = with_alpn(state.client_tls.prepare, config.load_balancer.attributes)
+            prepare = with_alpn(state.client_tls.prepare, state.http2)
             self.tls.configure(certificate_arns(config.listener), config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
         self.config, self.state = config, state
@@ -161,3 +125,11 @@ class AlbListener:
         self.pool.sweep(now, idle)
         self.h2_pool.sweep(now, idle)
         self._schedule_tick()
+
+
+def _abort(transport: asyncio.BaseTransport) -> None:
+    abort = getattr(transport, "abort", None)  # every stream transport has it; BaseTransport does not declare it
+    if abort is not None:
+        abort()
+    else:
+        transport.close()

@@ -29,16 +29,17 @@ class Request:
         self._ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
         self._name = self._name_of = ""  # host_name, and the ``host`` it was derived from
 
-    def _split(self) -> None:
+    def _split(self) -> tuple[str, str]:
         url = self.url.decode("latin-1")
         if url[:1] == "/" and "?" not in url and "#" not in url:  # a bare path: nearly every request
             self._path, self._query = url, ""
-            return
+            return url, ""
         if url.startswith(("http://", "https://")):  # absolute-form: path starts after the authority
             slash = url.find("/", url.find("//") + 2)
             url = url[slash:] if slash >= 0 else "/"
         path, _, query = url.partition("?")
         self._path, self._query = path.partition("#")[0], query.partition("#")[0]
+        return self._path, self._query
 
     def rewrite_url(self, url: bytes) -> None:
         self.url = url
@@ -47,15 +48,13 @@ class Request:
 
     @property
     def path(self) -> str:
-        if self._path is None:
-            self._split()
-        return self._path  # type: ignore[return-value]
+        path = self._path
+        return path if path is not None else self._split()[0]
 
     @property
     def query(self) -> str:
-        if self._query is None:
-            self._split()
-        return self._query  # type: ignore[return-value]
+        query = self._query
+        return query if query is not None else self._split()[1]
 
     @property
     def query_pairs(self) -> list[tuple[str, str]]:

@@ -39,7 +39,7 @@ from emulator.dataplane.health.plan import CheckPlan
 from emulator.dataplane.health.probes import http_request, start_probe
 from emulator.dataplane.health.states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
-from emulator.dataplane.targets import Target, TargetGroupRuntime
+from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 from emulator.store.target_health import TargetKey
 
 log = logging.getLogger("elbv2_emulator.health")

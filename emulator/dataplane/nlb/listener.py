@@ -21,7 +21,7 @@ from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.selection.flow_hash import flow_target
-from emulator.dataplane.targets import Target
+from emulator.dataplane.selection.group import Target
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from api_models.attribute_views import ListenerSettings
 from emulator.dataplane.desired import forwarded_target_groups
 from emulator.dataplane.runtime import ListenerConfig
-from emulator.dataplane.targets import TargetGroupRuntime
+from emulator.dataplane.selection.group import TargetGroupRuntime
 from emulator.dataplane.tls.targets import TARGET_TLS
 from emulator.timing import Timing
 

@@ -20,7 +20,7 @@ from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
-from emulator.dataplane.targets import Target
+from emulator.dataplane.selection.group import Target
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 

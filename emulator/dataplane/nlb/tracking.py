@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-from emulator.dataplane.targets import Target
+from emulator.dataplane.selection.group import Target
 
 FLOWS = "nlb.flows"
 

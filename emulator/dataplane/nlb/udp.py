@@ -18,7 +18,7 @@ from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
-from emulator.dataplane.targets import Target
+from emulator.dataplane.selection.group import Target
 
 _MAX_DATAGRAM = 65535
 _READ_BURST = 64  # replies read per readiness callback, so one busy flow cannot starve the loop

@@ -10,11 +10,12 @@ One concept per module, each below the next:
 - ``forward``: the compiled forward action: ForwardConfig weights, target-group stickiness (AWSALBTG), and
   ``Forward.select(request) -> Selection`` for the ALB.
 - ``flow_hash``: the NLB's choice for a new flow, source_ip stickiness included.
+- ``group``: ``TargetGroupRuntime``, the live target group that keeps the per-group state below.
 
 Per-group state (the picker, the stickiness settings, the typed attribute view ``settings``) lives on the
-group's ``TargetGroupRuntime`` (``emulator.dataplane.targets``), rebuilt when the group's configuration or its
-routable set changes, so a selection reads plain attributes. Nothing here imports a load balancer's package:
+group's ``TargetGroupRuntime`` (``group``), rebuilt when the group's configuration or its routable set
+changes, so a selection reads plain attributes. Nothing here imports a load balancer's package:
 an ALB request is anything with ``cookie(name)`` (``cookies.CookieSource``).
 
-This package's ``__init__`` imports nothing, so that ``targets`` can import the modules below it.
+This package's ``__init__`` imports nothing: callers import the module they need.
 """

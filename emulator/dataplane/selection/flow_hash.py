@@ -11,8 +11,8 @@ The TCP sequence number is not visible to a userspace proxy; the source port spr
 
 from __future__ import annotations
 
+from emulator.dataplane.selection.group import TargetGroupRuntime
 from emulator.dataplane.selection.target import Target
-from emulator.dataplane.targets import TargetGroupRuntime
 
 
 def flow_target(

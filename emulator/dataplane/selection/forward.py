@@ -15,8 +15,8 @@ from bisect import bisect
 from itertools import accumulate
 
 from emulator.dataplane.selection.cookies import CookieSource, IssuedPairs, unseal
+from emulator.dataplane.selection.group import TargetGroupRuntime
 from emulator.dataplane.selection.target import Target
-from emulator.dataplane.targets import TargetGroupRuntime
 
 TG_COOKIE, TG_COOKIE_CORS = "AWSALBTG", "AWSALBTGCORS"
 

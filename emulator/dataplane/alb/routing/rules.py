@@ -1,4 +1,5 @@
-"""Listener rules compiled once per configuration into fast matchers (checklist 4.2).
+"""Listener rules compiled once per configuration into fast matchers (AWS "Listener rules for your Application
+Load Balancer", condition types: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html).
 
 A rule matches when every condition matches (AND); a condition matches when any of its values does (OR).
 Rules are tried in ascending priority and the default rule, which has no conditions, comes last.
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from api_models.resources import Condition, Rule
 from emulator.dataplane.alb.request import Request
+from emulator.dataplane.alb.routing.transforms import Transform
 
 Matcher = Callable[[Request], bool]
 
@@ -162,38 +164,7 @@ def compile_condition(condition: Condition) -> Matcher:
     raise ValueError(f"unknown condition field {field!r}")
 
 
-def _replacement(replace: str) -> str:
-    """AWS writes capture references as ``$1``; Python's ``re.sub`` as ``\\g<1>``."""
-    return re.sub(r"\$(\d+)", r"\\g<\1>", replace.replace("\\", "\\\\"))
-
-
-class Transform:
-    """A rule's ``host-header-rewrite`` and ``url-rewrite`` transforms (first matching rewrite of each)."""
-
-    __slots__ = ("host", "url")
-
-    def __init__(self, transforms: list[dict]) -> None:
-        self.host: list[tuple[re.Pattern[str], str]] = []
-        self.url: list[tuple[re.Pattern[str], str]] = []
-        for transform in transforms:
-            config = transform.get("HostHeaderRewriteConfig") or transform.get("UrlRewriteConfig") or {}
-            into = self.host if transform.get("Type") == "host-header-rewrite" else self.url
-            into += [(re.compile(r["Regex"]), _replacement(r["Replace"])) for r in config.get("Rewrites") or []]
-
-    def apply(self, request: Request) -> None:
-        for pattern, replace in self.host:
-            if pattern.search(request.host):
-                request.host = pattern.sub(replace, request.host, count=1)
-                break
-        for pattern, replace in self.url:
-            if pattern.search(request.path):  # the path only; the query string is kept [I]
-                query = request.query
-                path = pattern.sub(replace, request.path, count=1)
-                request.rewrite_url((path + ("?" + query if query else "")).encode("latin-1"))
-                break
-
-
-Routed = tuple[object, "Transform | None"]  # (compiled action, the matching rule's transforms)
+Routed = tuple[object, Transform | None]  # (compiled action, the matching rule's transforms)
 
 
 class RuleTable:

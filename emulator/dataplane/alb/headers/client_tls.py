@@ -1,6 +1,7 @@
-"""What an HTTPS listener learns from the client's TLS session and tells the target (checklists 5.1, 5.2).
+"""What an HTTPS listener learns from the client's TLS session and tells the target.
 
-mTLS (AWS "Mutual authentication with TLS in Application Load Balancer"):
+mTLS (AWS "Mutual authentication with TLS in Application Load Balancer",
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/mutual-authentication.html):
 - ``passthrough``: the listener asks for a client certificate and accepts any (or none) without verifying it;
   the target gets ``X-Amzn-Mtls-Clientcert``, the URL-encoded PEM chain, leaf first.
 - ``verify``: the client must present a certificate that chains to the trust store's CA bundle (expiry
@@ -23,22 +24,14 @@ from urllib.parse import quote
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from api_models.resources import Listener, LoadBalancer
+from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
+from api_models.resources import Listener
 from api_models.trust_stores import TrustStore
+from emulator.dataplane.alb.heads import Headers
 
 log = logging.getLogger("elbv2_emulator.dataplane")
 
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME (not exported by the ssl module)
-_DEFAULT_NAMES = {
-    "x_amzn_mtls_clientcert": "X-Amzn-Mtls-Clientcert",
-    "x_amzn_mtls_clientcert_serial_number": "X-Amzn-Mtls-Clientcert-Serial-Number",
-    "x_amzn_mtls_clientcert_issuer": "X-Amzn-Mtls-Clientcert-Issuer",
-    "x_amzn_mtls_clientcert_subject": "X-Amzn-Mtls-Clientcert-Subject",
-    "x_amzn_mtls_clientcert_validity": "X-Amzn-Mtls-Clientcert-Validity",
-    "x_amzn_mtls_clientcert_leaf": "X-Amzn-Mtls-Clientcert-Leaf",
-    "x_amzn_tls_version": "X-Amzn-Tls-Version",
-    "x_amzn_tls_cipher_suite": "X-Amzn-Tls-Cipher-Suite",
-}
 
 
 def _url_pem(der_certificates: list[bytes]) -> str:
@@ -98,7 +91,8 @@ class ClientTls:
 
     __slots__ = ("mode", "ca_bundle", "ignore_expiry", "revoked", "names", "tls_info", "request_names")
 
-    def __init__(self, listener: Listener, balancer: LoadBalancer, trust_store: TrustStore | None) -> None:
+    def __init__(self, listener: Listener, trust_store: TrustStore | None, listener_settings: ListenerSettings,
+                 balancer_settings: LoadBalancerSettings) -> None:
         settings = listener.MutualAuthentication or {}
         self.mode = (settings.get("Mode") or "off") if listener.Protocol == "HTTPS" else "off"
         if self.mode == "verify" and trust_store is None:
@@ -106,14 +100,8 @@ class ClientTls:
         self.ca_bundle = trust_store.ca_bundle_pem if trust_store is not None else ""
         self.ignore_expiry = bool(settings.get("IgnoreClientCertificateExpiry"))
         self.revoked = _revoked(trust_store) if self.mode == "verify" else frozenset()
-        attrs = listener.attributes
-        self.names = {
-            key: attrs.get(f"routing.http.request.{key}.header_name") or default for key, default in _DEFAULT_NAMES.items()
-        }
-        self.tls_info = (
-            listener.Protocol == "HTTPS"
-            and balancer.attributes.get("routing.http.x_amzn_tls_version_and_cipher_suite.enabled") == "true"
-        )
+        self.names = dict(listener_settings.request_header_names)
+        self.tls_info = listener.Protocol == "HTTPS" and balancer_settings.tls_version_and_cipher_headers
         # Client-sent headers with these names are dropped: only the LB may set them.
         used = [k for k in self.names if (k.startswith("x_amzn_mtls") and self.mode != "off") or
                 (k.startswith("x_amzn_tls") and self.tls_info)]
@@ -132,10 +120,10 @@ class ClientTls:
         if self.ignore_expiry:
             context.verify_flags |= _NO_CHECK_TIME
 
-    def headers(self, ssl_object: ssl.SSLObject | None) -> bytes | None:
-        """The header lines this connection adds to every request, or None when it must be refused."""
+    def headers(self, ssl_object: ssl.SSLObject | None) -> Headers | None:
+        """The headers this connection adds to every request, or None when it must be refused."""
         if ssl_object is None:
-            return b""
+            return []
         out: list[tuple[str, str]] = []
         if self.mode != "off":
             leaf_der = ssl_object.getpeercert(binary_form=True)
@@ -151,7 +139,7 @@ class ClientTls:
             cipher = ssl_object.cipher()
             out.append((self.names["x_amzn_tls_version"], ssl_object.version() or ""))
             out.append((self.names["x_amzn_tls_cipher_suite"], cipher[0] if cipher else ""))
-        return "".join(f"{name}: {value}\r\n" for name, value in out).encode("latin-1")
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in out]
 
     def _verify_headers(self, leaf: x509.Certificate, leaf_der: bytes) -> list[tuple[str, str]]:
         serial = format(leaf.serial_number, "X")

@@ -1,10 +1,9 @@
-"""HTTP/2 clients of an HTTPS listener (ALPN ``h2``, checklist 5.4), served with the ``h2`` library.
+"""HTTP/2 clients of an HTTPS listener (ALPN ``h2``), served with the ``h2`` library.
 
-Each stream is one request through the same rule engine, actions and forwarding as HTTP/1.1: a ``Stream``
-offers the interface ``forwarding`` and ``upstream`` use on a ``ClientConnection`` (respond, fail, send,
-upstream_head/body/done/failed, pause_reading...), so HTTP1 target groups get HTTP/1.1 from a pooled
-connection and HTTP2/GRPC groups get HTTP/2 (``h2_upstream``). As on AWS: at most 128 concurrent streams,
-GOAWAY after 10,000 requests, no server push.
+Each stream is one request through the same chain as HTTP/1.1: a ``Stream`` is an ``exchange.Downstream``
+like a ``ClientConnection``, so HTTP1 target groups get HTTP/1.1 from a pooled connection and HTTP2/GRPC
+groups get HTTP/2 (``http2.upstream``). As on AWS ("HTTP/2 support" in "Listeners for your Application Load
+Balancers"): at most 128 concurrent streams, GOAWAY after 10,000 requests, no server push.
 
 Flow control is the backpressure: request DATA is acknowledged (WINDOW_UPDATE) once handed to the target
 leg, and held while that leg is full; response bytes go out only within the client's windows, and the
@@ -14,9 +13,7 @@ target's reading pauses while a stream has bytes waiting for window.
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -26,14 +23,10 @@ import h2.exceptions
 import h2.settings
 from hyperframe.frame import GoAwayFrame
 
-from emulator.dataplane.alb import forwarding
-from emulator.dataplane.alb.connection import ClientConnection
-from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.http2_stream import Stream
+from emulator.dataplane.alb.heads import Headers
+from emulator.dataplane.alb.http2.stream import Stream
 from emulator.dataplane.alb.request import Request
-
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.listener import AlbListener
+from emulator.dataplane.alb.state import Listener
 
 MAX_STREAMS = 128  # AWS: "up to 128 parallel requests using one HTTP/2 connection"
 MAX_REQUESTS = 10_000  # AWS: GOAWAY once a connection has carried 10,000 requests
@@ -44,30 +37,6 @@ _CONFIG = h2.config.H2Configuration(
 )
 
 
-def alpn_protocols(attributes: dict[str, str]) -> tuple[str, ...]:
-    """What an HTTPS listener offers in ALPN: ``h2`` first unless ``routing.http2.enabled`` is false."""
-    if attributes.get("routing.http2.enabled", "true") == "false":
-        return ("http/1.1",)
-    return ("h2", "http/1.1")
-
-
-class AlpnSwitch(asyncio.Protocol):
-    """An HTTPS listener's protocol factory: after the handshake, hand the transport to the HTTP/2 or the
-    HTTP/1.1 side, whichever ALPN chose."""
-
-    __slots__ = ("listener",)
-
-    def __init__(self, listener: AlbListener) -> None:
-        self.listener = listener
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        ssl_object = transport.get_extra_info("ssl_object")
-        chosen = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
-        protocol = H2ClientConnection(self.listener) if chosen == "h2" else ClientConnection(self.listener)
-        transport.set_protocol(protocol)  # type: ignore[attr-defined]
-        protocol.connection_made(transport)
-
-
 class H2Request(Request):
     __slots__ = ()
     http2 = True
@@ -76,7 +45,9 @@ class H2Request(Request):
 class H2ClientConnection(asyncio.Protocol):
     """One client connection speaking HTTP/2; its streams are ``Stream`` objects."""
 
-    def __init__(self, listener: AlbListener) -> None:
+    transport: asyncio.Transport  # set by connection_made, before anything else happens
+
+    def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.loop = listener.loop
         self.h2 = h2.connection.H2Connection(_CONFIG)
@@ -87,10 +58,9 @@ class H2ClientConnection(asyncio.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
             },
         )
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.streams: dict[int, Stream] = {}
         self.peer, self.peer_port = "", 0
-        self.tls_headers = b""
+        self.tls_headers: Headers = []
         self.requests = 0
         self.last_stream = 0
         self.going_away = False  # GOAWAY sent: finish the open streams, then close
@@ -101,7 +71,7 @@ class H2ClientConnection(asyncio.Protocol):
     # -- transport events ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # (uvloop's transports do not subclass it)
         if not self.listener.admit(self, transport):
             return
         self.h2.initiate_connection()
@@ -110,9 +80,9 @@ class H2ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
-        self.listener.clients.discard(self)  # type: ignore[arg-type]
+        self.listener.clients.discard(self)
         for stream in list(self.streams.values()):
-            forwarding.abandon(stream.exchange)  # AWS logs 460: the client closed first
+            stream.exchange.release()  # AWS logs 460: the client closed first
         self.streams.clear()
 
     def data_received(self, data: bytes) -> None:
@@ -154,15 +124,15 @@ class H2ClientConnection(asyncio.Protocol):
             return
         self.requests += 1
         self.last_stream = event.stream_id
-        exchange = Exchange(_request(event.headers, self.peer, self.peer_port))
-        request = exchange.request
+        request = _request(event.headers, self.peer, self.peer_port)
+        stream = self.streams[event.stream_id] = Stream(self, event.stream_id, request)
+        exchange = stream.exchange
         exchange.head_only = request.method == "HEAD"
         ended = event.stream_ended is not None
         exchange.request_done = ended
         # A body without content-length reaches an HTTP/1.1 target chunked.
         exchange.chunked = not ended and not any(n == b"content-length" for n, _ in request.headers)
-        stream = self.streams[event.stream_id] = Stream(self, event.stream_id, exchange)
-        forwarding.dispatch(stream, exchange)  # type: ignore[arg-type]
+        self.listener.state.chain.run(exchange)
         if self.requests >= MAX_REQUESTS:
             self.go_away()
 
@@ -257,15 +227,3 @@ def _request(headers: list[tuple[bytes, bytes]], peer: str, peer_port: int) -> H
         request.headers.append((b"cookie", b"; ".join(cookies)))
     request.host = authority.decode("latin-1")
     return request
-
-
-def with_alpn(prepare: Callable[[ssl.SSLContext], None], attributes: dict[str, str]) -> Callable[[ssl.SSLContext], None]:
-    """A TLS context preparer that also offers the listener's ALPN protocols (every SNI context must:
-    OpenSSL selects ALPN with the context the SNI callback switched to)."""
-    protocols = list(alpn_protocols(attributes))
-
-    def prepare_with_alpn(context: ssl.SSLContext) -> None:
-        prepare(context)
-        context.set_alpn_protocols(protocols)
-
-    return prepare_with_alpn

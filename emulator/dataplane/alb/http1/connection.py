@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import cast
 
 import httptools
 
-from emulator.dataplane.alb import forwarding
-from emulator.dataplane.alb.desync import classify, verdict
-from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange
+import emulator.dataplane.alb.upstream.http1 as http1_upstream
+from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
+from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.http1.framing import http1_response, response_head
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.responses import lb_response
-
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.listener import AlbListener
-    from emulator.dataplane.alb.upstream import UpstreamConnection
+from emulator.dataplane.alb.responses import LocalResponse, lb_response
+from emulator.dataplane.alb.state import Listener
 
 MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
 MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
@@ -42,6 +40,10 @@ class LbError(Exception):
 
     def __init__(self, status: int) -> None:
         self.status = status
+
+
+class _Closed(Exception):
+    """Raised from a parser callback once the connection is closing."""
 
 
 class _Restart(Exception):
@@ -59,10 +61,13 @@ def _request_parser(protocol: object) -> httptools.HttpRequestParser:
 
 
 class ClientConnection(asyncio.Protocol):
-    def __init__(self, listener: AlbListener) -> None:
+    """An ``exchange.Downstream``: the HTTP/1.x client leg, which serialises its own responses."""
+
+    transport: asyncio.Transport  # set by connection_made, before anything else happens
+
+    def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.loop = listener.loop
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = _request_parser(self)
         self.peer, self.peer_port = "", 0
         self.parsing: Exchange | None = None  # the request the parser is filling in
@@ -72,19 +77,19 @@ class ClientConnection(asyncio.Protocol):
         self.paused = 0
         self.write_paused = False  # the client's socket buffer is full: the target's reading must wait
         self.batch: bytearray | None = None  # output gathered during one upstream read (see ``send``)
-        self.tunnel: UpstreamConnection | None = None
+        self.tunnel: Upstream | None = None
         self.upgrading: Exchange | None = None  # an upgrade request whose target has not answered yet
         self.held: bytearray | None = None  # client bytes after that request, until the target answers
         self.identity_left: int | None = None  # body bytes still due of a Transfer-Encoding: identity request
         self.head_started = 0.0  # when the request head being parsed began (the header-read deadline)
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
-        self.tls_headers = b""  # mTLS / TLS-info header lines for every request (client_tls)
+        self.tls_headers: Headers = []  # mTLS / TLS-info headers for every request (client_tls)
 
     # -- transport events ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # (uvloop's transports do not subclass it)
         self.listener.admit(self, transport)  # (a refused connection is aborted: nothing more arrives)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -92,7 +97,7 @@ class ClientConnection(asyncio.Protocol):
         self.listener.clients.discard(self)
         for exchange in (self.active, *self.queue):
             if exchange is not None:
-                forwarding.abandon(exchange)  # AWS logs 460: the client closed first
+                exchange.release()  # AWS logs 460: the client closed first
         if self.tunnel is not None:
             self.tunnel.close()
         self.active = None
@@ -101,7 +106,7 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_active = self.loop.time()
         if self.tunnel is not None:
-            self.tunnel.transport.write(data)  # type: ignore[union-attr]
+            self.tunnel.write(data)
         elif self.held is not None:  # reading is paused, but this read was already on its way
             self.held += data
         else:
@@ -119,6 +124,8 @@ class ClientConnection(asyncio.Protocol):
                     self.pause_reading(UPGRADING)
                     return
             except httptools.HttpParserCallbackError as error:
+                if self.closing:  # a stage answered and closed the connection (desync mitigation)
+                    return
                 cause = error.__context__
                 if not isinstance(cause, _Restart):
                     self.fail(cause.status if isinstance(cause, LbError) else 400)
@@ -140,17 +147,17 @@ class ClientConnection(asyncio.Protocol):
         self.write_paused = True
         upstream = self._reading_upstream()
         if upstream is not None:
-            upstream.transport.pause_reading()  # type: ignore[union-attr]
+            upstream.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
         upstream = self._reading_upstream()
         if upstream is not None:
-            upstream.transport.resume_reading()  # type: ignore[union-attr]
+            upstream.resume_reading()
 
-    def _reading_upstream(self) -> UpstreamConnection | None:
+    def _reading_upstream(self) -> Upstream | None:
         upstream = self.tunnel or (self.active.upstream if self.active else None)
-        return upstream if upstream is not None and upstream.transport is not None and not upstream.closed else None
+        return upstream if upstream is not None and not upstream.closed else None
 
     def pause_reading(self, reason: int) -> None:
         if not self.paused and not self.closing:
@@ -166,12 +173,14 @@ class ClientConnection(asyncio.Protocol):
     # -- parser callbacks ------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.parsing = Exchange(Request(self.peer, self.peer_port))
+        self.parsing = Exchange(Request(self.peer, self.peer_port), self)
         self.header_bytes = 0
         self.head_started = self.loop.time()
 
     def on_url(self, url: bytes) -> None:
-        request = self.parsing.request  # type: ignore[union-attr]
+        exchange = self.parsing
+        assert exchange is not None  # llhttp calls on_message_begin first
+        request = exchange.request
         request.url += url
         if len(request.url) > MAX_URL:
             raise LbError(414)
@@ -183,54 +192,51 @@ class ClientConnection(asyncio.Protocol):
             raise LbError(400)
         name = name.lower()
         exchange = self.parsing
-        exchange.request.headers.append((name, value))  # type: ignore[union-attr]
+        assert exchange is not None
+        request = exchange.request
+        request.headers.append((name, value))
         if name == b"host":
-            if not exchange.request.host:  # type: ignore[union-attr]
-                exchange.request.host = value.decode("latin-1")  # type: ignore[union-attr]
+            if not request.host:
+                request.host = value.decode("latin-1")
         elif name == b"transfer-encoding":
             codings = [coding.strip().lower() for coding in value.split(b",")]
             if not _TE_OK.issuperset(codings):
                 raise LbError(501)  # AWS: unsupported Transfer-Encoding -> 501
             # llhttp refuses "chunked" anywhere but last, so the last coding decides the framing.
-            exchange.chunked = codings[-1] == b"chunked"  # type: ignore[union-attr]
-            exchange.identity = not exchange.chunked  # type: ignore[union-attr]
+            exchange.chunked = codings[-1] == b"chunked"
+            exchange.identity = not exchange.chunked
         elif name == b"expect" and value.lower() == b"100-continue":
-            exchange.expect = True  # type: ignore[union-attr]
+            exchange.expect = True
         elif name == b"upgrade":
-            exchange.upgrade = value  # type: ignore[union-attr]
+            exchange.upgrade = value
 
     def on_headers_complete(self) -> None:
         exchange = self.parsing
+        assert exchange is not None
         parser = self.parser
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise LbError(505)
-        request = exchange.request  # type: ignore[union-attr]
+        request = exchange.request
         request.method = parser.get_method().decode("latin-1")
-        exchange.http10 = version == "1.0"  # type: ignore[union-attr]
-        exchange.keep_alive = parser.should_keep_alive() and not self.closing  # type: ignore[union-attr]
-        exchange.head_only = request.method == "HEAD"  # type: ignore[union-attr]
-        mode = self.listener.state.desync
-        if mode != "monitor":
-            decision = verdict(mode, classify(request, exchange.http10))  # type: ignore[union-attr]
-            if decision == "reject":
-                raise LbError(400)
-            if decision == "forward-close":
-                exchange.keep_alive = False  # type: ignore[union-attr]
-                exchange.ambiguous = True  # type: ignore[union-attr]
+        exchange.http10 = version == "1.0"
+        exchange.keep_alive = parser.should_keep_alive() and not self.closing
+        exchange.head_only = request.method == "HEAD"
         if not request.host and request.url[:4].lower() == b"http":  # absolute-form: the authority is the Host
             request.host = request.url.decode("latin-1").split("/")[2]
-        if exchange.upgrade is not None and not parser.should_upgrade():  # type: ignore[union-attr]
-            exchange.upgrade = None  # type: ignore[union-attr]
-        elif exchange.upgrade is not None:  # type: ignore[union-attr]
+        if exchange.upgrade is not None and not parser.should_upgrade():
+            exchange.upgrade = None
+        elif exchange.upgrade is not None:
             self.upgrading = exchange
-        if exchange.identity:  # type: ignore[union-attr]
+        if exchange.identity:
             self.identity_left = _content_length(request)
         if self.active is None:
             self.active = exchange
-            forwarding.dispatch(self, exchange)  # type: ignore[arg-type]
+            self.listener.state.chain.run(exchange)
+            if self.closing:
+                raise _Closed  # (stops the parser: nothing after this request is read)
         else:
-            self.queue.append(exchange)  # type: ignore[arg-type]
+            self.queue.append(exchange)
             self.pause_reading(PIPELINE)
         if self.identity_left == 0:
             self.on_message_complete()
@@ -255,10 +261,11 @@ class ClientConnection(asyncio.Protocol):
         if exchange is None or exchange.discard:
             return
         upstream = exchange.upstream
-        if upstream is not None and exchange.body is None:
-            forwarding.send_body(exchange, upstream, body)
+        if exchange.body is None:
+            if upstream is not None:
+                upstream.send_body(exchange, body)
         else:
-            exchange.body.append(body)  # type: ignore[union-attr]
+            exchange.body.append(body)
 
     def on_message_complete(self) -> None:
         exchange, self.parsing = self.parsing, None
@@ -267,28 +274,42 @@ class ClientConnection(asyncio.Protocol):
         exchange.request_done = True
         if exchange.local is not None and exchange is self.active:
             self.respond(exchange, exchange.local)
-        elif exchange.upstream is not None and exchange.body is None and exchange.chunked:
-            exchange.upstream.transport.write(b"0\r\n\r\n")  # type: ignore[union-attr]
+        elif exchange.upstream is not None and exchange.body is None:
+            exchange.upstream.end_body(exchange)
 
     # -- answering -------------------------------------------------------------------------------
 
-    def respond(self, exchange: Exchange, response: bytes) -> None:
+    def respond(self, exchange: Exchange, response: LocalResponse) -> None:
         """Send an LB-made response once the request has been read in full, then move on."""
+        if response.close:
+            exchange.keep_alive = False
+            self.fail(response.status)
+            return
         if not exchange.request_done:
             exchange.local, exchange.discard, exchange.body = response, True, None  # sent by on_message_complete
             return
-        self.send(self.listener.state.responses.rewrite(response))
+        self.send(http1_response(self.listener.state.responses, response, exchange.keep_alive))
         self.finish(exchange)
+
+    def forward(self, exchange: Exchange, decision: ToTarget) -> None:
+        # (decision.http2 cannot be: HTTP/1.x requests to HTTP2/GRPC groups were answered 464)
+        self.upstream_active = self.loop.time()
+        pool = self.listener.pool
+        upstream = pool.acquire(decision.key)
+        if upstream is not None:
+            http1_upstream.attach(self, exchange, upstream, decision.head)
+        else:
+            self.loop.create_task(http1_upstream.connect(pool, self, exchange, decision))
 
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""
         if not self.closing:
-            self.send(self.listener.state.responses.rewrite(lb_response(status, False)))
+            self.send(http1_response(self.listener.state.responses, lb_response(status), False))
         self.close()
 
     def finish(self, exchange: Exchange) -> None:
         """The response to ``exchange`` is complete: start the next pipelined request or close."""
-        forwarding.abandon(exchange)
+        exchange.release()
         self.active = None
         held = None
         if exchange is self.upgrading:  # the target declined the upgrade (or the LB answered it)
@@ -301,7 +322,7 @@ class ClientConnection(asyncio.Protocol):
         self.last_active = self.loop.time()
         while self.queue and self.active is None and not self.closing:
             self.active = self.queue.popleft()
-            forwarding.dispatch(self, self.active)
+            self.listener.state.chain.run(self.active)
         if not self.queue:
             self.resume_reading(PIPELINE)
         if held is not None:  # the parser stopped at the upgrade request: what followed is the next request
@@ -309,7 +330,7 @@ class ClientConnection(asyncio.Protocol):
             self.resume_reading(UPGRADING)
             self._feed(bytes(held))
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | bytearray) -> None:
         """Write to the client; while a target's bytes are being relayed, gather them into one write."""
         if self.batch is not None:
             self.batch += data
@@ -328,8 +349,18 @@ class ClientConnection(asyncio.Protocol):
 
     # -- upstream events (called by UpstreamConnection) -----------------------------------------------
 
-    def upstream_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> None:
-        forwarding.response_head(self, self.active, status, reason, headers)  # type: ignore[arg-type]
+    def upstream_head(self, status: int, reason: bytes, headers: Headers, end: bool = False) -> None:
+        """The target's response head: through the chain's response stages, then framed for this client."""
+        exchange = self.active
+        if exchange is None:
+            return
+        exchange.response_started = True
+        state = self.listener.state
+        headers = state.chain.on_response(exchange, headers)
+        self.send(response_head(exchange, status, reason, headers, not state.past_lifetime(self.created, self.loop.time())))
+
+    def upstream_trailers(self, trailers: Headers) -> None:
+        pass  # an HTTP/1.1 target sends none that the LB relays
 
     def upstream_body(self, body: bytes) -> None:
         exchange = self.active
@@ -353,7 +384,7 @@ class ClientConnection(asyncio.Protocol):
             exchange.keep_alive = False  # answered before the body ended: the rest cannot be framed
         self.finish(exchange)
 
-    def upstream_failed(self, upstream: UpstreamConnection, status: int) -> None:
+    def upstream_failed(self, upstream: Upstream, status: int) -> None:
         exchange = self.active
         upstream.close()
         if self.tunnel is upstream:
@@ -366,7 +397,7 @@ class ClientConnection(asyncio.Protocol):
                 exchange.keep_alive = False
                 self.fail(status)
 
-    def upstream_upgraded(self, upstream: UpstreamConnection, rest: bytes) -> None:
+    def upstream_upgraded(self, upstream: Upstream, rest: bytes) -> None:
         """The target answered 101: from now on bytes flow both ways untouched (WebSocket)."""
         exchange = self.active
         if exchange is None or exchange.upstream is not upstream:
@@ -376,7 +407,7 @@ class ClientConnection(asyncio.Protocol):
             self.send(rest)
         held, self.held = self.held, None
         if held:
-            upstream.transport.write(held)  # type: ignore[union-attr]
+            upstream.write(held)
         self.resume_reading(UPGRADING)
 
     # -- timers ----------------------------------------------------------------------------------
@@ -418,3 +449,4 @@ def _parse_error_status(error: Exception) -> int:
     if "transfer-encoding" in text:
         return 501
     return 400
+

@@ -1,6 +1,7 @@
-"""authenticate-oidc / authenticate-cognito rule actions (checklist 4.3), emulated with AWS's browser flow.
+"""authenticate-oidc / authenticate-cognito rule actions, emulated with AWS's browser flow.
 
-AWS "Authenticate users using an Application Load Balancer":
+AWS "Authenticate users using an Application Load Balancer"
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html):
 1. A request without a valid session cookie is answered per ``OnUnauthenticatedRequest``: ``deny`` -> 401,
    ``allow`` -> forwarded without claims, ``authenticate`` (default) -> 302 to the IdP's
    AuthorizationEndpoint with ``client_id``, ``redirect_uri=https://<host>/oauth2/idpresponse``,
@@ -32,9 +33,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from emulator.dataplane.alb.idp_client import IdpError, exchange_code
+from emulator.dataplane.alb.auth.idp_client import IdpError, exchange_code
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.heads import Headers
+from emulator.dataplane.alb.outcomes import GO_ON, Outcome
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.responses import build_response, lb_response
+from emulator.dataplane.alb.responses import LocalResponse, lb_response, redirect
 
 AUTH_TYPES = ("authenticate-oidc", "authenticate-cognito")
 CALLBACK_PATH = "/oauth2/idpresponse"
@@ -110,21 +114,22 @@ class Authenticate:
 
     # -- every request ---------------------------------------------------------------------------
 
-    def check(self, request: Request, keep_alive: bool) -> bytes:
-        """Header lines of claims for an authenticated request, ``b""`` to pass without claims (allow);
-        raises ``Answer`` with the LB's response otherwise."""
+    def check(self, ctx: Exchange) -> Outcome:
+        """``GO_ON`` with the claims headers in ``ctx.extra`` for an authenticated request (none with ``allow``),
+        else the LB's answer: 401 (``deny``) or a 302 to the IdP."""
+        request = ctx.request
         session = self._session(request)
         if session is not None:
-            return self._claim_headers(session)
+            ctx.extra = self._claim_headers(session)
+            return GO_ON
         if self.unauthenticated == "allow":
-            return b""
+            return GO_ON
         if self.unauthenticated == "deny":
-            raise Answer(lb_response(401, keep_alive))
+            return lb_response(401)
         state = seal({"c": self.client_id, "u": request.url.decode("latin-1"), "t": int(time.time())})
         query = {"client_id": self.client_id, "redirect_uri": _redirect_uri(request), "response_type": "code",
                  "scope": self.scope, "state": state, **self.extra}
-        location = f"{self.authorize}{'&' if '?' in self.authorize else '?'}{urlencode(query)}"
-        raise Answer(build_response(302, "text/html", b"", keep_alive, f"Location: {location}\r\n".encode()))
+        return redirect(302, f"{self.authorize}{'&' if '?' in self.authorize else '?'}{urlencode(query)}")
 
     def _session(self, request: Request) -> dict | None:
         parts, index = [], 0
@@ -136,44 +141,37 @@ class Authenticate:
             return None
         return session
 
-    def _claim_headers(self, session: dict) -> bytes:
+    def _claim_headers(self, session: dict) -> Headers:
         claims = session["claims"]
         header = {"typ": "JWT", "kid": KEY_ID, "alg": "ES256", "iss": self.issuer, "client": self.client_id,
                   "signer": self.signer, "exp": session["e"]}
-        lines = (
-            f"x-amzn-oidc-accesstoken: {session['at']}\r\n"
-            f"x-amzn-oidc-identity: {claims.get('sub', '')}\r\n"
-            f"x-amzn-oidc-data: {oidc_data(claims, header)}\r\n"
-        )
-        return lines.encode("latin-1")
+        return [
+            (b"x-amzn-oidc-accesstoken", str(session["at"]).encode("latin-1")),
+            (b"x-amzn-oidc-identity", str(claims.get("sub", "")).encode("latin-1")),
+            (b"x-amzn-oidc-data", oidc_data(claims, header).encode("latin-1")),
+        ]
 
     # -- /oauth2/idpresponse ---------------------------------------------------------------------
 
-    async def complete_login(self, request: Request, keep_alive: bool) -> bytes:
+    async def complete_login(self, request: Request) -> LocalResponse:
         """Exchange the code, fetch the claims, set the session cookie and send the browser back."""
         params = dict(parse_qsl(request.query))
         state = unseal(params.get("state", ""))
         if state is None or state.get("c") != self.client_id or "code" not in params:
-            return lb_response(401, keep_alive)
+            return lb_response(401)
         try:
-            access_token, claims = await exchange_code(self, params["code"], _redirect_uri(request))
+            access_token, claims = await exchange_code(
+                self.client_id, self.secret, self.token, self.userinfo, params["code"], _redirect_uri(request))
         except IdpError:
-            return lb_response(IDP_ERROR, keep_alive)
+            return lb_response(IDP_ERROR)
         value = seal({"c": self.client_id, "at": access_token, "claims": claims, "e": int(time.time()) + self.timeout})
         expires = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + self.timeout))
-        cookies = "".join(
-            f"Set-Cookie: {self.cookie}-{i}={value[start:start + SHARD]}; Expires={expires}; Path=/; Secure; HttpOnly\r\n"
+        cookies = [
+            (b"Set-Cookie",
+             f"{self.cookie}-{i}={value[start:start + SHARD]}; Expires={expires}; Path=/; Secure; HttpOnly".encode())
             for i, start in enumerate(range(0, len(value), SHARD))
-        )
-        extra = f"Location: {state['u']}\r\n{cookies}".encode("latin-1")
-        return build_response(302, "text/html", b"", keep_alive, extra)
-
-
-class Answer(Exception):
-    """An authenticate action answers the request itself (401, or 302 to the IdP)."""
-
-    def __init__(self, response: bytes) -> None:
-        self.response = response
+        ]
+        return redirect(302, state["u"], cookies)
 
 
 def _redirect_uri(request: Request) -> str:

@@ -3,8 +3,8 @@
 One ``TargetGroupRuntime`` per target group is shared by every listener that forwards to it, so health
 state and selection state (round-robin position, outstanding requests, stickiness, flow tables) are per
 group, as on AWS. The reconciler refreshes it on every store change (``update``); the health checker marks
-targets up or down and calls ``refresh_routable``. How a target is chosen lives in
-``emulator.dataplane.selection``; the group's part of it is kept here: ``settings`` (the typed view of its
+targets up or down and calls ``refresh_routable``. How a target is chosen lives in the
+rest of ``emulator.dataplane.selection``; the group's part of it is kept here: ``settings`` (the typed view of its
 attributes), ``picker`` and ``stickiness``, all rebuilt when what they derive from changes.
 """
 

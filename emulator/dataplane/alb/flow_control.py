@@ -1,4 +1,4 @@
-"""HTTP/2 flow control shared by both legs: the client's streams (``http2_stream``) and the target's (``h2_upstream``)."""
+"""HTTP/2 flow control shared by both legs: the client's streams (``http2.stream``) and the target's (``http2.upstream``)."""
 
 from __future__ import annotations
 

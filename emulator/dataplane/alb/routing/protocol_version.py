@@ -2,7 +2,7 @@
 
 AWS "HTTP 464": the request protocol is HTTP/1.1 while the target group's protocol version is gRPC or
 HTTP/2; the request is gRPC while the version is HTTP/1.1; or the request is HTTP/2 but not POST while the
-version is gRPC. HTTP2 and GRPC groups receive HTTP/2 from the load balancer (``h2_upstream``).
+version is gRPC. HTTP2 and GRPC groups receive HTTP/2 from the load balancer (``http2.upstream``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from emulator.dataplane.tls import outbound
-
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.auth import Authenticate
 
 TIMEOUT = 5.0
 
@@ -23,17 +19,20 @@ class IdpError(Exception):
     """The IdP could not be reached or did not answer 200 with JSON."""
 
 
-async def exchange_code(auth: Authenticate, code: str, redirect_uri: str) -> tuple[str, dict]:
-    """(access token, user claims): the TokenEndpoint with client_secret_basic, then the UserInfoEndpoint."""
-    basic = base64.b64encode(f"{quote(auth.client_id)}:{quote(auth.secret)}".encode()).decode()
+async def exchange_code(
+    client_id: str, secret: str, token_url: str, userinfo_url: str, code: str, redirect_uri: str
+) -> tuple[str, dict]:
+    """(access token, user claims): the TokenEndpoint with client_secret_basic, then the UserInfoEndpoint
+    (skipped when ``userinfo_url`` is empty)."""
+    basic = base64.b64encode(f"{quote(client_id)}:{quote(secret)}".encode()).decode()
     form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                      "client_id": auth.client_id})
-    tokens = await _call("POST", auth.token, {"Authorization": f"Basic {basic}",
+                      "client_id": client_id})
+    tokens = await _call("POST", token_url, {"Authorization": f"Basic {basic}",
                                               "Content-Type": "application/x-www-form-urlencoded"}, form.encode())
     access_token = tokens.get("access_token")
     if not isinstance(access_token, str):
         raise IdpError("no access_token")
-    claims = await _call("GET", auth.userinfo, {"Authorization": f"Bearer {access_token}"}) if auth.userinfo else {}
+    claims = await _call("GET", userinfo_url, {"Authorization": f"Bearer {access_token}"}) if userinfo_url else {}
     return access_token, claims
 
 

@@ -1,5 +1,5 @@
-"""One HTTP/2 stream of a client connection (``http2``): a request/response exchange that offers ``forwarding``
-and the target legs the same interface as an HTTP/1.1 ``ClientConnection``, in HTTP/2 frames.
+"""One HTTP/2 stream of a client connection (``http2.client``): an ``exchange.Downstream``, like an HTTP/1.1
+``ClientConnection``, that serialises responses as HTTP/2 frames itself.
 
 Response bytes wait in ``pending`` for the client's flow-control window; while they wait, the target leg's
 reading is paused. Request DATA is acknowledged as it is handed on, unless the target leg is full
@@ -8,41 +8,56 @@ reading is paused. Request DATA is acknowledged as it is handed on, unless the t
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
+import asyncio
+from typing import Protocol
 
+import h2.connection
 import h2.errors
 import h2.exceptions
 
-from emulator.dataplane.alb import forwarding, h2_upstream
-from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.h2_flow import send_within_window
-from emulator.dataplane.alb.responses import lb_response
-
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.http2 import H2ClientConnection
-    from emulator.dataplane.alb.upstream import PoolKey, UpstreamConnection
+import emulator.dataplane.alb.upstream.http1 as http1_upstream
+import emulator.dataplane.alb.upstream.http2 as h2_upstream
+from emulator.dataplane.alb.exchange import Exchange, Upstream
+from emulator.dataplane.alb.flow_control import send_within_window
+from emulator.dataplane.alb.headers.response import ResponsePolicy
+from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.request import Request
+from emulator.dataplane.alb.responses import LocalResponse, lb_response
+from emulator.dataplane.alb.state import Listener
 
 # Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2): never relayed from an HTTP/1.1 target.
 CONNECTING = 8  # a ``held`` bit (beside exchange.UPSTREAM_FULL): the body waits for the target connection
 CONNECT_POLL = 0.005  # how often a body waiting for its target connection checks that it is attached
 H2_HOP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade", b"te"))
-Headers = list[tuple[bytes, bytes]]
+
+
+class Connection(Protocol):
+    """What a stream needs of its HTTP/2 client connection."""
+
+    listener: Listener
+    loop: asyncio.AbstractEventLoop
+    h2: h2.connection.H2Connection
+    tls_headers: Headers
+    created: float
+    closing: bool
+
+    def output_soon(self) -> None: ...
+    def stream_closed(self, stream: Stream) -> None: ...
 
 
 class Stream:
     __slots__ = (
         "conn", "id", "listener", "loop", "exchange", "active", "batch", "pending", "trailers", "end_pending",
-        "ended", "held", "unacked", "upstream_active", "write_paused", "tls_headers", "created", "head",
+        "ended", "held", "unacked", "upstream_active", "write_paused", "tls_headers", "created",
     )
 
-    def __init__(self, conn: H2ClientConnection, stream_id: int, exchange: Exchange) -> None:
+    def __init__(self, conn: Connection, stream_id: int, request: Request) -> None:
         self.conn = conn
         self.id = stream_id
         self.listener = conn.listener
         self.loop = conn.loop
-        self.exchange = exchange
-        self.active: Exchange | None = exchange  # None once answered (``forwarding`` checks it)
+        self.exchange = exchange = Exchange(request, self)
+        self.active: Exchange | None = exchange  # None once answered
         self.batch: bytearray | None = None  # target bytes gathered during one read (see ``send``)
         self.pending = bytearray()  # response bytes waiting for flow-control window
         self.trailers: Headers | None = None
@@ -54,7 +69,6 @@ class Stream:
         self.write_paused = False  # ``pending`` is not empty: the target leg must not read
         self.tls_headers = conn.tls_headers
         self.created = conn.created
-        self.head: bytearray | None = None  # collects the HTTP/1.1 response head ``forwarding`` builds
 
     @property
     def closing(self) -> bool:
@@ -67,9 +81,9 @@ class Stream:
         if not exchange.discard:
             upstream = exchange.upstream
             if upstream is not None and exchange.body is None:
-                forwarding.send_body(exchange, upstream, data)
+                upstream.send_body(exchange, data)
             elif exchange.body is not None:
-                exchange.body.append(data)  # sent when the target connection is ready (forwarding._attach)
+                exchange.body.append(data)  # sent when the target leg is ready
                 if not self.held & CONNECTING:
                     self.pause_reading(CONNECTING)
                     self.loop.call_later(CONNECT_POLL, self._wait_attached)
@@ -86,10 +100,8 @@ class Stream:
         upstream = exchange.upstream
         if exchange.local is not None:
             self.respond(exchange, exchange.local)
-        elif isinstance(upstream, h2_upstream.H2UpstreamStream):
-            upstream.end_request()
-        elif upstream is not None and exchange.body is None and exchange.chunked:
-            upstream.transport.write(b"0\r\n\r\n")  # type: ignore[union-attr]
+        elif upstream is not None and exchange.body is None:
+            upstream.end_body(exchange)
 
     def _wait_attached(self) -> None:
         """The client's window stays closed while its body is buffered, until the target leg takes it."""
@@ -102,18 +114,27 @@ class Stream:
     def reset_by_client(self) -> None:
         self.ended = True
         self.active = None
-        forwarding.abandon(self.exchange)
+        self.exchange.release()
         self.conn.stream_closed(self)
 
-    # -- the ClientConnection interface (forwarding, upstream) ---------------------------------------
+    # -- the exchange.Downstream interface (the chain, the forwarders, the target legs) -------------
 
-    def respond(self, exchange: Exchange, response: bytes) -> None:
-        """An LB-made response (HTTP/1.1 bytes from ``responses``/``actions``), as HTTP/2."""
+    def respond(self, exchange: Exchange, response: LocalResponse) -> None:
+        """An LB-made response, as HTTP/2."""
+        if response.close:
+            self.fail(response.status)
+            return
         if not exchange.request_done:
             exchange.local, exchange.discard, exchange.body = response, True, None
             return
         self._local(response)
         self.finish(exchange)
+
+    def forward(self, exchange: Exchange, decision: ToTarget) -> None:
+        if decision.http2:
+            h2_upstream.forward(self.listener.h2_pool, self, exchange, decision)
+        else:
+            http1_upstream.forward(self.listener.pool, self, exchange, decision)
 
     def fail(self, status: int) -> None:
         exchange = self.exchange
@@ -122,14 +143,13 @@ class Stream:
         if exchange.response_started:
             self._reset(h2.errors.ErrorCodes.INTERNAL_ERROR)
         else:
-            self._local(lb_response(status, True))
+            self._local(lb_response(status))
         exchange.discard, exchange.body, exchange.local = True, None, None  # the rest of the body is dropped
         self.finish(exchange)
 
-    def _local(self, response: bytes) -> None:
-        headers, body = lb_h2_response(self.listener.state.responses.rewrite(response))
-        if self.exchange.head_only:
-            body = b""
+    def _local(self, response: LocalResponse) -> None:
+        headers = h2_response_headers(self.listener.state.responses, response)
+        body = b"" if self.exchange.head_only else response.body
         self._head(headers, end=not body)
         if body:
             self.send(body)
@@ -137,12 +157,10 @@ class Stream:
 
     def finish(self, exchange: Exchange) -> None:
         self.active = None
-        forwarding.abandon(exchange)
+        exchange.release()
 
-    def send(self, data: bytes) -> None:
-        if self.head is not None:
-            self.head += data
-        elif self.batch is not None:
+    def send(self, data: bytes | bytearray) -> None:
+        if self.batch is not None:
             self.batch += data
         else:
             self.pending += data
@@ -165,20 +183,29 @@ class Stream:
                 self.unacked = 0
                 self.conn.output_soon()
 
-    def forward_h2(self, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
-        h2_upstream.forward(self, exchange, key, head)
-
     # -- events from the target leg ----------------------------------------------------------------
 
-    def upstream_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool, end: bool = False) -> None:
-        """The target's response head, with the LB's cookies and injected headers exactly as HTTP/1.1 clients
-        get them (``forwarding.response_head`` writes it into ``head``), as HTTP/2 headers; ``end``: the head
-        is the whole response (a gRPC trailers-only answer)."""
+    def upstream_head(self, status: int, reason: bytes, headers: Headers, end: bool = False) -> None:
+        """The target's response head (HTTP/1.1 or HTTP/2), through the chain's response stages, as HTTP/2
+        headers; ``end``: the head is the whole response (a gRPC trailers-only answer)."""
         exchange = self.exchange
-        self.head = bytearray()
-        forwarding.response_head(self, exchange, status, reason, headers)  # type: ignore[arg-type]
-        head, self.head = self.head, None
-        self._head(h2_response(bytes(head))[0], end)
+        exchange.response_started = True
+        headers = self.listener.state.chain.on_response(exchange, headers)
+        out = [(b":status", b"%d" % status)]
+        has_length = chunked = False
+        for name, value in headers:
+            if name in H2_HOP or name[:1] == b":":
+                chunked = chunked or name == b"transfer-encoding"
+                continue
+            if name == b"content-length":
+                has_length = True
+            out.append((name.lower(), value))
+        upstream = exchange.upstream
+        if not has_length and not chunked and upstream is not None and not (
+            exchange.head_only or status in (204, 304)
+        ):
+            upstream.until_close = True  # an HTTP/1.1 target's body without length ends when it closes
+        self._head(out, end)
         if end:
             exchange.upstream = None
             self.finish(exchange)
@@ -197,14 +224,14 @@ class Stream:
             exchange.discard, exchange.body = True, None
         self.finish(exchange)
 
-    def upstream_failed(self, upstream: UpstreamConnection | h2_upstream.H2UpstreamStream, status: int) -> None:
+    def upstream_failed(self, upstream: Upstream, status: int) -> None:
         upstream.close()
         exchange = self.exchange
         if exchange.upstream is upstream:
             exchange.upstream = None
             self.fail(status)
 
-    def upstream_upgraded(self, upstream: UpstreamConnection, rest: bytes) -> None:
+    def upstream_upgraded(self, upstream: Upstream, rest: bytes) -> None:
         """A 101 cannot be relayed on HTTP/2: an invalid response (502)."""
         self.upstream_failed(upstream, 502)
 
@@ -252,11 +279,11 @@ class Stream:
             return
         self.write_paused = full
         upstream = self.exchange.upstream
-        if upstream is not None and upstream.transport is not None:
+        if upstream is not None:
             if full:
-                upstream.transport.pause_reading()
+                upstream.pause_reading()
             else:
-                upstream.transport.resume_reading()
+                upstream.resume_reading()
 
     def _reset(self, code: h2.errors.ErrorCodes) -> None:
         try:
@@ -272,26 +299,16 @@ class Stream:
         self.conn.stream_closed(self)
 
 
-@lru_cache(maxsize=256)
-def lb_h2_response(response: bytes) -> tuple[Headers, bytes]:
-    """An LB-made response (a few distinct prebuilt byte strings) as HTTP/2 headers and body."""
-    return h2_response(response)
-
-
-def h2_response(response: bytes) -> tuple[Headers, bytes]:
-    """An HTTP/1.1 response (or just its head) as HTTP/2 headers and body."""
-    head, _, body = response.partition(b"\r\n\r\n")
-    status_line, _, lines = head.partition(b"\r\n")
-    headers = [(b":status", status_line.split(b" ", 2)[1])]
-    headers += [(n, v) for n, v in header_lines(lines) if n not in H2_HOP]
-    return headers, body
-
-
-def header_lines(lines: bytes) -> Headers:
-    """CRLF-separated ``Name: value`` lines as lower-case (name, value) pairs."""
-    pairs = []
-    for line in lines.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name:
-            pairs.append((name.lower(), value.strip()))
-    return pairs
+def h2_response_headers(policy: ResponsePolicy, response: LocalResponse) -> Headers:
+    """An LB-made response's HTTP/2 headers under the listener's response settings (cached when the
+    response is)."""
+    if response.cacheable:
+        cached = policy.cache.get(response)
+        if cached is not None:
+            return cached
+    headers = [(b":status", b"%d" % response.status)]
+    headers += [(name.lower(), value) for name, value in policy.local_headers(response)]
+    headers.append((b"content-length", b"%d" % len(response.body)))
+    if response.cacheable:
+        policy.cache[response] = headers
+    return headers

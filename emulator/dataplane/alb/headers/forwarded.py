@@ -1,18 +1,23 @@
-"""The request head an ALB sends to a target (checklist 5.2), built straight into one bytearray.
+"""The request head an ALB sends to a target, as a typed ``UpstreamRequest`` that the upstream leg serialises.
 
-X-Forwarded-For per ``routing.http.xff_header_processing.mode`` (+ ``xff_client_port``), X-Forwarded-Proto
-and X-Forwarded-Port always overwritten, X-Amzn-Trace-Id kept or created, Host per
+AWS "HTTP headers and Application Load Balancers"
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html): X-Forwarded-For
+per ``routing.http.xff_header_processing.mode`` (+ ``xff_client_port``), X-Forwarded-Proto and
+X-Forwarded-Port always overwritten, X-Amzn-Trace-Id kept or created, Host per
 ``routing.http.preserve_host_header``, invalid header names dropped per
-``routing.http.drop_invalid_header_fields``. Targets always receive HTTP/1.1.
+``routing.http.drop_invalid_header_fields`` ("Load balancer attributes").
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from random import getrandbits
 
+from api_models.attribute_views import LoadBalancerSettings
 from api_models.resources import LoadBalancer
+from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.request import Request
 
 MAX_XFF_ENTRIES = 30  # more -> 463 (AWS "HTTP 463")
@@ -47,19 +52,19 @@ class HeaderPolicy:
         "proto_port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
     )
 
-    def __init__(self, protocol: str, port: int, balancer: LoadBalancer, lb_only: frozenset[bytes] = frozenset()) -> None:
+    def __init__(self, protocol: str, port: int, balancer: LoadBalancer, settings: LoadBalancerSettings,
+                 lb_only: frozenset[bytes] = frozenset()) -> None:
         """``lb_only``: lower-case names of headers only the LB sets (mTLS/TLS info); client copies are dropped."""
-        attrs = balancer.attributes
         proto = b"https" if protocol == "HTTPS" else b"http"
-        # The same two lines on every request of this listener: built once.
-        self.proto_port = b"x-forwarded-proto: %s\r\nx-forwarded-port: %d\r\n" % (proto, port)
+        # The same two headers on every request of this listener: built once.
+        self.proto_port = [(b"x-forwarded-proto", proto), (b"x-forwarded-port", b"%d" % port)]
         default = (protocol == "HTTP" and port == 80) or (protocol == "HTTPS" and port == 443)
         self.port_suffix = b"" if default else b":%d" % port
-        self.own_host = balancer.DNSName.encode("latin-1") + self.port_suffix  # for HTTP/1.0 requests without a Host
-        self.xff_mode = attrs.get("routing.http.xff_header_processing.mode", "append")
-        self.xff_port = attrs.get("routing.http.xff_client_port.enabled") == "true"
-        self.preserve_host = attrs.get("routing.http.preserve_host_header.enabled") == "true"
-        self.drop_invalid = attrs.get("routing.http.drop_invalid_header_fields.enabled") == "true"
+        self.own_host = (balancer.DNSName or "").encode("latin-1") + self.port_suffix  # for HTTP/1.0 requests without a Host
+        self.xff_mode = settings.xff_mode
+        self.xff_port = settings.xff_client_port
+        self.preserve_host = settings.preserve_host_header
+        self.drop_invalid = settings.drop_invalid_header_fields
         self.skip = _SKIP | lb_only
 
     def client_entry(self, request: Request) -> bytes:
@@ -69,55 +74,48 @@ class HeaderPolicy:
             return b"[%s]:%d" % (request.peer.encode("latin-1"), request.peer_port)
         return b"%s:%d" % (request.peer.encode("latin-1"), request.peer_port)
 
-    def build(self, request: Request, chunked: bool, upgrade: bytes | None, extra: bytes = b"") -> bytearray | int:
-        """The upstream head, or an LB status code (463) when the request must be refused.
+    def build(self, request: Request, chunked: bool, upgrade: bytes | None,
+              tls: Sequence[tuple[bytes, bytes]] = (), claims: Sequence[tuple[bytes, bytes]] = ()) -> UpstreamRequest | None:
+        """The upstream head, or None when the request carries too many X-Forwarded-For entries (AWS 463).
 
         ``chunked``: the body is re-chunked to the target; otherwise the client's Content-Length (if any) is
-        forwarded. ``extra`` is more CRLF-terminated header lines (the connection's TLS headers, authentication
-        claims)."""
-        head = bytearray(b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (
-            request.method.encode("latin-1"), _origin_form(request.url), self._host(request)))
+        forwarded. ``tls``, ``claims``: more headers (the connection's TLS headers, authentication claims)."""
         drop_invalid, skip = self.drop_invalid, self.skip
-        # One pass over the client's headers: copy what is passed on, pick up what the LB rewrites.
+        # One pass over the client's headers: pass on what is passed on, pick up what the LB rewrites.
+        headers: Headers = []
         existing: bytes | None = None  # X-Forwarded-For values joined
         trace = length = None
-        for name, value in request.headers:
+        for header in request.headers:
+            name = header[0]
             if name in skip:
                 if name == b"x-forwarded-for":
-                    existing = value if existing is None else existing + b", " + value
+                    existing = header[1] if existing is None else existing + b", " + header[1]
                 elif name == b"x-amzn-trace-id":
-                    trace = value if trace is None else trace
+                    trace = header[1] if trace is None else trace
                 elif name == b"content-length":
-                    length = value if length is None else length
+                    length = header[1] if length is None else length
                 continue
             if drop_invalid and not _VALID_NAME.fullmatch(name):
                 continue
-            head += name
-            head += b": "
-            head += value
-            head += b"\r\n"
+            headers.append(header)
         if existing and existing.count(b",") + 1 > MAX_XFF_ENTRIES:
-            return 463
+            return None
         if self.xff_mode == "append":
             entry = self.client_entry(request)
-            head += b"x-forwarded-for: %s, %s\r\n" % (existing, entry) if existing else b"x-forwarded-for: %s\r\n" % entry
+            headers.append((b"x-forwarded-for", existing + b", " + entry if existing else entry))
         elif self.xff_mode == "preserve" and existing:
-            head += b"x-forwarded-for: %s\r\n" % existing
-        head += self.proto_port
+            headers.append((b"x-forwarded-for", existing))
+        headers += self.proto_port
         if trace:
-            head += b"x-amzn-trace-id: %s\r\n" % forwarded_trace(trace.decode("latin-1")).encode("latin-1")
+            headers.append((b"x-amzn-trace-id", forwarded_trace(trace.decode("latin-1")).encode("latin-1")))
         else:  # the common case, formatted as bytes directly (same value as ``trace_id``)
-            head += b"x-amzn-trace-id: Root=1-%08x-%024x\r\n" % (int(time.time()), getrandbits(96))
-        head += extra
-        if chunked:
-            head += b"transfer-encoding: chunked\r\n"
-        elif length is not None:
-            head += b"content-length: %s\r\n" % length
-        if upgrade is not None:
-            head += b"connection: upgrade\r\nupgrade: %s\r\n\r\n" % upgrade
-        else:
-            head += b"connection: keep-alive\r\n\r\n"
-        return head
+            headers.append((b"x-amzn-trace-id", b"Root=1-%08x-%024x" % (int(time.time()), getrandbits(96))))
+        if tls:
+            headers += tls
+        if claims:
+            headers += claims
+        return UpstreamRequest(request.method.encode("latin-1"), _origin_form(request.url), self._host(request),
+                               headers, length, chunked, upgrade)
 
     def _host(self, request: Request) -> bytes:
         if not request.host:

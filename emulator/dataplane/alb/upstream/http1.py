@@ -1,6 +1,7 @@
 """Connections to targets: one HTTP/1.1 response parser each, pooled per (host, port, tls) for keep-alive reuse.
 
-An upstream connection serves one client exchange at a time (its ``owner``, a ``ClientConnection``) and
+An upstream connection serves one client exchange at a time (its ``owner``, an ``exchange.Downstream``: an
+HTTP/1.x client connection or an HTTP/2 stream) and
 reports the response to it as it is parsed, so bodies stream through without being buffered. Backpressure:
 when the target stops reading the request body, the client's reading pauses; when the client stops reading
 the response, the target's reading pauses.
@@ -14,20 +15,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import cast
 
 import httptools
 
-from emulator.dataplane.alb.exchange import UPSTREAM_FULL
+from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
+from emulator.dataplane.alb.heads import PoolKey, ToTarget, UpstreamRequest
 from emulator.dataplane.tls.targets import TARGET_TLS
 
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.connection import ClientConnection
-
 CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
-PoolKey = tuple[str, int, bool]
-
-
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -41,7 +38,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.owner: ClientConnection | None = None
+        self.owner: Downstream | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.reason = b""
         self.last_active = 0.0
@@ -53,19 +50,45 @@ class UpstreamConnection(asyncio.Protocol):
         self.reusable = False  # ... and the target allows keep-alive
         self.leftover = False  # ... and more bytes followed it: the connection is not reused
 
+    # -- the exchange.Upstream interface (used by the client legs) ---------------------------------
+
+    def write(self, data: bytes | bytearray) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def send_body(self, exchange: Exchange, body: bytes) -> None:
+        if self.transport is None:
+            return
+        if exchange.chunked:
+            self.transport.writelines((b"%x\r\n" % len(body), body, b"\r\n"))
+        else:
+            self.transport.write(body)
+
+    def end_body(self, exchange: Exchange) -> None:
+        if exchange.chunked and self.transport is not None:
+            self.transport.write(b"0\r\n\r\n")
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
     # -- transport events ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # (uvloop's transports do not subclass it)
 
     def data_received(self, data: bytes) -> None:
         owner = self.owner
         if owner is None:
-            self.transport.close()  # type: ignore[union-attr]  # unsolicited bytes on an idle connection
+            self.close()  # unsolicited bytes on an idle connection
             return
         owner.upstream_active = self.pool.loop.time()
         if self.tunnel:
-            owner.transport.write(data)
+            owner.send(data)
             return
         owner.batch = bytearray()  # one write to the client per read from the target
         try:
@@ -124,7 +147,7 @@ class UpstreamConnection(asyncio.Protocol):
         if status == 101 and (owner.active is None or owner.active.upgrade is None):
             owner.upstream_failed(self, 502)  # switching protocols that the client did not ask for
             return
-        owner.upstream_head(status, self.reason, self.headers, self.parser.should_keep_alive())
+        owner.upstream_head(status, self.reason, self.headers)
         if self.skip_body and self.owner is not None:  # HEAD: llhttp cannot be told that no body follows
             self._complete(self.parser.should_keep_alive())
             self.parser = httptools.HttpResponseParser(self)  # the old one reads on: see ``on_body``
@@ -146,15 +169,17 @@ class UpstreamConnection(asyncio.Protocol):
     def _settle(self) -> None:
         """The response ended in the read just parsed: pool the connection or close it, then tell the owner."""
         owner, self.owner = self.owner, None
-        exchange = owner.active  # type: ignore[union-attr]
+        if owner is None:
+            return
+        exchange = owner.active
         clean = exchange is not None and exchange.request_done and not exchange.ambiguous
         if self.reusable and clean and not self.leftover:
             self.complete = False
             self.pool.release(self)
         else:
             self.close()
-        owner.resume_reading(UPSTREAM_FULL)  # type: ignore[union-attr]  # the exchange is over: its backpressure too
-        owner.upstream_done()  # type: ignore[union-attr]
+        owner.resume_reading(UPSTREAM_FULL)  # the exchange is over: its backpressure too
+        owner.upstream_done()
 
     def close(self) -> None:
         self.owner = None
@@ -188,8 +213,9 @@ class UpstreamPool:
 
     def release(self, conn: UpstreamConnection) -> None:
         conn.last_active = self.loop.time()
-        if not conn.transport.is_reading():  # type: ignore[union-attr]  # paused for a slow client: not any more
-            conn.transport.resume_reading()  # type: ignore[union-attr]
+        transport = conn.transport
+        if transport is not None and not transport.is_reading():  # paused for a slow client: not any more
+            transport.resume_reading()
         self.idle[conn.key].append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:
@@ -214,3 +240,71 @@ class UpstreamPool:
             for conn in idle:
                 conn.close()
         self.idle.clear()
+
+
+# -- the forwarder: an exchange's request onto a pooled (or new) HTTP/1.1 target connection --------------------
+
+
+def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+    leg.upstream_active = leg.loop.time()
+    upstream = pool.acquire(decision.key)
+    if upstream is not None:
+        attach(leg, exchange, upstream, decision.head)
+    else:
+        leg.loop.create_task(connect(pool, leg, exchange, decision))
+
+
+async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+    try:
+        upstream = await pool.connect(decision.key)
+    except asyncio.TimeoutError:
+        status = 504  # AWS: connection to the target not established within 10 s
+    except OSError:
+        status = 502  # refused or reset
+    else:
+        if leg.closing or leg.active is not exchange:
+            pool.release(upstream)
+        else:
+            attach(leg, exchange, upstream, decision.head)
+        return
+    if leg.active is exchange and not leg.closing:
+        exchange.keep_alive = False
+        leg.fail(status)
+
+
+def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, head: UpstreamRequest) -> None:
+    """Hand the exchange to ``upstream``: this leg serialises the head (with its own framing) and writes it
+    with the body received so far, in one write."""
+    upstream.owner = leg
+    upstream.skip_body = exchange.head_only
+    if leg.write_paused:
+        upstream.pause_reading()
+    exchange.upstream = upstream
+    if exchange.expect and not exchange.request_done:
+        leg.send(CONTINUE)  # the target is ready for the body (the LB answers 100-continue)
+    out = bytearray(b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (head.method, head.target, head.host))
+    if head.headers:
+        out += b"\r\n".join(map(b": ".join, head.headers))  # (each header is a (name, value) pair)
+        out += b"\r\n"
+    if head.chunked:
+        out += b"transfer-encoding: chunked\r\n"
+    elif head.length is not None:
+        out += b"content-length: %s\r\n" % head.length
+    if head.upgrade is not None:
+        out += b"connection: upgrade\r\nupgrade: %s\r\n\r\n" % head.upgrade
+    else:
+        out += b"connection: close\r\n\r\n" if head.close else b"connection: keep-alive\r\n\r\n"
+    pending, exchange.body = exchange.body, None
+    if pending:
+        if exchange.chunked and exchange.upgrade is None:
+            for chunk in pending:
+                out += b"%x\r\n" % len(chunk)
+                out += chunk
+                out += b"\r\n"
+        else:
+            for chunk in pending:
+                out += chunk
+    if exchange.request_done and exchange.chunked:
+        out += b"0\r\n\r\n"
+    if upstream.transport is not None:
+        upstream.transport.write(out)

@@ -1,5 +1,5 @@
-"""HTTP/2 to the targets of HTTP2 and GRPC target groups (checklist 3.1/5.4): TLS with ALPN ``h2`` for HTTPS
-groups (unverified, as ALB does), prior-knowledge h2c for HTTP groups. One connection per target carries
+"""HTTP/2 to the targets of HTTP2 and GRPC target groups ("Target group protocol version" in "Target groups
+for your Application Load Balancers"): TLS with ALPN ``h2`` for HTTPS groups (unverified, as ALB does), prior-knowledge h2c for HTTP groups. One connection per target carries
 concurrent streams (another opens when the target's SETTINGS_MAX_CONCURRENT_STREAMS is reached).
 
 gRPC needs nothing special beyond HTTP/2: trailers (grpc-status, grpc-message) are relayed to the client
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -20,29 +20,23 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Exchange
-from emulator.dataplane.alb.h2_flow import send_within_window
-from emulator.dataplane.alb.upstream import CONNECT_TIMEOUT, PoolKey
+from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
+from emulator.dataplane.alb.flow_control import send_within_window
+from emulator.dataplane.alb.heads import Headers, PoolKey, ToTarget, UpstreamRequest
+from emulator.dataplane.alb.upstream.http1 import CONNECT_TIMEOUT
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
-
-if TYPE_CHECKING:
-    from emulator.dataplane.alb.http2_stream import Stream
 
 WINDOW = 1 << 20
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
-# Lines of the HTTP/1.1 head that have no HTTP/2 equivalent (RFC 9113 8.2.2).
-_DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection", b"upgrade", b"te"))
-Headers = list[tuple[bytes, bytes]]
 
 
-
-
-def forward(owner: Stream, exchange: Exchange, key: PoolKey, head: bytearray) -> None:
-    """Send ``exchange`` (its head built by ``HeaderPolicy`` as HTTP/1.1) to the target over HTTP/2."""
+def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+    """Send ``exchange`` to the target over HTTP/2."""
+    owner.upstream_active = owner.loop.time()
+    key = decision.key
     exchange.chunked = False  # HTTP/2 frames the body itself
-    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
-    exchange.upstream = upstream  # type: ignore[assignment]
-    pool: H2UpstreamPool = owner.listener.h2_pool
+    upstream = H2UpstreamStream(owner, exchange, request_headers(decision.head, key[2]))
+    exchange.upstream = upstream
     target = pool.ready(key)
     if target is not None:
         target.open(upstream)
@@ -65,32 +59,28 @@ async def _connect(pool: H2UpstreamPool, key: PoolKey, upstream: H2UpstreamStrea
         upstream.owner.upstream_failed(upstream, status)
 
 
-def request_headers(head: bytearray, tls: bool) -> Headers:
-    """The HTTP/1.1 head ``HeaderPolicy`` built (X-Forwarded-*, Host...) as HTTP/2 headers."""
-    lines = bytes(head).split(b"\r\n")
-    method, path, _ = lines[0].split(b" ", 2)
-    pseudo = [(b":method", method), (b":scheme", b"https" if tls else b"http"), (b":path", path)]
-    regular = [(b"te", b"trailers")]  # gRPC servers require it; it is the only TE HTTP/2 allows
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name = name.lower()
-        if name == b"host":
-            pseudo.append((b":authority", value.strip()))
-        elif name and name not in _DROP:
-            regular.append((name, value.strip()))
-    return pseudo + regular
+def request_headers(head: UpstreamRequest, tls: bool) -> Headers:
+    """The typed upstream head (X-Forwarded-*, Host...) as HTTP/2 headers; this leg frames the body itself."""
+    headers = [
+        (b":method", head.method), (b":scheme", b"https" if tls else b"http"), (b":path", head.target),
+        (b":authority", head.host),
+        (b"te", b"trailers"),  # gRPC servers require it; it is the only TE HTTP/2 allows
+    ]
+    headers += [(name.lower(), value) for name, value in head.headers]  # (LB-added names may have capitals)
+    if head.length is not None:
+        headers.append((b"content-length", head.length))
+    return headers
 
 
 class H2UpstreamStream:
-    """One request on a shared target connection. To the client ``Stream`` it looks like an
-    ``UpstreamConnection`` whose ``transport`` is itself (write, pause_reading, resume_reading, close)."""
+    """One request on a shared target connection: an ``exchange.Upstream`` for the client stream."""
 
     __slots__ = (
         "owner", "exchange", "headers", "target", "id", "pending", "end_pending", "request_ended", "held", "unacked",
-        "closed", "full", "transport", "until_close",
+        "closed", "full", "until_close",
     )
 
-    def __init__(self, owner: Stream, exchange: Exchange, headers: Headers) -> None:
+    def __init__(self, owner: Downstream, exchange: Exchange, headers: Headers) -> None:
         self.owner = owner
         self.exchange = exchange
         self.headers = headers
@@ -103,16 +93,18 @@ class H2UpstreamStream:
         self.unacked = 0
         self.closed = False
         self.full = False  # ``pending`` waits: the client's request DATA is not acknowledged meanwhile
-        self.transport = self
-        self.until_close = False  # set by ``forwarding.response_head`` for length-less bodies; HTTP/2 frames them
+        self.until_close = False  # (set by the client leg for length-less bodies; HTTP/2 frames them)
 
-    # -- the UpstreamConnection interface (used by the client Stream) ------------------------------
+    # -- the exchange.Upstream interface (used by the client Stream) ---------------------------------
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         self.pending += data
         self.drain()
 
-    def end_request(self) -> None:
+    def send_body(self, exchange: Exchange, body: bytes) -> None:
+        self.write(body)
+
+    def end_body(self, exchange: Exchange) -> None:
         self.end_pending = True
         self.drain()
 
@@ -178,7 +170,7 @@ class H2UpstreamStream:
         status = next((int(v) for n, v in headers if n == b":status"), 502)
         if ended:
             self.closed = True
-        self.owner.upstream_head(status, b"", headers, True, ended)
+        self.owner.upstream_head(status, b"", headers, ended)
 
     def data(self, data: bytes, flow_length: int) -> None:
         self.owner.upstream_active = self.owner.loop.time()
@@ -234,7 +226,7 @@ class H2Target(asyncio.Protocol):
             self.transport.write(data)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # (uvloop's transports do not subclass it)
         self.h2.initiate_connection()
         self.h2.increment_flow_control_window(4 * WINDOW - 65535)
         self.output()
@@ -245,7 +237,7 @@ class H2Target(asyncio.Protocol):
             events = self.h2.receive_data(data)
         except h2.exceptions.ProtocolError:
             self.output()
-            self.transport.close()  # type: ignore[union-attr]  # connection_lost fails the streams
+            self.close()  # connection_lost fails the streams
             return
         for event in events:
             self._event(event)
@@ -313,7 +305,7 @@ class H2UpstreamPool:
                 return target
             pending = self.connecting.get(key)
             if pending is None:
-                pending = self.connecting[key] = self.loop.create_task(self._open(key))  # type: ignore[assignment]
+                pending = self.connecting[key] = self.loop.create_task(self._open(key))
                 pending.add_done_callback(lambda _: self.connecting.pop(key, None))
             target = await asyncio.shield(pending)
             if target.has_room():

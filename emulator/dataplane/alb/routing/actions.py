@@ -1,17 +1,19 @@
-"""Terminal rule actions compiled for the data plane: forward, redirect and fixed-response.
+"""Rule actions compiled for the data plane: redirect and fixed-response here, forward in ``selection.forward``, the
+authenticate and jwt-validation actions that guard them in ``alb.auth``.
 
+AWS "Listener rules for your Application Load Balancer", rule action types
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-action-types.html).
 Only the last action (by ``Order``) is terminal; an authenticate or jwt-validation action before it wraps it.
-A forward action compiles to ``selection.forward.Forward``, which chooses the target group and target.
 """
 
 from __future__ import annotations
 
-from emulator.dataplane.alb.auth import AUTH_TYPES, Authenticate
-from emulator.dataplane.alb.jwt_validation import JwtValidation
+from emulator.dataplane.alb.auth.authenticate import AUTH_TYPES, Authenticate
+from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.responses import build_response
+from emulator.dataplane.alb.responses import LocalResponse, redirect
 from emulator.dataplane.selection.forward import Forward
-from emulator.dataplane.targets import TargetGroupRuntime
+from emulator.dataplane.selection.group import TargetGroupRuntime
 
 
 class Redirect:
@@ -24,7 +26,8 @@ class Redirect:
         self.host = config.get("Host") or "#{host}"
         self.port = config.get("Port") or "#{port}"
         self.path = config.get("Path") or "/#{path}"
-        self.query = config.get("Query") if config.get("Query") is not None else "#{query}"
+        query = config.get("Query")
+        self.query: str = query if query is not None else "#{query}"
         self.status = 301 if config.get("StatusCode") == "HTTP_301" else 302
 
     def location(self, request: Request, listener_protocol: str, listener_port: int) -> str:
@@ -48,19 +51,19 @@ class Redirect:
         authority = fill(self.host) + ("" if default_port else f":{port}")
         return f"{protocol}://{authority}{fill(self.path)}" + (f"?{query}" if query else "")
 
-    def response(self, request: Request, listener_protocol: str, listener_port: int, keep_alive: bool) -> bytes:
-        location = self.location(request, listener_protocol, listener_port)
-        return build_response(self.status, "text/html", b"", keep_alive, f"Location: {location}\r\n".encode())
+    def response(self, request: Request, listener_protocol: str, listener_port: int) -> LocalResponse:
+        return redirect(self.status, self.location(request, listener_protocol, listener_port))
 
 
 class FixedResponse:
-    __slots__ = ("keep_alive", "close")
+    """Built once per configuration; the client legs cache its serialised forms."""
+
+    __slots__ = ("response",)
 
     def __init__(self, config: dict) -> None:
         body = (config.get("MessageBody") or "").encode()
         status, content_type = int(config["StatusCode"]), config.get("ContentType") or "text/plain"
-        self.keep_alive = build_response(status, content_type, body, True)
-        self.close = build_response(status, content_type, body, False)
+        self.response = LocalResponse(status, content_type, body, cacheable=True)
 
 
 # None: nothing the data plane can do -> 503

@@ -1,0 +1,170 @@
+"""The request stages of an ALB listener, each compiled once per configuration with what it needs.
+
+Their order is ``chain.REQUEST_ORDER``; each answers with a ``chain.outcomes`` value.
+"""
+
+from __future__ import annotations
+
+from emulator.dataplane.alb.auth.authenticate import CALLBACK_PATH, Authenticate, authenticator_for
+from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
+from emulator.dataplane.alb.desync import classify, verdict
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
+from emulator.dataplane.alb.heads import ToTarget
+from emulator.dataplane.alb.outcomes import GO_ON, Outcome
+from emulator.dataplane.alb.responses import lb_response
+from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
+from emulator.dataplane.alb.routing.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
+from emulator.dataplane.alb.routing.rules import RuleTable
+from emulator.dataplane.selection.forward import Forward
+
+_REJECTED = lb_response(400, close=True)
+_TRACE = lb_response(405)
+_NO_ACTION = lb_response(503)
+_LAMBDA = lb_response(502)
+_MISMATCH = lb_response(PROTOCOL_MISMATCH)
+_NO_TARGET = lb_response(503)
+_TOO_MANY_XFF = lb_response(463)
+
+
+class RequestValidation:
+    """Request validation: ALB answers TRACE with 405. Then desync classification
+    (``routing.http.desync_mitigation_mode``, "Desync mitigation mode" in the ALB user guide): Severe requests
+    (and, in strictest mode, Ambiguous ones) are refused with 400 and the connection closes; Ambiguous ones
+    are forwarded with neither connection reused. HTTP/2 frames its messages itself: nothing to classify;
+    neither is anything in ``monitor`` mode."""
+
+    __slots__ = ("mode",)
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def run(self, ctx: Exchange) -> Outcome:
+        request = ctx.request
+        if request.method == "TRACE":
+            return _TRACE
+        if request.http2 or self.mode == "monitor":
+            return GO_ON
+        decision = verdict(self.mode, classify(request, ctx.http10))
+        if decision == "reject":
+            return _REJECTED
+        if decision == "forward-close":
+            ctx.keep_alive = False
+            ctx.ambiguous = True
+        return GO_ON
+
+
+class LoginCallback:
+    """``/oauth2/idpresponse``: the IdP sends the browser back to the authenticate action that started the
+    login; the LB exchanges the code (a wait) and answers with the session cookie and a redirect."""
+
+    __slots__ = ("authenticators",)
+
+    def __init__(self, authenticators: list[Authenticate]) -> None:
+        self.authenticators = authenticators
+
+    def run(self, ctx: Exchange) -> Outcome:
+        request = ctx.request
+        if request.path != CALLBACK_PATH:
+            return GO_ON
+        auth = authenticator_for(request, self.authenticators)
+        return lb_response(401) if auth is None else auth.complete_login(request)
+
+
+class RuleRouting:
+    """The listener's rules in priority order, the default rule last; then the matching rule's transforms
+    (host-header-rewrite, url-rewrite)."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: RuleTable) -> None:
+        self.table = table
+
+    def run(self, ctx: Exchange) -> Outcome:
+        action, transform = self.table.route(ctx.request)
+        if transform is not None:
+            transform.apply(ctx.request)
+        ctx.action = action
+        return GO_ON
+
+
+class RuleAuthentication:
+    """The rule's authenticate-oidc / authenticate-cognito or jwt-validation action, before its terminal one."""
+
+    __slots__ = ()
+
+    def run(self, ctx: Exchange) -> Outcome:
+        action = ctx.action
+        if isinstance(action, (Authenticate, JwtValidation)):
+            ctx.action = action.terminal
+            return action.check(ctx)
+        return GO_ON
+
+
+class TerminalAction:
+    """fixed-response and redirect answer here; forward goes on to target selection; a rule whose target
+    groups are gone answers 503."""
+
+    __slots__ = ("protocol", "port")
+
+    def __init__(self, protocol: str, port: int) -> None:
+        self.protocol, self.port = protocol, port
+
+    def run(self, ctx: Exchange) -> Outcome:
+        action = ctx.action
+        if isinstance(action, Forward):
+            return GO_ON
+        if isinstance(action, FixedResponse):
+            return action.response
+        if isinstance(action, Redirect):
+            return action.response(ctx.request, self.protocol, self.port)
+        return _NO_ACTION
+
+
+class TargetSelection:
+    """The forward action's target group and target (``selection.forward``), checked against the group: Lambda
+    groups answer 502 (invoking Lambda is not emulated), a protocol-version mismatch 464 (AWS "HTTP 464"),
+    no routable target 503."""
+
+    __slots__ = ()
+
+    def run(self, ctx: Exchange) -> Outcome:
+        request, action = ctx.request, ctx.action
+        if not isinstance(action, Forward):  # (TerminalAction lets only forward actions on)
+            return _NO_ACTION
+        selection = action.select(request)
+        group = selection.group
+        if group is None or group.group.TargetType == "lambda":
+            return _LAMBDA
+        version = group.group.ProtocolVersion
+        if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
+            return _MISMATCH
+        target = selection.target
+        if target is None:
+            return _NO_TARGET
+        target.outstanding += 1  # released by ``Exchange.release``
+        ctx.target, ctx.group = target, group
+        if group.stickiness.kind == "app_cookie":
+            ctx.selection = selection
+        if selection.set_cookies:
+            ctx.cookies = [(b"Set-Cookie", value) for value in selection.set_cookies]
+        return GO_ON
+
+
+class UpstreamLeg:
+    """The request head the target receives (``headers.HeaderPolicy``), and the forward decision."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: HeaderPolicy) -> None:
+        self.policy = policy
+
+    def run(self, ctx: Exchange) -> Outcome:
+        head = self.policy.build(ctx.request, ctx.chunked, ctx.upgrade, ctx.leg.tls_headers, ctx.extra)
+        if head is None:
+            return _TOO_MANY_XFF
+        head.close = ctx.ambiguous
+        group = ctx.group
+        assert group is not None and ctx.target is not None
+        key = (ctx.target.host, ctx.target.port, group.group.Protocol == "HTTPS")
+        return ToTarget(head, key, group.group.ProtocolVersion in H2_VERSIONS)

@@ -1,0 +1,87 @@
+"""A listener's configuration compiled for requests (``ListenerState``), and what the client legs need of the
+listener that owns them (``Listener``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
+from emulator.dataplane.alb.auth.authenticate import Authenticate
+from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
+from emulator.dataplane.alb.chain.order import Chain
+from emulator.dataplane.alb.chain.selection import may_set_cookies
+from emulator.dataplane.alb.headers.client_tls import ClientTls
+from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
+from emulator.dataplane.alb.headers.response import ResponsePolicy
+from emulator.dataplane.alb.heads import Headers
+from emulator.dataplane.alb.routing.actions import compile_actions
+from emulator.dataplane.alb.routing.rules import RuleTable, compile_rules
+from emulator.dataplane.alb.upstream.http1 import UpstreamPool
+from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
+from emulator.dataplane.runtime import ListenerConfig
+
+
+class ListenerState:
+    """Everything a request needs from the configuration, compiled once per ``update``: attribute reads
+    included (``api_models.attribute_views``)."""
+
+    __slots__ = (
+        "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "chain",
+        "authenticators", "http2",
+    )
+
+    def __init__(self, config: ListenerConfig) -> None:
+        listener, balancer = config.listener, config.load_balancer
+        settings = LoadBalancerSettings.of(balancer.attributes)
+        listener_settings = ListenerSettings.of(listener.attributes)
+        groups = dict(config.target_groups)
+        self.protocol = listener.Protocol or "HTTP"
+        self.port = listener.Port or 0
+        signer = balancer.LoadBalancerArn
+        default = compile_actions(list(listener.DefaultActions), groups, signer)
+        self.table: RuleTable = compile_rules(
+            config.rules, lambda actions: compile_actions(actions, groups, signer), default
+        )
+        compiled = [default, *(routed[0] for _, routed in self.table.entries)]
+        self.authenticators = [a for a in compiled if isinstance(a, Authenticate)]  # for /oauth2/idpresponse
+        self.client_tls = ClientTls(listener, config.trust_store, listener_settings, settings)
+        self.responses = ResponsePolicy(listener_settings)
+        self.policy = HeaderPolicy(self.protocol, self.port, balancer, settings, self.client_tls.request_names)
+        self.idle_timeout = settings.idle_timeout_seconds
+        self.lifetime = settings.client_keep_alive_seconds
+        self.http2 = settings.http2_enabled  # routing.http2.enabled: ALPN offers h2
+        self.chain = Chain.compile(
+            protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
+            guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
+            cookies=any(may_set_cookies(a) for a in compiled),
+            desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
+        )
+
+    def past_lifetime(self, created: float, now: float) -> bool:
+        """``client_keep_alive.seconds``: a client connection closes after its next response past this age."""
+        return now - created >= self.lifetime
+
+
+class Client(Protocol):
+    """A client connection as the listener tracks it (HTTP/1.x or HTTP/2)."""
+
+    closing: bool
+    peer: str
+    peer_port: int
+    tls_headers: Headers
+
+    def close(self) -> None: ...
+    def tick(self, now: float, idle_timeout: float) -> None: ...
+
+
+class Listener(Protocol):
+    """What client connections need of the listener that accepted them."""
+
+    loop: asyncio.AbstractEventLoop
+    state: ListenerState
+    pool: UpstreamPool
+    h2_pool: H2UpstreamPool
+    clients: set[Client]
+
+    def admit(self, client: Client, transport: asyncio.BaseTransport) -> bool: ...
