@@ -1,4 +1,4 @@
-"""Responses the ALB makes itself (checklist 5.3): status, ``Server: awselb/2.0`` and the HTML body."""
+"""Responses the ALB makes itself (AWS "Troubleshoot your Application Load Balancers", HTTP error codes): status, ``Server: awselb/2.0`` and the HTML body."""
 
 from __future__ import annotations
 

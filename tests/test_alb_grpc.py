@@ -1,4 +1,4 @@
-"""gRPC through an HTTPS listener to GRPC target groups (checklist 3.1, 3.2, 5.3): a real grpcio server and
+"""gRPC through an HTTPS listener to GRPC target groups: a real grpcio server and
 client, unary and streaming calls, grpc-status/grpc-message trailers passed through, h2c and TLS targets,
 gRPC health checks judged by Matcher.GrpcCode, and 464 for non-gRPC traffic to the group."""
 

@@ -1,4 +1,4 @@
-"""Headers an ALB forwards to targets (checklist 5.2), observed by an echo backend."""
+"""Headers an ALB forwards to targets (AWS "HTTP headers and Application Load Balancers"), observed by an echo backend."""
 
 from __future__ import annotations
 

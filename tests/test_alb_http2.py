@@ -1,4 +1,4 @@
-"""HTTP/2 on HTTPS listeners (checklist 5.4): ALPN h2 unless routing.http2.enabled is false, each stream
+"""HTTP/2 on HTTPS listeners: ALPN h2 unless routing.http2.enabled is false, each stream
 routed by the rules and forwarded as HTTP/1.1 to HTTP1 target groups and as HTTP/2 to HTTP2 ones, at most
 128 concurrent streams, GOAWAY after 10,000 requests, streamed bodies both ways, 464 on version mismatches."""
 

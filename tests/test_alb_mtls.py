@@ -1,4 +1,4 @@
-"""mTLS on HTTPS listeners (checklist 5.1): passthrough and verify modes against a trust store whose CA bundle
+"""mTLS on HTTPS listeners (AWS "Mutual authentication with TLS in Application Load Balancer"): passthrough and verify modes against a trust store whose CA bundle
 and CRL were uploaded to the emulator's S3, with real client certificates (trustme), plus the TLS-info headers."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RegexValues in host-header, path-pattern and http-header conditions (checklist 4.2)."""
+"""RegexValues in host-header, path-pattern and http-header conditions (AWS "Listener rules for your Application Load Balancer", condition types)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Add/Remove/DescribeListenerCertificates over boto3 (API_AddListenerCertificates, checklist §5.1)."""
+"""Add/Remove/DescribeListenerCertificates over boto3 (API_AddListenerCertificates)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AWS's default quotas, enforced from ``api_models.quotas`` (checklist §1.5; ALB/NLB "Quotas" pages).
+"""AWS's default quotas, enforced from ``api_models.quotas`` (AWS "Quotas for your Application Load Balancers" and "... Network Load Balancers").
 
 Each test fills a quota through boto3 with its real default value, then asks for one more.
 """

@@ -1,7 +1,7 @@
 """CreateTargetGroup & co. over boto3 against the live emulator.
 
 References: API_CreateTargetGroup (health-check defaults per protocol), API_DescribeTargetGroups,
-API_ModifyTargetGroup, API_DeleteTargetGroup; checklist table 3.2 for the echoed defaults.
+API_ModifyTargetGroup, API_DeleteTargetGroup; the echoed defaults as in API_CreateTargetGroup.
 """
 
 from __future__ import annotations
