@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 
 from emulator.dataplane.nlb.route import TCP_IDLE_SCALE_ENV
+from tests.alb_support import wait_for
 from tests.backends import TcpEcho, ThreadedTcpBackend
 from tests.nlb_support import (
     connect,
@@ -183,6 +184,37 @@ def test_bytes_sent_before_the_target_accepts_stay_in_the_kernel(emulator_url, e
         finally:
             for filler in fillers:
                 filler.close()
+
+
+def test_a_listener_at_its_connection_cap_resets_new_connections(emulator_url, elbv2, vpc_id, lb, monkeypatch):
+    # The emulator's descriptor guard (README "Hostile input"): AWS scales out instead, one process cannot.
+    monkeypatch.setenv("ELBV2_EMULATOR_MAX_CONNECTIONS", "3")  # read when the listener starts
+    with TcpEcho() as echo:
+        tg = target_group(elbv2, vpc_id, "capped", ports=[echo.port])
+        address = listener_address(emulator_url, listener(elbv2, lb, tg))
+        wait_healthy(elbv2, tg)
+        held = [connect(address) for _ in range(3)]
+        try:
+            for sock in held:  # the three are admitted: each flow echoes
+                sock.sendall(b"hi")
+                assert recv_exactly(sock, 2) == b"hi"
+            _connect_expecting_reset(address)  # the fourth is reset
+            held[0].sendall(b"still")
+            assert recv_exactly(held[0], 5) == b"still"  # the open flows go on
+            held.pop().close()
+            wait_for(lambda: _echoes(address))  # below the cap again: new flows are served
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def _echoes(address: tuple[str, int]) -> bool:
+    try:
+        with connect(address) as sock:
+            sock.sendall(b"ok")
+            return recv_exactly(sock, 2) == b"ok"
+    except OSError:
+        return False
 
 
 def test_refusing_target_resets_the_client(emulator_url, elbv2, vpc_id, lb):

@@ -109,3 +109,24 @@ def test_tcp_udp_listener_serves_both_on_one_port(emulator_url, elbv2, vpc_id, s
         wait_healthy(elbv2, tg)
         with _client() as client:
             assert _ask(client, address, b"hi") == b"U:hi"
+
+
+def test_a_udp_listener_at_its_cap_drops_new_clients(emulator_url, elbv2, vpc_id, subnets, monkeypatch):
+    # The emulator's descriptor guard: each UDP flow holds a socket, so new clients beyond the cap are dropped.
+    monkeypatch.setenv("ELBV2_EMULATOR_MAX_CONNECTIONS", "2")  # read when the listener starts
+    with UdpEcho(b"A:") as echo, TcpEcho() as health:
+        tg = _udp_group(elbv2, vpc_id, "udpcap", health, [echo.port])
+        address = _udp_listener(emulator_url, elbv2, subnets, tg, 7057)
+        admitted, refused = [_client() for _ in range(2)], _client(timeout=0.5)
+        try:
+            assert [_ask(c, address, b"x") for c in admitted] == [b"A:x", b"A:x"]
+            refused.sendto(b"y", address)
+            try:
+                answer = refused.recvfrom(65536)[0]
+            except TimeoutError:
+                answer = None
+            assert answer is None  # the third client's datagram is dropped
+            assert _ask(admitted[0], address, b"z") == b"A:z"  # the open flows go on
+        finally:
+            for c in (*admitted, refused):
+                c.close()

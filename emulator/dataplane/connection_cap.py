@@ -2,8 +2,9 @@
 
 AWS scales a load balancer out instead of refusing clients; one process on a laptop cannot, and a listener
 that takes every file descriptor starves the API and every other listener (each ALB client connection can hold
-a second descriptor for its target). So each listener refuses (resets) connections beyond its cap, and keeps
-serving those it has. ``ELBV2_EMULATOR_MAX_CONNECTIONS`` sets the cap; by default it is half of what the
+a second descriptor for its target, each NLB flow holds one). So each listener refuses connections beyond its
+cap, and keeps serving those it has: an ALB or NLB TCP listener resets them, an NLB UDP listener drops the
+datagrams of new clients (TCP and UDP flows are counted apart). ``ELBV2_EMULATOR_MAX_CONNECTIONS`` sets the cap; by default it is half of what the
 descriptor limit leaves after a reserve for the API and the health checker, between 64 and 10,000.
 """
 

@@ -13,6 +13,7 @@ import logging
 import ssl
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, transports
+from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.nlb.idle import IdleSweeper
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tcp import ClientLeg, TcpFlow
@@ -39,6 +40,9 @@ class NlbListener:
         self.tcp_flows: set[TcpFlow] = set()
         self.udp_flows: dict[tuple, UdpFlow] = {}
         self.udp_transport: asyncio.DatagramTransport | None = None
+        # Each flow holds two descriptors (client and target sockets): TCP and UDP flows are capped apart.
+        self.max_flows = max_client_connections()
+        self._refusing = False  # at the cap (logged once each time it is reached)
         self._server: asyncio.AbstractServer | None = None
         self._known_targets = (self.route.group, self._targets_of(self.route))
         self._tls_key = self._certificate_key(config)
@@ -101,6 +105,18 @@ class NlbListener:
             udp_flow.reset()
 
     # -- flows ----------------------------------------------------------------------------------
+
+    def admit(self, open_flows: int) -> bool:
+        """Whether a new flow may start (``connection_cap``): beyond the cap TCP clients are reset and UDP
+        datagrams of new clients dropped, while the open flows go on."""
+        if open_flows < self.max_flows:
+            self._refusing = False
+            return True
+        if not self._refusing:
+            log.warning("listener %s is at its cap of %d flows: refusing new ones",
+                        self.config.listener.ListenerArn, self.max_flows)
+        self._refusing = True
+        return False
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None:
         """The target of a new flow (the flow hash; source_ip stickiness hashes the client's address only)."""

@@ -33,6 +33,7 @@ class UdpFlowListener(Protocol):
     udp_transport: asyncio.DatagramTransport | None  # the listener's socket: replies go out through it
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
+    def admit(self, open_flows: int) -> bool: ...  # False at the listener's connection cap
 
 
 class UdpFlow:
@@ -106,6 +107,8 @@ class UdpListener(asyncio.DatagramProtocol):
         listener = self.listener
         route = listener.route
         client = (addr[0], addr[1])
+        if not listener.admit(len(listener.udp_flows)):  # at the cap: no new flow, the datagram is dropped
+            return None
         target = listener.choose(route, "UDP", client)
         if target is None:  # nothing routable: the datagram is dropped
             return None
