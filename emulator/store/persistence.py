@@ -21,14 +21,22 @@ CREATE TABLE IF NOT EXISTS resources (
 """
 
 
+def open_durable(state_dir: Path, name: str, schema: str) -> sqlite3.Connection:
+    """A state file whose committed transactions survive ``kill -9`` and power cuts (WAL, synchronous=FULL).
+
+    One connection, shared across threads: its owner serialises access under a lock of its own. Autocommit
+    (``isolation_level=None``): the owner opens each transaction explicitly."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(state_dir / name, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(schema)
+    return db
+
+
 class SqlitePersistence:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        # The store serialises all access under its own lock, so one connection shared across threads is safe.
-        self._db = sqlite3.connect(state_dir / "elbv2.sqlite3", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        self._db = open_durable(state_dir, "elbv2.sqlite3", _SCHEMA)  # the store's lock serialises access
 
     def load(self) -> Iterator[Resource]:
         for kind, body in self._db.execute("SELECT kind, body FROM resources ORDER BY rowid"):

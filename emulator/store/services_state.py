@@ -15,7 +15,6 @@ with ``wait_restored``.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from emulator.store import backend_pickle
 from emulator.store.backend_pickle import BaseObjects
+from emulator.store.persistence import open_durable
 
 if TYPE_CHECKING:
     from moto.core.base_backend import BackendDict
@@ -96,11 +96,7 @@ class _Written:
 
 class ServicesState:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(state_dir / "services.sqlite3", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        self._db = open_durable(state_dir, "services.sqlite3", _SCHEMA)
         # Held across a mutating call and the write of its result, so that no pickle sees half a call.
         self.lock = threading.RLock()
         self._written: dict[BackendKey, _Written] = {}
