@@ -8,19 +8,13 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse
-from emulator.dataplane.selection.group import Target, TargetGroupRuntime
+from emulator.dataplane.selection.forward import Selection
 
 # Bits of ``Downstream.pause_reading``: why client reading is paused (each reason resumes independently).
 PIPELINE, UPSTREAM_FULL, UPGRADING = 1, 2, 4
-
-
-class ResponseCookies(Protocol):
-    """What the response path needs of a target selection (app_cookie stickiness)."""
-
-    def response_cookies(self, set_cookie_values: list[bytes]) -> list[bytes]: ...
 
 
 class Upstream(Protocol):
@@ -50,7 +44,7 @@ class Downstream(Protocol):
     @property
     def closing(self) -> bool: ...  # the client is gone or going: nothing more is sent
     def respond(self, exchange: Exchange, response: LocalResponse) -> None: ...
-    def forward(self, exchange: Exchange, decision: ToTarget) -> None: ...
+    def forward(self, exchange: Exchange, decision: UpstreamRequest) -> None: ...
     def fail(self, status: int) -> None: ...
     def send(self, data: bytes | bytearray) -> None: ...
     def flush(self) -> None: ...
@@ -67,7 +61,7 @@ class Downstream(Protocol):
 class Exchange:
     __slots__ = (
         "request", "leg", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done",
-        "body", "upstream", "target", "group", "selection", "cookies", "local", "response_started",
+        "body", "upstream", "selection", "local", "response_started",
         "response_chunked", "discard", "ambiguous", "identity", "action", "extra",
     )
 
@@ -83,10 +77,7 @@ class Exchange:
         self.request_done = False
         self.body: list[bytes] | None = []  # request body received before the upstream is ready
         self.upstream: Upstream | None = None
-        self.target: Target | None = None
-        self.group: TargetGroupRuntime | None = None
-        self.selection: ResponseCookies | None = None  # the target selection, for app_cookie stickiness
-        self.cookies: Sequence[tuple[bytes, bytes]] = ()  # Set-Cookie headers the LB adds to the response
+        self.selection: Selection | None = None  # the target chosen (its outstanding count held) and its cookies
         self.local: LocalResponse | None = None  # an LB-made response waiting for the request body to end
         self.response_started = False
         self.response_chunked = False
@@ -98,9 +89,11 @@ class Exchange:
 
     def release(self) -> None:
         """Release what the exchange holds (its target's outstanding count; an unfinished upstream)."""
-        if self.target is not None:
-            self.target.outstanding -= 1
-            self.target = None
+        selection = self.selection
+        if selection is not None:
+            if selection.target is not None:
+                selection.target.outstanding -= 1
+            self.selection = None
         if self.upstream is not None:
             self.upstream.close()
             self.upstream = None

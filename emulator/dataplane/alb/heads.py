@@ -9,33 +9,41 @@ HTTP/1.1 upstream writes as one head and the HTTP/2 upstream as one HEADERS fram
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 Headers = list[tuple[bytes, bytes]]
 PoolKey = tuple[str, int, bool]  # a target's (host, port, tls): what upstream connections are pooled by
 
 
-class UpstreamRequest:
-    """The request head for a target: ``headers`` are the client's passed-on headers (lower-case names, in
-    arrival order) followed by the ones the LB adds; framing (Content-Length, Transfer-Encoding, Connection,
-    Upgrade) is the leg's, from ``length``/``chunked``/``upgrade``/``close``."""
+class UpstreamRequest(NamedTuple):
+    """The chain's forward decision: the request head for the target at ``key``, sent over HTTP/2 when
+    ``http2``. ``headers`` are the client's passed-on headers (lower-case names, in arrival order); the
+    headers the LB adds follow them: X-Forwarded-For (unless None), -Proto and -Port, X-Amzn-Trace-Id, then
+    ``added`` (the connection's TLS headers, authentication claims). Framing (Content-Length,
+    Transfer-Encoding, Connection, Upgrade) is the leg's, from ``length``/``chunked``/``upgrade``/``close``.
+    (A tuple: one is built per request, and cheaply.)"""
 
-    __slots__ = ("method", "target", "host", "headers", "length", "chunked", "upgrade", "close")
+    method: bytes
+    target: bytes  # origin-form path and query
+    host: bytes
+    headers: Headers
+    forwarded_for: bytes | None
+    forwarded_proto: bytes
+    forwarded_port: bytes
+    trace_id: bytes
+    added: Sequence[tuple[bytes, bytes]]
+    length: bytes | None  # the client's Content-Length, forwarded when the body is not re-chunked
+    chunked: bool
+    upgrade: bytes | None
+    close: bool  # desync mitigation: the target connection is not reused either
+    key: PoolKey
+    http2: bool
 
-    def __init__(self, method: bytes, target: bytes, host: bytes, headers: Headers, length: bytes | None,
-                 chunked: bool, upgrade: bytes | None) -> None:
-        self.method = method
-        self.target = target  # origin-form path and query
-        self.host = host
-        self.headers = headers
-        self.length = length  # the client's Content-Length, forwarded when the body is not re-chunked
-        self.chunked = chunked
-        self.upgrade = upgrade
-        self.close = False  # desync mitigation: the target connection is not reused either
-
-
-class ToTarget:
-    """The chain's forward decision: send ``head`` to the target at ``key``, over HTTP/2 when ``http2``."""
-
-    __slots__ = ("head", "key", "http2")
-
-    def __init__(self, head: UpstreamRequest, key: PoolKey, http2: bool) -> None:
-        self.head, self.key, self.http2 = head, key, http2
+    def lb_headers(self) -> Headers:
+        """The headers the LB adds, as (name, value) pairs."""
+        added = [(b"x-forwarded-for", self.forwarded_for)] if self.forwarded_for is not None else []
+        added += ((b"x-forwarded-proto", self.forwarded_proto), (b"x-forwarded-port", self.forwarded_port),
+                  (b"x-amzn-trace-id", self.trace_id))
+        added += self.added
+        return added

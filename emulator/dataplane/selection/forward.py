@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
+from collections.abc import Sequence
 from itertools import accumulate
+from typing import NamedTuple
 
 from emulator.dataplane.selection.cookies import CookieSource, IssuedPairs, unseal
 from emulator.dataplane.selection.group import TargetGroupRuntime
@@ -21,23 +23,20 @@ from emulator.dataplane.selection.target import Target
 TG_COOKIE, TG_COOKIE_CORS = "AWSALBTG", "AWSALBTGCORS"
 
 
-class Selection:
+class Selection(NamedTuple):
     """Where one request goes. ``target`` None: the group has no routable target (the ALB answers 503).
 
     ``set_cookies``: Set-Cookie values (no ``Set-Cookie: `` prefix, no line end) the response must carry.
     ``response_cookies(values)``: given the target's own Set-Cookie values, the AWSALBAPP-* values to add
-    (app_cookie stickiness; empty otherwise).
+    (app_cookie stickiness; empty otherwise). (A tuple: one is built per request, and cheaply.)
     """
 
-    __slots__ = ("group", "target", "set_cookies")
-
-    def __init__(self, group: TargetGroupRuntime | None, target: Target | None, set_cookies: list[bytes]) -> None:
-        self.group = group
-        self.target = target
-        self.set_cookies = set_cookies
+    group: TargetGroupRuntime
+    target: Target | None
+    set_cookies: Sequence[bytes]
 
     def response_cookies(self, set_cookie_values: list[bytes]) -> list[bytes]:
-        if self.group is None or self.target is None:
+        if self.target is None:
             return []
         return self.group.stickiness.response_cookies(self.target, set_cookie_values)
 
@@ -57,13 +56,13 @@ class Forward:
 
     def select(self, request: CookieSource) -> Selection:
         group = self.single
-        cookies: list[bytes] = []
+        cookies: Sequence[bytes] = ()
         if group is None:
             group = self._sticky_group(request) if self.sticky_seconds else None
             if group is None:
                 group = self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
             if self.sticky_seconds:
-                cookies = list(self.issued.get(group, group.arn, self.sticky_seconds))
+                cookies = self.issued.get(group, group.arn, self.sticky_seconds)  # (cached: not to be changed)
         stickiness = group.stickiness
         if not stickiness.kind:  # the common case: the group's picker decides
             return Selection(group, group.picker.pick(), cookies)
@@ -71,7 +70,7 @@ class Forward:
         if target is None:
             target = group.picker.pick()
         if target is not None and stickiness.kind == "lb_cookie":
-            cookies += stickiness.lb_cookies(target)  # also reissued when sticking: the duration starts again
+            cookies = [*cookies, *stickiness.lb_cookies(target)]  # also reissued when sticking: the duration starts again
         return Selection(group, target, cookies)
 
     def _sticky_group(self, request: CookieSource) -> TargetGroupRuntime | None:

@@ -13,7 +13,7 @@ modification for your Application Load Balancer" (the response headers, applied 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.chain.response import ListenerResponseHeaders, ResponseStage, StickinessCookies
@@ -29,12 +29,13 @@ from emulator.dataplane.alb.chain.stages import (
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
-from emulator.dataplane.alb.heads import Headers, ToTarget
-from emulator.dataplane.alb.outcomes import Answer, Stage
+from emulator.dataplane.alb.heads import Headers, UpstreamRequest
+from emulator.dataplane.alb.outcomes import Answer, Outcome, Stage
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.routing.rules import RuleTable
 
 _UNDECIDED = lb_response(503)
+StageRun = Callable[[Exchange], Outcome]
 _background: set[asyncio.Task[None]] = set()  # stages waiting (IdP exchanges, JWKS fetches): the loop keeps weak refs
 
 
@@ -78,39 +79,38 @@ class Chain:
         return cls(tuple(stage for stage in request_order if stage is not None),
                    tuple(stage for stage in response_order if stage is not None))
 
-    def run(self, ctx: Exchange, start: int = 0) -> None:
-        """Run the stages from ``start`` until one answers, and act on the answer."""
-        index = start
-        for run in self._runs[start:] if start else self._runs:
+    def run(self, ctx: Exchange, runs: tuple[StageRun, ...] | None = None) -> None:
+        """Run the stages (or ``runs``, the rest of them) until one answers, and act on the answer."""
+        for run in self._runs if runs is None else runs:
             outcome = run(ctx)
-            index += 1
             if outcome is None:
                 continue
-            if isinstance(outcome, ToTarget):
+            if isinstance(outcome, UpstreamRequest):
                 ctx.leg.forward(ctx, outcome)
             elif isinstance(outcome, LocalResponse):
                 ctx.leg.respond(ctx, outcome)
-            else:
-                task = ctx.leg.loop.create_task(self._wait(ctx, outcome, index))
+            else:  # a stage waits: the rest of the chain runs once it has answered GO_ON
+                rest = self._runs[self._runs.index(run) + 1:]
+                task = ctx.leg.loop.create_task(self._wait(ctx, outcome, rest))
                 _background.add(task)
                 task.add_done_callback(_background.discard)
             return
         ctx.leg.respond(ctx, _UNDECIDED)  # (the upstream leg always decides: only a partial chain gets here)
 
-    async def _wait(self, ctx: Exchange, outcome: Awaitable[Answer], after: int) -> None:
+    async def _wait(self, ctx: Exchange, outcome: Awaitable[Answer], rest: tuple[StageRun, ...]) -> None:
         answer = await outcome
         leg = ctx.leg
         if leg.active is not ctx or leg.closing:  # the client went away meanwhile
             return
         if answer is None:
-            self.run(ctx, after)
+            self.run(ctx, rest)
         elif isinstance(answer, LocalResponse):
             leg.respond(ctx, answer)
         else:
             leg.forward(ctx, answer)
 
     def on_response(self, ctx: Exchange, headers: Headers) -> Headers:
-        """A target's response head on its way out."""
+        """A target's response head on its way out (the legs call this only when ``response_stages``)."""
         for on_response in self._on_responses:
             headers = on_response(ctx, headers)
         return headers

@@ -26,19 +26,16 @@ class StickinessCookies:
 
     def on_response(self, ctx: Exchange, headers: Headers) -> Headers:
         selection = ctx.selection
-        if selection is not None:
-            set_cookies: list[bytes] | None = None
-            for name, value in headers:
-                if name == b"set-cookie":
-                    if set_cookies is None:
-                        set_cookies = []
-                    set_cookies.append(value)
-            values = selection.response_cookies(set_cookies) if set_cookies else None
-            if values:
-                return [*headers, *ctx.cookies, *((b"Set-Cookie", v) for v in values)]
-        if ctx.cookies:
-            return [*headers, *ctx.cookies]
-        return headers
+        if selection is None:
+            return headers
+        values = selection.set_cookies  # AWSALBTG, AWSALB: decided with the target
+        if selection.group.stickiness.kind == "app_cookie":
+            own = [value for name, value in headers if name == b"set-cookie"]
+            if own:  # the target set cookies: AWSALBAPP-* if one of them is the application cookie
+                values = [*values, *selection.response_cookies(own)]
+        if not values:
+            return headers
+        return [*headers, *((b"Set-Cookie", value) for value in values)]
 
 
 class ListenerResponseHeaders:

@@ -10,7 +10,6 @@ from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.desync import classify, verdict
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
-from emulator.dataplane.alb.heads import ToTarget
 from emulator.dataplane.alb.outcomes import GO_ON, Outcome
 from emulator.dataplane.alb.responses import lb_response
 from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
@@ -133,26 +132,22 @@ class TargetSelection:
         if not isinstance(action, Forward):  # (TerminalAction lets only forward actions on)
             return _NO_ACTION
         selection = action.select(request)
-        group = selection.group
-        if group is None or group.group.TargetType == "lambda":
+        group = selection.group.group
+        if group.TargetType == "lambda":
             return _LAMBDA
-        version = group.group.ProtocolVersion
+        version = group.ProtocolVersion
         if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
             return _MISMATCH
         target = selection.target
         if target is None:
             return _NO_TARGET
         target.outstanding += 1  # released by ``Exchange.release``
-        ctx.target, ctx.group = target, group
-        if group.stickiness.kind == "app_cookie":
-            ctx.selection = selection
-        if selection.set_cookies:
-            ctx.cookies = [(b"Set-Cookie", value) for value in selection.set_cookies]
+        ctx.selection = selection
         return GO_ON
 
 
 class UpstreamLeg:
-    """The request head the target receives (``headers.HeaderPolicy``), and the forward decision."""
+    """The forward decision: the request head the selected target receives (``headers.HeaderPolicy``)."""
 
     __slots__ = ("policy",)
 
@@ -160,11 +155,9 @@ class UpstreamLeg:
         self.policy = policy
 
     def run(self, ctx: Exchange) -> Outcome:
-        head = self.policy.build(ctx.request, ctx.chunked, ctx.upgrade, ctx.leg.tls_headers, ctx.extra)
-        if head is None:
-            return _TOO_MANY_XFF
-        head.close = ctx.ambiguous
-        group = ctx.group
-        assert group is not None and ctx.target is not None
-        key = (ctx.target.host, ctx.target.port, group.group.Protocol == "HTTPS")
-        return ToTarget(head, key, group.group.ProtocolVersion in H2_VERSIONS)
+        selection = ctx.selection
+        assert selection is not None and selection.target is not None  # (TargetSelection chose it)
+        target, group = selection.target, selection.group.group
+        head = self.policy.build(ctx, (target.host, target.port, group.Protocol == "HTTPS"),
+                                 group.ProtocolVersion in H2_VERSIONS)
+        return _TOO_MANY_XFF if head is None else head

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from binascii import hexlify
 from random import getrandbits
 
 from api_models.attribute_views import LoadBalancerSettings
 from api_models.resources import LoadBalancer
-from emulator.dataplane.alb.heads import Headers, UpstreamRequest
+from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.request import Request
 
 MAX_XFF_ENTRIES = 30  # more -> 463 (AWS "HTTP 463")
@@ -37,6 +38,19 @@ def trace_id() -> str:
     return f"1-{int(time.time()):08x}-{getrandbits(96):024x}"
 
 
+_epoch_second, _root_prefix = -1, b""  # the epoch part of new trace ids, formatted once a second
+
+
+def new_trace_header() -> bytes:
+    """``Root=`` and a new trace id, as bytes: the header value for a request that brings none (the common
+    case, so made cheaply: ``%024x`` formatting of an int costs more than hex-encoding its bytes)."""
+    global _epoch_second, _root_prefix
+    second = int(time.time())
+    if second != _epoch_second:
+        _epoch_second, _root_prefix = second, b"Root=1-%08x-" % second
+    return _root_prefix + hexlify(getrandbits(96).to_bytes(12, "big"))
+
+
 def forwarded_trace(existing: str | None) -> str:
     """AWS: add Root when absent; with a valid Root, keep it and set Self; keep custom fields."""
     if not existing or len(existing) > MAX_TRACE_HEADER or not _TRACE_ROOT.search(existing):
@@ -49,15 +63,14 @@ class HeaderPolicy:
     """A listener's forwarding settings, compiled once per configuration."""
 
     __slots__ = (
-        "proto_port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
+        "proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
     )
 
     def __init__(self, protocol: str, port: int, balancer: LoadBalancer, settings: LoadBalancerSettings,
                  lb_only: frozenset[bytes] = frozenset()) -> None:
         """``lb_only``: lower-case names of headers only the LB sets (mTLS/TLS info); client copies are dropped."""
         proto = b"https" if protocol == "HTTPS" else b"http"
-        # The same two headers on every request of this listener: built once.
-        self.proto_port = [(b"x-forwarded-proto", proto), (b"x-forwarded-port", b"%d" % port)]
+        self.proto, self.port = proto, b"%d" % port  # X-Forwarded-Proto and -Port of every request
         default = (protocol == "HTTP" and port == 80) or (protocol == "HTTPS" and port == 443)
         self.port_suffix = b"" if default else b":%d" % port
         self.own_host = (balancer.DNSName or "").encode("latin-1") + self.port_suffix  # for HTTP/1.0 requests without a Host
@@ -74,12 +87,13 @@ class HeaderPolicy:
             return b"[%s]:%d" % (request.peer.encode("latin-1"), request.peer_port)
         return b"%s:%d" % (request.peer.encode("latin-1"), request.peer_port)
 
-    def build(self, request: Request, chunked: bool, upgrade: bytes | None,
-              tls: Sequence[tuple[bytes, bytes]] = (), claims: Sequence[tuple[bytes, bytes]] = ()) -> UpstreamRequest | None:
-        """The upstream head, or None when the request carries too many X-Forwarded-For entries (AWS 463).
+    def build(self, exchange: Exchange, key: PoolKey, http2: bool) -> UpstreamRequest | None:
+        """The head for the target at ``key``, or None when the request carries too many X-Forwarded-For
+        entries (AWS 463).
 
-        ``chunked``: the body is re-chunked to the target; otherwise the client's Content-Length (if any) is
-        forwarded. ``tls``, ``claims``: more headers (the connection's TLS headers, authentication claims)."""
+        A chunked request body is re-chunked to the target; otherwise the client's Content-Length (if any) is
+        forwarded. The connection's TLS headers and the authentication claims are added last."""
+        request = exchange.request
         drop_invalid, skip = self.drop_invalid, self.skip
         # One pass over the client's headers: pass on what is passed on, pick up what the LB rewrites.
         headers: Headers = []
@@ -102,20 +116,15 @@ class HeaderPolicy:
             return None
         if self.xff_mode == "append":
             entry = self.client_entry(request)
-            headers.append((b"x-forwarded-for", existing + b", " + entry if existing else entry))
-        elif self.xff_mode == "preserve" and existing:
-            headers.append((b"x-forwarded-for", existing))
-        headers += self.proto_port
-        if trace:
-            headers.append((b"x-amzn-trace-id", forwarded_trace(trace.decode("latin-1")).encode("latin-1")))
-        else:  # the common case, formatted as bytes directly (same value as ``trace_id``)
-            headers.append((b"x-amzn-trace-id", b"Root=1-%08x-%024x" % (int(time.time()), getrandbits(96))))
-        if tls:
-            headers += tls
-        if claims:
-            headers += claims
-        return UpstreamRequest(request.method.encode("latin-1"), _origin_form(request.url), self._host(request),
-                               headers, length, chunked, upgrade)
+            existing = existing + b", " + entry if existing else entry
+        elif self.xff_mode != "preserve":
+            existing = None  # remove
+        trace_id = forwarded_trace(trace.decode("latin-1")).encode("latin-1") if trace else new_trace_header()
+        tls, claims = exchange.leg.tls_headers, exchange.extra
+        return UpstreamRequest(
+            request.method.encode("latin-1"), _origin_form(request.url), self._host(request), headers, existing,
+            self.proto, self.port, trace_id, [*tls, *claims] if tls or claims else (), length, exchange.chunked,
+            exchange.upgrade, exchange.ambiguous, key, http2)
 
     def _host(self, request: Request) -> bytes:
         if not request.host:

@@ -23,7 +23,7 @@ import httptools
 
 import emulator.dataplane.alb.upstream.http1 as http1_upstream
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
-from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.http1.framing import http1_response, response_head
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
@@ -288,18 +288,21 @@ class ClientConnection(asyncio.Protocol):
         if not exchange.request_done:
             exchange.local, exchange.discard, exchange.body = response, True, None  # sent by on_message_complete
             return
-        self.send(http1_response(self.listener.state.responses, response, exchange.keep_alive))
+        state = self.listener.state
+        if exchange.keep_alive and state.past_lifetime(self.created, self.loop.time()):
+            exchange.keep_alive = False  # client_keep_alive.seconds reached: this response is the last
+        self.send(http1_response(state.responses, response, exchange.keep_alive))
         self.finish(exchange)
 
-    def forward(self, exchange: Exchange, decision: ToTarget) -> None:
-        # (decision.http2 cannot be: HTTP/1.x requests to HTTP2/GRPC groups were answered 464)
+    def forward(self, exchange: Exchange, head: UpstreamRequest) -> None:
+        # (head.http2 cannot be: HTTP/1.x requests to HTTP2/GRPC groups were answered 464)
         self.upstream_active = self.loop.time()
         pool = self.listener.pool
-        upstream = pool.acquire(decision.key)
+        upstream = pool.acquire(head.key)
         if upstream is not None:
-            http1_upstream.attach(self, exchange, upstream, decision.head)
+            http1_upstream.attach(self, exchange, upstream, head)
         else:
-            self.loop.create_task(http1_upstream.connect(pool, self, exchange, decision))
+            self.loop.create_task(http1_upstream.connect(pool, self, exchange, head))
 
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""
@@ -308,7 +311,8 @@ class ClientConnection(asyncio.Protocol):
         self.close()
 
     def finish(self, exchange: Exchange) -> None:
-        """The response to ``exchange`` is complete: start the next pipelined request or close."""
+        """The response to ``exchange`` is complete: start the next pipelined request or close. (Its head
+        said which: ``keep_alive`` is false once the connection is past ``client_keep_alive.seconds``.)"""
         exchange.release()
         self.active = None
         held = None
@@ -316,14 +320,14 @@ class ClientConnection(asyncio.Protocol):
             self.upgrading, held, self.held = None, self.held, None
         if self.closing:
             return
-        if not exchange.keep_alive or self.listener.state.past_lifetime(self.created, self.loop.time()):
+        if not exchange.keep_alive:
             self.close()
             return
         self.last_active = self.loop.time()
         while self.queue and self.active is None and not self.closing:
             self.active = self.queue.popleft()
             self.listener.state.chain.run(self.active)
-        if not self.queue:
+        if not self.queue and self.paused & PIPELINE:
             self.resume_reading(PIPELINE)
         if held is not None:  # the parser stopped at the upgrade request: what followed is the next request
             self.parser = _request_parser(self)
@@ -356,7 +360,8 @@ class ClientConnection(asyncio.Protocol):
             return
         exchange.response_started = True
         state = self.listener.state
-        headers = state.chain.on_response(exchange, headers)
+        if state.chain.response_stages:
+            headers = state.chain.on_response(exchange, headers)
         self.send(response_head(exchange, status, reason, headers, not state.past_lifetime(self.created, self.loop.time())))
 
     def upstream_trailers(self, trailers: Headers) -> None:

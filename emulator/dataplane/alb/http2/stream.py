@@ -20,7 +20,7 @@ import emulator.dataplane.alb.upstream.http2 as h2_upstream
 from emulator.dataplane.alb.exchange import Exchange, Upstream
 from emulator.dataplane.alb.flow_control import send_within_window
 from emulator.dataplane.alb.headers.response import ResponsePolicy
-from emulator.dataplane.alb.heads import Headers, ToTarget
+from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.state import Listener
@@ -130,11 +130,11 @@ class Stream:
         self._local(response)
         self.finish(exchange)
 
-    def forward(self, exchange: Exchange, decision: ToTarget) -> None:
-        if decision.http2:
-            h2_upstream.forward(self.listener.h2_pool, self, exchange, decision)
+    def forward(self, exchange: Exchange, head: UpstreamRequest) -> None:
+        if head.http2:
+            h2_upstream.forward(self.listener.h2_pool, self, exchange, head)
         else:
-            http1_upstream.forward(self.listener.pool, self, exchange, decision)
+            http1_upstream.forward(self.listener.pool, self, exchange, head)
 
     def fail(self, status: int) -> None:
         exchange = self.exchange
@@ -190,7 +190,9 @@ class Stream:
         headers; ``end``: the head is the whole response (a gRPC trailers-only answer)."""
         exchange = self.exchange
         exchange.response_started = True
-        headers = self.listener.state.chain.on_response(exchange, headers)
+        chain = self.listener.state.chain
+        if chain.response_stages:
+            headers = chain.on_response(exchange, headers)
         out = [(b":status", b"%d" % status)]
         has_length = chunked = False
         for name, value in headers:

@@ -20,7 +20,7 @@ from typing import cast
 import httptools
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
-from emulator.dataplane.alb.heads import PoolKey, ToTarget, UpstreamRequest
+from emulator.dataplane.alb.heads import PoolKey, UpstreamRequest
 from emulator.dataplane.tls.targets import TARGET_TLS
 
 CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
@@ -245,18 +245,18 @@ class UpstreamPool:
 # -- the forwarder: an exchange's request onto a pooled (or new) HTTP/1.1 target connection --------------------
 
 
-def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, head: UpstreamRequest) -> None:
     leg.upstream_active = leg.loop.time()
-    upstream = pool.acquire(decision.key)
+    upstream = pool.acquire(head.key)
     if upstream is not None:
-        attach(leg, exchange, upstream, decision.head)
+        attach(leg, exchange, upstream, head)
     else:
-        leg.loop.create_task(connect(pool, leg, exchange, decision))
+        leg.loop.create_task(connect(pool, leg, exchange, head))
 
 
-async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, head: UpstreamRequest) -> None:
     try:
-        upstream = await pool.connect(decision.key)
+        upstream = await pool.connect(head.key)
     except asyncio.TimeoutError:
         status = 504  # AWS: connection to the target not established within 10 s
     except OSError:
@@ -265,7 +265,7 @@ async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, decis
         if leg.closing or leg.active is not exchange:
             pool.release(upstream)
         else:
-            attach(leg, exchange, upstream, decision.head)
+            attach(leg, exchange, upstream, head)
         return
     if leg.active is exchange and not leg.closing:
         exchange.keep_alive = False
@@ -286,6 +286,12 @@ def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, he
     if head.headers:
         out += b"\r\n".join(map(b": ".join, head.headers))  # (each header is a (name, value) pair)
         out += b"\r\n"
+    if head.forwarded_for is not None:
+        out += b"x-forwarded-for: %s\r\n" % head.forwarded_for
+    out += b"x-forwarded-proto: %s\r\nx-forwarded-port: %s\r\nx-amzn-trace-id: %s\r\n" % (
+        head.forwarded_proto, head.forwarded_port, head.trace_id)
+    for name, value in head.added:
+        out += b"%s: %s\r\n" % (name, value)
     if head.chunked:
         out += b"transfer-encoding: chunked\r\n"
     elif head.length is not None:

@@ -22,7 +22,7 @@ import h2.settings
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
 from emulator.dataplane.alb.flow_control import send_within_window
-from emulator.dataplane.alb.heads import Headers, PoolKey, ToTarget, UpstreamRequest
+from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.upstream.http1 import CONNECT_TIMEOUT
 from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
@@ -30,12 +30,12 @@ WINDOW = 1 << 20
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
 
 
-def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, decision: ToTarget) -> None:
+def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, head: UpstreamRequest) -> None:
     """Send ``exchange`` to the target over HTTP/2."""
     owner.upstream_active = owner.loop.time()
-    key = decision.key
+    key = head.key
     exchange.chunked = False  # HTTP/2 frames the body itself
-    upstream = H2UpstreamStream(owner, exchange, request_headers(decision.head, key[2]))
+    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
     exchange.upstream = upstream
     target = pool.ready(key)
     if target is not None:
@@ -66,7 +66,8 @@ def request_headers(head: UpstreamRequest, tls: bool) -> Headers:
         (b":authority", head.host),
         (b"te", b"trailers"),  # gRPC servers require it; it is the only TE HTTP/2 allows
     ]
-    headers += [(name.lower(), value) for name, value in head.headers]  # (LB-added names may have capitals)
+    headers += head.headers
+    headers += [(name.lower(), value) for name, value in head.lb_headers()]  # (LB-added names may have capitals)
     if head.length is not None:
         headers.append((b"content-length", head.length))
     return headers
