@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from emulator.dataplane.alb.auth.authenticate import CALLBACK_PATH, Authenticate, authenticator_for
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
-from emulator.dataplane.alb.desync import classify, verdict
+from emulator.dataplane.alb.desync import COMPLIANT, classify, verdict
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.outcomes import GO_ON, Outcome
@@ -44,7 +44,10 @@ class RequestValidation:
             return _TRACE
         if request.http2 or self.mode == "monitor":
             return GO_ON
-        decision = verdict(self.mode, classify(request, ctx.http10))
+        tier = classify(request, ctx.http10)
+        if tier == COMPLIANT:  # nearly every request
+            return GO_ON
+        decision = verdict(self.mode, tier)
         if decision == "reject":
             return _REJECTED
         if decision == "forward-close":

@@ -38,19 +38,6 @@ def trace_id() -> str:
     return f"1-{int(time.time()):08x}-{getrandbits(96):024x}"
 
 
-_epoch_second, _root_prefix = -1, b""  # the epoch part of new trace ids, formatted once a second
-
-
-def new_trace_header() -> bytes:
-    """``Root=`` and a new trace id, as bytes: the header value for a request that brings none (the common
-    case, so made cheaply: ``%024x`` formatting of an int costs more than hex-encoding its bytes)."""
-    global _epoch_second, _root_prefix
-    second = int(time.time())
-    if second != _epoch_second:
-        _epoch_second, _root_prefix = second, b"Root=1-%08x-" % second
-    return _root_prefix + hexlify(getrandbits(96).to_bytes(12, "big"))
-
-
 def forwarded_trace(existing: str | None) -> str:
     """AWS: add Root when absent; with a valid Root, keep it and set Self; keep custom fields."""
     if not existing or len(existing) > MAX_TRACE_HEADER or not _TRACE_ROOT.search(existing):
@@ -64,6 +51,7 @@ class HeaderPolicy:
 
     __slots__ = (
         "proto", "port", "port_suffix", "xff_mode", "xff_port", "preserve_host", "drop_invalid", "own_host", "skip",
+        "epoch_second", "root_prefix",
     )
 
     def __init__(self, protocol: str, port: int, balancer: LoadBalancer, settings: LoadBalancerSettings,
@@ -79,6 +67,7 @@ class HeaderPolicy:
         self.preserve_host = settings.preserve_host_header
         self.drop_invalid = settings.drop_invalid_header_fields
         self.skip = _SKIP | lb_only
+        self.epoch_second, self.root_prefix = -1, b""  # new trace ids' epoch part, formatted once a second
 
     def client_entry(self, request: Request) -> bytes:
         if not self.xff_port:
@@ -119,7 +108,13 @@ class HeaderPolicy:
             existing = existing + b", " + entry if existing else entry
         elif self.xff_mode != "preserve":
             existing = None  # remove
-        trace_id = forwarded_trace(trace.decode("latin-1")).encode("latin-1") if trace else new_trace_header()
+        if trace:
+            trace_id = forwarded_trace(trace.decode("latin-1")).encode("latin-1")
+        else:  # the common case, made cheaply (same value as ``trace_id``): the epoch part is formatted once a
+            second = int(time.time())  # second, the random part hex-encoded from its bytes (cheaper than %x)
+            if second != self.epoch_second:
+                self.epoch_second, self.root_prefix = second, b"Root=1-%08x-" % second
+            trace_id = self.root_prefix + hexlify(getrandbits(96).to_bytes(12, "big"))
         tls, claims = exchange.leg.tls_headers, exchange.extra
         return UpstreamRequest(
             request.method.encode("latin-1"), _origin_form(request.url), self._host(request), headers, existing,

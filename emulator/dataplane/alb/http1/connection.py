@@ -274,8 +274,8 @@ class ClientConnection(asyncio.Protocol):
         exchange.request_done = True
         if exchange.local is not None and exchange is self.active:
             self.respond(exchange, exchange.local)
-        elif exchange.upstream is not None and exchange.body is None:
-            exchange.upstream.end_body(exchange)
+        elif exchange.upstream is not None and exchange.body is None and exchange.chunked:
+            exchange.upstream.end_body(exchange)  # (on HTTP/1 only a chunked body has an end of its own)
 
     # -- answering -------------------------------------------------------------------------------
 
@@ -362,7 +362,8 @@ class ClientConnection(asyncio.Protocol):
         state = self.listener.state
         if state.chain.response_stages:
             headers = state.chain.on_response(exchange, headers)
-        self.send(response_head(exchange, status, reason, headers, not state.past_lifetime(self.created, self.loop.time())))
+        last = exchange.keep_alive and state.past_lifetime(self.created, self.loop.time())
+        self.send(response_head(exchange, status, reason, headers, not last))
 
     def upstream_trailers(self, trailers: Headers) -> None:
         pass  # an HTTP/1.1 target sends none that the LB relays
