@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> None:
         "--listen-host",
         help="bind every listener on this address instead of each LB's own 127.1.x.y (0.0.0.0 in a container)",
     )
+    serve.add_argument(
+        "--security-groups", choices=["enforce", "off"],
+        help="enforce load balancers' security groups on their traffic (the default), or admit every source"
+             " (default: env ELBV2_EMULATOR_SECURITY_GROUPS, else enforce)",
+    )
     _add_origin_options(serve)
     args = parser.parse_args(argv)
     origins = OriginSettings.from_lists(
@@ -32,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host,
-                   origins=origins).serve_forever()
+                   origins=origins,
+                   enforce_security_groups=None if args.security_groups is None else args.security_groups == "enforce",
+                   ).serve_forever()
 
 
 def _add_origin_options(serve: argparse.ArgumentParser) -> None:

@@ -1,6 +1,7 @@
-"""What the data plane needs from moto's in-process AWS: certificate material and instance addresses.
+"""What the data plane needs from moto's in-process AWS: certificate material, instance addresses and the
+inbound rules of load balancers' security groups.
 
-The server injects these two functions into the data plane, which thereby never imports moto or the
+The server injects these functions into the data plane, which thereby never imports moto or the
 control plane. Certificates come from moto's ACM (imported ones carry their key; requested ones get a
 key from moto). An EC2 instance target receives traffic at the address in its ``elbv2-emulator:address``
 tag, else at its private IP when that is a loopback address, else at 127.0.0.1; a stopped instance has none.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from api_models.identifiers import arn_region_account
+from api_models.security_groups import InboundRule, SecurityGroupView
 
 INSTANCE_ADDRESS_TAG = "elbv2-emulator:address"
 
@@ -69,3 +71,48 @@ def _tags(instance: Any) -> dict[str, str]:
     if isinstance(table, dict):  # moto's EC2 keeps {resource id: {key: value}}; get_tags() scans every tag
         return table.get(instance.id) or {}
     return {tag["key"]: tag["value"] for tag in instance.get_tags()} if hasattr(instance, "get_tags") else {}
+
+
+def security_groups(account: str, region: str, group_ids: tuple[str, ...]) -> SecurityGroupView:
+    """The inbound rules of ``group_ids`` as EC2 holds them now, each rule's sources resolved to networks: its
+    CIDR, a prefix list's entries, or the addresses of a referenced group's members (instances, at the address
+    their traffic comes from here: ``instance_address``). Unknown groups contribute no rule."""
+    from moto.ec2.models import ec2_backends
+
+    try:
+        backend = ec2_backends[account][region]
+    except Exception:  # an unknown region
+        return SecurityGroupView(group_ids, ())
+    rules: list[InboundRule] = []
+    default = None
+    for group_id in group_ids:
+        group = backend.get_security_group_from_id(group_id)
+        if group is None:
+            continue
+        if group.is_default:
+            default = group_id
+        for rule in group.ingress_rules:
+            source, networks = _rule_sources(backend, account, region, rule)
+            rules.append(InboundRule(group_id, rule.ip_protocol or "-1", rule.from_port, rule.to_port, networks, source))
+    return SecurityGroupView(group_ids, tuple(rules), default)
+
+
+def _rule_sources(backend: Any, account: str, region: str, rule: Any) -> tuple[str, tuple[str, ...]]:
+    """(the source as written, the networks it stands for) of one moto ingress rule."""
+    cidr = rule.ip_range.get("CidrIp") or rule.ip_range.get("CidrIpv6")
+    if cidr:
+        return cidr, (cidr,)
+    if rule.prefix_list_id:
+        prefix_list = backend.managed_prefix_lists.get(rule.prefix_list_id)
+        entries = prefix_list.entries.get(prefix_list.version, []) if prefix_list is not None else []
+        return rule.prefix_list_id, tuple(entry["Cidr"] for entry in entries)
+    member_of = rule.source_group.get("GroupId")
+    if member_of:
+        members = []
+        for instance in backend.all_instances():
+            if any(group.id == member_of for group in instance.security_groups):
+                address = instance_address(account, region, instance.id)
+                if address is not None:
+                    members.append(f"{address}/32")
+        return member_of, tuple(members)
+    return "", ()

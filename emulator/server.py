@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,9 @@ def _warm_up_moto(ec2_imported: threading.Event, restore: Callable[[threading.Ev
     gc.freeze()
 
 
+SECURITY_GROUPS_ENV = "ELBV2_EMULATOR_SECURITY_GROUPS"  # "enforce" (the default) or "off"
+
+
 class EmulatorServer:
     """The whole emulator in one object; ``start()`` runs it on background threads."""
 
@@ -59,15 +63,23 @@ class EmulatorServer:
         dns_port: int | None = None,
         listen_host: str | None = None,
         origins: OriginSettings | None = None,
+        enforce_security_groups: bool | None = None,
     ) -> None:
+        """``enforce_security_groups``: load balancers admit only the sources their security groups allow (README
+        "Security groups"); False admits every source; None (the default) reads ``SECURITY_GROUPS_ENV``, on
+        unless it says ``off``."""
+        if enforce_security_groups is None:
+            enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self._moto_state = ServicesState(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"),
                                  ListenerPorts(listen_host))
         certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
+        security_groups = local_aws.security_groups
         if self._moto_state is not None:  # the data plane's lookups into moto wait for moto's restored state
             certificates = self._moto_state.after_restore("acm", certificates)
             instance_address = self._moto_state.after_restore("ec2", instance_address)
+            security_groups = self._moto_state.after_restore("ec2", security_groups)
         self.dataplane = DataPlane(
             self.services.store,
             self.services.health,
@@ -75,6 +87,7 @@ class EmulatorServer:
             certificates=certificates,
             instance_address=instance_address,
             listen_host=listen_host,
+            security_groups=security_groups if enforce_security_groups else None,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins)
         if self._moto_state is not None:

@@ -42,11 +42,13 @@ import benchlib  # noqa: E402
 
 def _alb(emulator: benchlib.Emulator, backend_port: int) -> tuple[str, int]:
     elbv2 = emulator.elbv2
-    lb = elbv2.create_load_balancer(Name="bench", Subnets=emulator.subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    port = benchlib.free_port()
+    lb = elbv2.create_load_balancer(Name="bench", Subnets=emulator.subnets, SecurityGroups=[
+        emulator.security_group("bench", port)])["LoadBalancers"][0]["LoadBalancerArn"]
     tg = elbv2.create_target_group(Name="bench", Protocol="HTTP", Port=backend_port, VpcId=emulator.vpc,
                                    TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": backend_port}])
-    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=benchlib.free_port(),
+    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=port,
                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]
     fixed = [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}]
     for priority, condition in enumerate([

@@ -32,11 +32,13 @@ def _listener(emulator: benchlib.Emulator, backend_port: int, version: str, name
     acm = boto3.client("acm", endpoint_url=emulator.url, region_name="us-east-1")
     cert_arn = acm.import_certificate(Certificate=cert.cert_chain_pems[0].bytes(), PrivateKey=cert.private_key_pem.bytes(),
                                       CertificateChain=ca.cert_pem.bytes())["CertificateArn"]
-    lb = elbv2.create_load_balancer(Name=name, Subnets=emulator.subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    port = benchlib.free_port()
+    lb = elbv2.create_load_balancer(Name=name, Subnets=emulator.subnets, SecurityGroups=[
+        emulator.security_group(name, port)])["LoadBalancers"][0]["LoadBalancerArn"]
     tg = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=backend_port, VpcId=emulator.vpc, TargetType="ip",
                                    ProtocolVersion=version, HealthCheckEnabled=True)["TargetGroups"][0]["TargetGroupArn"]
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": backend_port}])
-    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTPS", Port=benchlib.free_port(),
+    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTPS", Port=port,
                                      Certificates=[{"CertificateArn": cert_arn}],
                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]
     return emulator.bound(listener["ListenerArn"])

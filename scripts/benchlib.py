@@ -144,12 +144,20 @@ class Emulator:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
         self.elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name="us-east-1")
-        ec2 = boto3.client("ec2", endpoint_url=self.url, region_name="us-east-1")
+        self.ec2 = ec2 = boto3.client("ec2", endpoint_url=self.url, region_name="us-east-1")
         self.vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         by_zone: dict[str, str] = {}
         for subnet in ec2.describe_subnets()["Subnets"]:
             by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
         self.subnets = list(by_zone.values())[:2]
+
+    def security_group(self, name: str, port: int) -> str:
+        """A security group open to local clients (127.0.0.0/8) on ``port``, as real infrastructure code makes
+        one for an ALB (the emulator enforces security groups; its checks are part of what is measured)."""
+        group = self.ec2.create_security_group(GroupName=name, Description=name, VpcId=self.vpc)["GroupId"]
+        self.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "127.0.0.0/8"}]}])
+        return group
 
     def bound(self, listener_arn: str) -> tuple[str, int]:
         for entry in requests.get(f"{self.url}/_emulator/listeners", timeout=5).json():
@@ -333,8 +341,11 @@ def medians(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, f
             for name, values in samples.items()}
 
 
-def ratios(middle: dict[str, dict[str, float]], key: str, target: float | None = None) -> list[str]:
-    """Lines of ratios of ``key``'s medians: each emulator to nginx, haproxy and direct; emulator/baseline."""
+def ratios(middle: dict[str, dict[str, float]], key: str, target: float | None = None,
+           samples: dict[str, list[dict[str, float]]] | None = None) -> list[str]:
+    """Lines of ratios of ``key``'s medians: each emulator to nginx, haproxy and direct; emulator/baseline,
+    also as the median of the rounds' own ratios (the two emulators run back to back within a round, so a
+    round's ratio is less exposed to a machine whose speed drifts between rounds)."""
     lines = []
     for mine in (name for name in EMULATORS if name in middle):
         parts = []
@@ -347,7 +358,13 @@ def ratios(middle: dict[str, dict[str, float]], key: str, target: float | None =
         if parts:
             lines.append(f"{mine + '/':<10}" + "  ".join(parts))
     if all(name in middle for name in EMULATORS) and middle["baseline"][key]:
-        lines.append(f"emulator/baseline {middle['emulator'][key] / middle['baseline'][key]:.3f}x")
+        line = f"emulator/baseline {middle['emulator'][key] / middle['baseline'][key]:.3f}x"
+        if samples is not None:
+            paired = [mine[key] / theirs[key] for mine, theirs in zip(samples["emulator"], samples["baseline"])
+                      if theirs[key]]
+            if paired:
+                line += f"  (median of the rounds' ratios {statistics.median(paired):.3f}x)"
+        lines.append(line)
     return lines
 
 
@@ -368,6 +385,6 @@ def table(title: str, samples: dict[str, list[dict[str, float]]], columns: list[
         bad = {k: sum(v.get(k, 0.0) for v in values) for k in ("failed", "errors")}
         note = f"  ({bad['failed']:.0f} non-2xx, {bad['errors']:.0f} socket errors)" if any(bad.values()) else ""
         print(f"  {name:<9}{cells}   {by_round}{note}")
-    for line in ratios(middle, key, target):
+    for line in ratios(middle, key, target, samples):
         print("  " + line)
     print(flush=True)

@@ -18,6 +18,10 @@ from emulator.server import EmulatorServer
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# The suite's load balancers are created without security groups, and an ALB's default group admits no local
+# client: every server the suite starts (in process or not) admits all sources, except in
+# test_security_groups.py, which starts its own server with enforcement on.
+os.environ.setdefault("ELBV2_EMULATOR_SECURITY_GROUPS", "off")
 REGION = "us-east-1"
 
 

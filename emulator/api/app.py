@@ -8,6 +8,7 @@ serves a whole offline AWS.
 from __future__ import annotations
 
 import io
+import re
 
 from flask import Flask, Response, jsonify, request
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -59,7 +60,10 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     def dispatch(path: str) -> WsgiResponse:
-        return _to_moto(moto_app)
+        response = _to_moto(moto_app)
+        if response.status_code < 300 and _changes_admission(request.get_data(cache=True)):
+            dataplane.refresh()  # security group rules apply from the next connection once this answers
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -71,6 +75,22 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
         return _xml(internal_failure(f"{request.method} {request.path}"))
 
     return app
+
+
+# EC2 calls after which load balancers may admit other sources: group rules, prefix lists, group membership.
+_ADMISSION_ACTIONS = frozenset((
+    b"AuthorizeSecurityGroupIngress", b"RevokeSecurityGroupIngress", b"ModifySecurityGroupRules",
+    b"DeleteSecurityGroup", b"ModifyManagedPrefixList", b"DeleteManagedPrefixList", b"RunInstances",
+    b"StartInstances", b"StopInstances", b"TerminateInstances", b"ModifyInstanceAttribute",
+    b"ModifyNetworkInterfaceAttribute", b"CreateTags", b"DeleteTags",
+))
+_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z]+)")
+
+
+def _changes_admission(body: bytes) -> bool:
+    """Whether a Query-protocol call (EC2 speaks it) may change what a security group admits."""
+    found = _ACTION.search(body) or _ACTION.search(request.query_string)
+    return found is not None and found.group(1) in _ADMISSION_ACTIONS
 
 
 def _to_moto(moto_app: DomainDispatcherApplication) -> WsgiResponse:

@@ -35,6 +35,8 @@ class DataPlaneView(Protocol):
 
     def wait_applied(self, generation: int, timeout: float = 5.0) -> bool: ...
 
+    def refresh(self, timeout: float = 5.0) -> bool: ...  # a change outside the store (EC2): applied on return
+
     def reset(self) -> None: ...
 
 

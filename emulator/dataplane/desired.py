@@ -12,11 +12,12 @@ those kinds, so what it waits for follows from what the data plane reads.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 
 from api_models.attribute_views import TargetGroupSettings
 from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, TargetRegistration
+from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
 from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
@@ -95,10 +96,12 @@ def _target_address(
 
 
 def listener_configs(
-    snapshot: Snapshot, groups: dict[str, TargetGroupRuntime], listen_host: str | None
+    snapshot: Snapshot, groups: dict[str, TargetGroupRuntime], listen_host: str | None,
+    security_groups: Mapping[str, SecurityGroupView] | None = None,
 ) -> dict[str, ListenerConfig]:
     """One config per listener whose load balancer exists, with its rules in evaluation order.
-    ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container)."""
+    ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container);
+    ``security_groups``: the enforced groups of each load balancer (by ARN) that has some."""
     balancers = {lb.key: lb for lb in read(snapshot, LoadBalancer)}
     trust_stores = {store.key: store for store in read(snapshot, TrustStore)}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
@@ -115,6 +118,14 @@ def listener_configs(
         host = listen_host or balancer.address
         store = trust_stores.get((listener.MutualAuthentication or {}).get("TrustStoreArn") or "")
         configs[listener.key] = ListenerConfig(
-            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None
+            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None,
+            security_groups=(security_groups or {}).get(balancer.LoadBalancerArn),
         )
     return configs
+
+
+def security_group_views(snapshot: Snapshot, source: SecurityGroupSource) -> dict[str, SecurityGroupView]:
+    """The inbound rules, as EC2 holds them now, of every load balancer that has security groups (by ARN).
+    Gateway LBs have none; an NLB created without any has none either (AWS: it filters nothing)."""
+    return {lb.LoadBalancerArn: source(lb.account, lb.region, tuple(lb.SecurityGroups))
+            for lb in read(snapshot, LoadBalancer) if lb.SecurityGroups}

@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from api_models.resources import Listener
+from api_models.security_groups import SecurityGroupSource
 from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers their listener runtimes)
 from emulator.dataplane.addresses import ListenerAddress
-from emulator.dataplane.desired import listener_configs, target_group_runtimes
+from emulator.dataplane.desired import listener_configs, security_group_views, target_group_runtimes
 from emulator.dataplane.health import HealthChecker
 from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
 from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
@@ -72,10 +73,13 @@ class DataPlane:
         certificates: CertificateSource = _no_certificates,
         instance_address: InstanceAddress = _loopback_instance,
         listen_host: str | None = None,
+        security_groups: SecurityGroupSource | None = None,
     ) -> None:
+        """``security_groups``: where the inbound rules of load balancers' security groups come from (EC2);
+        None turns their enforcement off."""
         self._store = store
         self._listen_host = listen_host
-        self.collaborators = Collaborators(timing, health, certificates, instance_address)
+        self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups)
         # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
         self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()
@@ -86,6 +90,9 @@ class DataPlane:
         self._dirty = asyncio.Event()
         self._applied = threading.Condition()
         self._applied_generation = -1
+        # Refreshes asked for from outside the store (EC2 security group changes): passes that began after a
+        # request read what it changed. Both counters are guarded by ``_applied``.
+        self._refresh_requested = self._refresh_served = 0
         self._report: list[_Entry] = []  # replaced whole on the loop, read from API threads
 
     # -- lifecycle (called from other threads) --------------------------------------------------
@@ -110,6 +117,16 @@ class DataPlane:
         """Block until the data plane runs the store as of ``generation`` (or the timeout passes)."""
         with self._applied:
             return self._applied.wait_for(lambda: self._applied_generation >= generation, timeout)
+
+    def refresh(self, timeout: float = 5.0) -> bool:
+        """Run a pass now for a change outside the store (EC2 security group rules), and block until one that
+        began after this call has applied (or the timeout passes)."""
+        with self._applied:
+            self._refresh_requested += 1
+            wanted = self._refresh_requested
+        self._loop.call_soon_threadsafe(self._dirty.set)
+        with self._applied:
+            return self._applied.wait_for(lambda: self._refresh_served >= wanted, timeout)
 
     def listener_report(self) -> list[dict[str, Any]]:
         """Every listener the data plane serves: where it accepts traffic, or the error that stops it."""
@@ -144,11 +161,15 @@ class DataPlane:
                 log.exception("reconcile failed")
 
     async def _reconcile(self) -> None:
+        with self._applied:
+            refresh = self._refresh_requested  # served by this pass: it reads EC2 after this point
         generation, snapshot = await self._loop.run_in_executor(None, self._store.snapshot_all)
+        source = self.collaborators.security_groups
+        views = await self._loop.run_in_executor(None, security_group_views, snapshot, source) if source else {}
         now = datetime.now(timezone.utc)
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
-        desired = listener_configs(snapshot, self.target_groups, self._listen_host)
+        desired = listener_configs(snapshot, self.target_groups, self._listen_host, views)
         # Before listeners see new targets: mark them initial and (fast timing) run their first check.
         await self._health.sync(self.target_groups, {arn: c for c in desired.values() for arn in c.target_groups})
         for arn in [arn for arn in self._running if arn not in desired]:
@@ -162,6 +183,7 @@ class DataPlane:
         self._report = [self._entry(arn, config) for arn, config in served]
         with self._applied:
             self._applied_generation = generation
+            self._refresh_served = refresh
             self._applied.notify_all()
 
     async def _apply(self, arn: str, config: ListenerConfig) -> None:

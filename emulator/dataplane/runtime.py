@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from api_models.resources import Listener, LoadBalancer, Rule
+from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
 from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
@@ -36,6 +37,8 @@ class Collaborators:
     health: TargetHealthBoard
     certificates: CertificateSource
     instance_address: InstanceAddress
+    # The inbound rules of load balancers' security groups; None: security groups are not enforced.
+    security_groups: SecurityGroupSource | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ class ListenerConfig:
     trust_store: TrustStore | None = None
     # False with --listen-host: the listener binds exactly bind_host:Port or not at all (see addresses.py).
     may_remap: bool = True
+    # The load balancer's security groups, enforced on new connections and flows (``admission``); None: every
+    # source is admitted (an NLB without security groups, or enforcement turned off).
+    security_groups: SecurityGroupView | None = None
 
     @property
     def binding(self) -> tuple[str, int, str, str, bool]:

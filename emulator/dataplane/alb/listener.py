@@ -62,7 +62,8 @@ class AlbListener:
     def admit(self, client: Client, transport: asyncio.BaseTransport) -> bool:
         """Register a new client connection (HTTP/1.x or HTTP/2): its peer address, and the mTLS/TLS-info
         header lines it adds to every request. False, with the connection aborted, when the listener is at its
-        connection cap (``connection_cap``) or mTLS refuses it."""
+        connection cap (``connection_cap``), its security groups refuse the source (``admission``) or mTLS
+        refuses it."""
         if len(self.clients) >= self.max_clients:
             if not self._refusing:
                 log.warning("listener %s is at its cap of %d client connections: resetting new ones",
@@ -73,6 +74,11 @@ class AlbListener:
             return False
         self._refusing = False
         peer = transport.get_extra_info("peername") or ("", 0)
+        admission = self.state.admission
+        if admission is not None and not admission.admits(peer[0]):  # the security groups refuse the source
+            client.closing = True
+            _abort(transport)
+            return False
         client.peer, client.peer_port = peer[0], peer[1]
         self.clients.add(client)
         headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []

@@ -7,6 +7,7 @@ import asyncio
 from typing import Protocol
 
 from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
+from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.order import Chain
@@ -28,7 +29,7 @@ class ListenerState:
 
     __slots__ = (
         "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "chain",
-        "authenticators", "http2",
+        "authenticators", "http2", "admission",
     )
 
     def __init__(self, config: ListenerConfig) -> None:
@@ -51,6 +52,9 @@ class ListenerState:
         self.idle_timeout = settings.idle_timeout_seconds
         self.lifetime = settings.client_keep_alive_seconds
         self.http2 = settings.http2_enabled  # routing.http2.enabled: ALPN offers h2
+        security_groups = config.security_groups  # connection admission: before any byte is read
+        self.admission = (SourceFilter(security_groups, "tcp", self.port, listener.ListenerArn)
+                          if security_groups is not None else None)
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),

@@ -13,6 +13,7 @@ import logging
 import ssl
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, transports
+from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.nlb.idle import IdleSweeper
 from emulator.dataplane.nlb.route import Route
@@ -35,6 +36,7 @@ class NlbListener:
         self.config = config
         self.collaborators = collaborators
         self.route = Route.of(config, collaborators.timing)
+        self.admission = _admission(config)
         self.address: tuple[str, int] = (config.bind_host, config.listener.Port or 0)
         self.bound = ListenerAddress(f"{self.address[0]}:{self.address[1]}")
         self.tcp_flows: set[TcpFlow] = set()
@@ -80,7 +82,7 @@ class NlbListener:
 
     def update(self, config: ListenerConfig) -> None:
         route, previous = Route.of(config, self.collaborators.timing), self.route
-        self.config, self.route = config, route
+        self.config, self.route, self.admission = config, route, _admission(config)
         if route.tcp_idle != previous.tcp_idle or route.udp_idle != previous.udp_idle:
             for sweeper in self._sweepers:  # reschedule at the new period
                 sweeper.stop()
@@ -106,9 +108,13 @@ class NlbListener:
 
     # -- flows ----------------------------------------------------------------------------------
 
-    def admit(self, open_flows: int) -> bool:
-        """Whether a new flow may start (``connection_cap``): beyond the cap TCP clients are reset and UDP
-        datagrams of new clients dropped, while the open flows go on."""
+    def admit(self, transport: str, source: str, open_flows: int) -> bool:
+        """Whether a new flow of ``transport`` ("tcp" or "udp") from ``source`` may start: the security groups
+        admit the source (``admission``) and the listener is below its cap (``connection_cap``). Refused TCP
+        clients are reset and refused UDP datagrams dropped, while the open flows go on."""
+        admission = self.admission.get(transport)
+        if admission is not None and not admission.admits(source):
+            return False
         if open_flows < self.max_flows:
             self._refusing = False
             return True
@@ -155,3 +161,12 @@ class NlbListener:
             raise OSError(f"TLS listener {self.config.listener.ListenerArn}: no loadable certificate")
         self._tls = terminator
         return terminator.context
+
+
+def _admission(config: ListenerConfig) -> dict[str, SourceFilter]:
+    """Per transport, the sources the load balancer's security groups admit; empty when it has none."""
+    groups = config.security_groups
+    if groups is None:
+        return {}
+    port, where = config.listener.Port or 0, config.listener.ListenerArn
+    return {transport: SourceFilter(groups, transport, port, where) for transport in ("tcp", "udp")}

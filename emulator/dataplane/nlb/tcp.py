@@ -33,7 +33,7 @@ class TcpListener(Protocol):
     tcp_flows: set[TcpFlow]  # the listener's open flows: a flow adds itself, and leaves when done
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
-    def admit(self, open_flows: int) -> bool: ...  # False at the listener's connection cap
+    def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
 
 
 def reset_transport(transport: asyncio.Transport | None) -> None:
@@ -155,9 +155,9 @@ class TcpFlow:
         """The client's connection is accepted: choose a target and connect to it."""
         transport = self.client.transport
         route, (peer_host, peer_port) = self.listener.route, transport.get_extra_info("peername")[:2]
-        admitted = self.listener.admit(len(self.listener.tcp_flows))
+        admitted = self.listener.admit("tcp", peer_host, len(self.listener.tcp_flows))
         target = self.listener.choose(route, "TCP", (peer_host, peer_port)) if admitted else None
-        if target is None:  # at the cap, or no routable target (AWS does not serve it): RST at once
+        if target is None:  # refused, at the cap, or no routable target (AWS does not serve it): RST at once
             self.done = True
             reset_transport(transport)
             return

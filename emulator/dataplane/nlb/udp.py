@@ -33,7 +33,7 @@ class UdpFlowListener(Protocol):
     udp_transport: asyncio.DatagramTransport | None  # the listener's socket: replies go out through it
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
-    def admit(self, open_flows: int) -> bool: ...  # False at the listener's connection cap
+    def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
 
 
 class UdpFlow:
@@ -107,7 +107,7 @@ class UdpListener(asyncio.DatagramProtocol):
         listener = self.listener
         route = listener.route
         client = (addr[0], addr[1])
-        if not listener.admit(len(listener.udp_flows)):  # at the cap: no new flow, the datagram is dropped
+        if not listener.admit("udp", client[0], len(listener.udp_flows)):  # refused or at the cap: dropped
             return None
         target = listener.choose(route, "UDP", client)
         if target is None:  # nothing routable: the datagram is dropped
