@@ -219,3 +219,19 @@ def _udp_echo(address: tuple[str, int], source: str) -> bytes | None:
             return sock.recv(100)
         except TimeoutError:
             return None
+
+
+def test_a_rule_naming_a_group_admits_the_addresses_of_its_member_instances(aws: Aws) -> None:
+    port = free_port()
+    with HttpEcho() as backend:
+        members = aws.group("members")
+        group = aws.ec2.create_security_group(GroupName="from-members", Description="x", VpcId=aws.vpc)["GroupId"]
+        aws.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": members}]}])
+        _, url = aws.alb("sg-members", backend, port, [group])
+        assert get(url, "127.0.0.7") is None  # no member yet
+        image = aws.ec2.describe_images()["Images"][0]["ImageId"]
+        aws.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SecurityGroupIds=[members], TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "elbv2-emulator:address", "Value": "127.0.0.7"}]}])
+        assert get(url, "127.0.0.7") == 200  # the instance's traffic comes from its address tag here
+        assert get(url, "127.0.0.8") is None

@@ -31,10 +31,24 @@ data "aws_subnets" "default" {
   }
 }
 
+# The emulator enforces security groups: the ALB's opens its listener port to local clients.
+resource "aws_security_group" "web" {
+  name        = "tf-web"
+  description = "HTTP on the listener port"
+  vpc_id      = data.aws_vpc.default.id
+  ingress {
+    protocol    = "tcp"
+    from_port   = 18480
+    to_port     = 18480
+    cidr_blocks = ["127.0.0.0/8"]
+  }
+}
+
 resource "aws_lb" "web" {
   name               = "tf-web"
   load_balancer_type = "application"
   subnets            = slice(sort(data.aws_subnets.default.ids), 0, 2)
+  security_groups    = [aws_security_group.web.id]
   idle_timeout       = 30
   tags               = { team = "edge" }
 }
