@@ -395,3 +395,40 @@ def test_logging_configuration_writes_waf_log_records(aws: Aws, backend: HttpEch
                if r.name == "elbv2_emulator.waf" and r.getMessage().startswith("{")]
     assert records and records[-1]["action"] == "BLOCK" and records[-1]["terminatingRuleId"] == "deny"
     assert records[-1]["httpRequest"]["clientIp"] == "127.0.0.9" and records[-1]["webaclId"] == acl["ARN"]
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> Reply:
+    host, _, port = url.split("://")[1].rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("POST", path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def test_body_and_json_body_with_the_8_kb_inspection_limit(aws: Aws, backend: HttpEcho) -> None:
+    """Body / JsonBody ("Request components in AWS WAF": body inspection limit 8 KB for ALBs, OversizeHandling
+    CONTINUE / MATCH, JsonBody MatchPattern IncludedPaths, MatchScope VALUE)."""
+    lb, url = aws.alb("waf-body", backend)
+    strict = byte_match("/strict", {"UriPath": {}}, "STARTS_WITH")
+    aws.protect(lb, [
+        rule("attack", 0, byte_match("attack", {"Body": {"OversizeHandling": "CONTINUE"}})),
+        rule("oversize", 1, {"AndStatement": {"Statements": [strict, byte_match(
+            "never", {"Body": {"OversizeHandling": "MATCH"}})]}}),
+        rule("role", 2, byte_match("admin", {"JsonBody": {"MatchPattern": {"IncludedPaths": ["/user/role"]},
+                                                          "MatchScope": "VALUE", "InvalidFallbackBehavior": "NO_MATCH",
+                                                          "OversizeHandling": "CONTINUE"}}, "EXACTLY")),
+    ])
+    assert post(url, "/", b"an attack here").status == 403
+    allowed = post(url, "/", b"harmless")
+    assert allowed.status == 200 and json.loads(allowed.body)["body_length"] == 8  # forwarded whole
+    late = b"x" * 9000 + b"attack"
+    beyond = post(url, "/", late)
+    assert beyond.status == 200 and json.loads(beyond.body)["body_length"] == len(late)  # only 8 KB inspected
+    assert post(url, "/strict", late).status == 403  # oversize: MATCH
+    assert post(url, "/strict", b"small").status == 200
+    assert post(url, "/", json.dumps({"user": {"role": "admin"}}).encode()).status == 403
+    assert post(url, "/", json.dumps({"role": "admin", "user": {"name": "admin"}}).encode()).status == 200
+    assert post(url, "/", b"{not json admin").status == 200  # InvalidFallbackBehavior NO_MATCH

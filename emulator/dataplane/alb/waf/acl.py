@@ -7,6 +7,11 @@ group's rules (its labels in the "awswaf:<account>:rulegroup:<name>:" namespace)
 ExcludedRules (as Count) and RuleActionOverrides applied, and the rule's OverrideAction Count turns the group's
 terminating match into a count.
 
+Body and JsonBody: when the web ACL inspects the body, the stage waits (polling every ``BODY_POLL``, at most
+``BODY_WAIT``) until the request body has ended or more than 8 KB of it has arrived, then evaluates; a body
+still incomplete after ``BODY_WAIT`` is inspected as far as it arrived. A request with ``Expect: 100-continue``
+is evaluated at once, with an empty body (its client sends the body only after the 100 response).
+
 A web ACL that uses something this emulator does not evaluate (``UnsupportedDefinition``: e.g. an SQLi / XSS
 statement, Body inspection) fails closed: every request is blocked with 403, and one log line names the part.
 ManagedRuleGroupStatements evaluate nothing (AWS's managed rules are not emulated): logged once per
@@ -15,6 +20,7 @@ configuration; the rest of the web ACL applies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,16 +28,18 @@ from typing import Any
 
 from api_models.web_acls import WebAclView
 from emulator.dataplane.alb.exchange import Exchange
-from emulator.dataplane.alb.outcomes import GO_ON, Outcome
+from emulator.dataplane.alb.outcomes import GO_ON, Answer, Outcome
 from emulator.dataplane.alb.responses import lb_response
 from emulator.dataplane.alb.waf.actions import ALLOW, CAPTCHA, CHALLENGE, COUNT, TOKEN_COOKIE, Action, compile_action
+from emulator.dataplane.alb.waf.fields import BODY_LIMIT, Inspection
 from emulator.dataplane.alb.waf.records import write_record
-from emulator.dataplane.alb.waf.statements import Context, Inspection, Statement, compile_statement
+from emulator.dataplane.alb.waf.statements import Context, Statement, compile_statement
 from emulator.dataplane.alb.waf.transforms import UnsupportedDefinition
 
 log = logging.getLogger("elbv2_emulator.waf")
 _FAIL_CLOSED = lb_response(403)
 _NEVER: Statement = lambda inspection: False  # noqa: E731
+BODY_POLL, BODY_WAIT = 0.001, 1.0
 
 
 class Rule:
@@ -127,7 +135,7 @@ def _group_rule(name: str, reference: dict[str, Any], spec: dict[str, Any], ctx:
 class WebAcl:
     """The chain stage of a web ACL ("3. Web ACL" in ``chain.order``)."""
 
-    __slots__ = ("arn", "rules", "default", "logging", "failed")
+    __slots__ = ("arn", "rules", "default", "logging", "failed", "inspects_body")
 
     def __init__(self, view: WebAclView) -> None:
         self.arn = view.arn
@@ -135,6 +143,7 @@ class WebAcl:
         self.rules: tuple[Rule, ...] = ()
         self.default = Action(ALLOW)
         self.logging = False
+        self.inspects_body = '"Body":' in view.document or '"JsonBody":' in view.document
         try:
             document = json.loads(view.document)
             ctx = Context(document, f"awswaf:{view.account}:webacl:{view.name}:", view.window_scale)
@@ -151,8 +160,25 @@ class WebAcl:
     def run(self, ctx: Exchange) -> Outcome:
         if self.failed is not None:
             return _FAIL_CLOSED
+        if self.inspects_body and not ctx.request_done and not ctx.expect and _has_body(ctx):
+            return self._after_body(ctx)
+        return self.decide(ctx)
+
+    async def _after_body(self, ctx: Exchange) -> Answer:
+        loop = ctx.leg.loop
+        end = loop.time() + BODY_WAIT
+        while (not ctx.request_done and ctx.body is not None and sum(map(len, ctx.body)) <= BODY_LIMIT
+               and loop.time() < end):
+            await asyncio.sleep(BODY_POLL)
+        return self.decide(ctx)
+
+    def decide(self, ctx: Exchange) -> Answer:
         request = ctx.request
         inspection = Inspection(request, time.monotonic())
+        if self.inspects_body and ctx.body:
+            body = b"".join(ctx.body)
+            inspection.body = body[:BODY_LIMIT].decode("latin-1")
+            inspection.oversize = len(body) > BODY_LIMIT or _declared_length(ctx) > BODY_LIMIT
         verdict = Verdict()
         terminated = _evaluate(self.rules, inspection, verdict)
         action = verdict.action if terminated and verdict.action is not None else self.default
@@ -166,6 +192,19 @@ class WebAcl:
                 ctx.extra = (*ctx.extra, *verdict.insert.items())
             return GO_ON
         return action.response
+
+
+def _declared_length(ctx: Exchange) -> int:
+    values = ctx.request.header_values(b"content-length")
+    try:
+        return int(values[0]) if values else 0
+    except ValueError:
+        return 0
+
+
+def _has_body(ctx: Exchange) -> bool:
+    """Whether a request body follows its head (HTTP/2: the stream has not ended)."""
+    return ctx.chunked or ctx.request.http2 or _declared_length(ctx) > 0
 
 
 _compiled: dict[WebAclView, WebAcl] = {}

@@ -2,19 +2,40 @@
 of the request returning the texts to inspect (a statement matches when one of them matches).
 
 Texts are the request's bytes as latin-1 ``str``, as they arrived (no decoding: that is what URL_DECODE is for).
-Body, JsonBody, UriFragment and the JA3/JA4 fingerprints are not inspected: they raise ``UnsupportedDefinition``
-and the web ACL fails closed (``acl``).
+Body and JsonBody see the first ``BODY_LIMIT`` bytes of the body (the ALB default of 8 KB), waited for by the
+web ACL stage (``acl``); a longer body is "oversize" and its OversizeHandling decides: CONTINUE inspects the first
+8 KB, MATCH matches, NO_MATCH does not (a field then returns True / False instead of texts). UriFragment and the
+JA3/JA4 fingerprints are not inspected: they raise ``UnsupportedDefinition`` and the web ACL fails closed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.waf.transforms import UnsupportedDefinition
 
-Field = Callable[[Request], list[str]]
+BODY_LIMIT = 8 * 1024  # "Body inspection size limit": 8 KB for ALBs
+
+
+class Inspection:
+    """One request being evaluated: the request, its body's first ``BODY_LIMIT`` bytes (latin-1) and whether it
+    is longer, the labels rules have added so far, the time."""
+
+    __slots__ = ("request", "labels", "now", "body", "oversize")
+
+    def __init__(self, request: Request, now: float, body: str = "", oversize: bool = False) -> None:
+        self.request = request
+        self.labels: list[str] = []
+        self.now = now
+        self.body, self.oversize = body, oversize
+
+
+Texts = list[str] | bool  # the texts to inspect, or the statement's verdict (an oversize body's handling)
+Field = Callable[[Inspection], Texts]
+RequestField = Callable[[Request], list[str]]
 
 
 def _raw_pairs(request: Request) -> list[tuple[str, str]]:
@@ -43,7 +64,7 @@ def _cookies(request: Request) -> list[tuple[str, str]]:
 
 
 def _pattern(spec: dict[str, Any], pairs: Callable[[Request], list[tuple[str, str]]], included: str,
-             excluded: str, fold: bool) -> Field:
+             excluded: str, fold: bool) -> RequestField:
     """Headers / Cookies: MatchPattern (All, Included*, Excluded*) then MatchScope (KEY, VALUE, ALL)."""
     pattern = spec.get("MatchPattern") or {}
     scope = spec.get("MatchScope") or "ALL"
@@ -71,6 +92,62 @@ def _pattern(spec: dict[str, Any], pairs: Callable[[Request], list[tuple[str, st
 
 
 def compile_field(spec: dict[str, Any]) -> Field:
+    """The texts a FieldToMatch inspects, as a function of the inspection."""
+    if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in ("Body", "JsonBody"):
+        return _body_field(spec)
+    of_request = compile_request_field(spec)
+    return lambda inspection: of_request(inspection.request)
+
+
+def _body_field(spec: dict[str, Any]) -> Field:
+    (kind, options), = spec.items()
+    options = options or {}
+    handling = options.get("OversizeHandling") or "CONTINUE"
+    if kind == "Body":
+        texts: Callable[[str], Texts] = lambda body: [body]  # noqa: E731
+    else:
+        texts = _json_texts(options)
+
+    def field(inspection: Inspection) -> Texts:
+        if inspection.oversize and handling != "CONTINUE":
+            return handling == "MATCH"
+        return texts(inspection.body)
+    return field
+
+
+def _json_texts(options: dict[str, Any]) -> Callable[[str], Texts]:
+    """JsonBody: MatchPattern All or IncludedPaths (JSON pointers), MatchScope KEY / VALUE / ALL,
+    InvalidFallbackBehavior MATCH / NO_MATCH / EVALUATE_AS_STRING (the default here: the body as text)."""
+    pattern, scope = options.get("MatchPattern") or {}, options.get("MatchScope") or "ALL"
+    paths = [path for path in pattern.get("IncludedPaths") or ()]
+    invalid = options.get("InvalidFallbackBehavior") or "EVALUATE_AS_STRING"
+
+    def walk(node: Any, pointer: str, inside: bool, out: list[str]) -> None:
+        inside = inside or not paths or pointer in paths
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{pointer}/{key}"
+                if (inside or child in paths) and scope in ("KEY", "ALL"):
+                    out.append(str(key))
+                walk(value, child, inside, out)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{pointer}/{index}", inside, out)
+        elif inside and scope in ("VALUE", "ALL"):
+            out.append(node if isinstance(node, str) else json.dumps(node))
+
+    def texts(body: str) -> Texts:
+        try:
+            document = json.loads(body.encode("latin-1").decode("utf-8"))
+        except ValueError:
+            return [body] if invalid == "EVALUATE_AS_STRING" else invalid == "MATCH"
+        out: list[str] = []
+        walk(document, "", False, out)
+        return out
+    return texts
+
+
+def compile_request_field(spec: dict[str, Any]) -> RequestField:
     if not isinstance(spec, dict) or len(spec) != 1:
         raise UnsupportedDefinition(f"FieldToMatch {sorted(spec) if isinstance(spec, dict) else spec!r}")
     (kind, options), = spec.items()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.waf.fields import compile_field
+from emulator.dataplane.alb.waf.fields import Inspection, compile_field, compile_request_field
 from emulator.dataplane.alb.waf.rate import RateCounter
 from emulator.dataplane.alb.waf.transforms import UnsupportedDefinition, compile_transforms
 
@@ -27,17 +27,6 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # either), and GeoMatch never matches an unknown country.
 COUNTRY_HEADER = b"x-elbv2-emulator-country"
 _WORD = re.compile(r"\w")
-
-
-class Inspection:
-    """One request being evaluated: the labels rules have added so far, the time, the request."""
-
-    __slots__ = ("request", "labels", "now")
-
-    def __init__(self, request: Request, now: float) -> None:
-        self.request = request
-        self.labels: list[str] = []
-        self.now = now
 
 
 Statement = Callable[[Inspection], bool]
@@ -65,12 +54,19 @@ def _search_string(spec: dict[str, Any]) -> str:
         return str(text)
 
 
-def _inspected(spec: dict[str, Any]) -> Callable[[Request], list[str]]:
+def _matches(spec: dict[str, Any], test: Callable[[str], bool]) -> Statement:
+    """A statement on a FieldToMatch: its texts, transformed, one of them passing ``test``."""
     extract = compile_field(spec.get("FieldToMatch") or {})
     transform = compile_transforms(spec.get("TextTransformations"))
-    if transform is None:
-        return extract
-    return lambda request: [transform(text) for text in extract(request)]
+
+    def statement(inspection: Inspection) -> bool:
+        texts = extract(inspection)
+        if texts is True or texts is False:
+            return texts
+        if transform is None:
+            return any(test(text) for text in texts)
+        return any(test(transform(text)) for text in texts)
+    return statement
 
 
 def _byte_match(spec: dict[str, Any], ctx: Context) -> Statement:
@@ -89,8 +85,7 @@ def _byte_match(spec: dict[str, Any], ctx: Context) -> Statement:
         test = lambda text: word.search(text) is not None  # noqa: E731
     else:
         raise UnsupportedDefinition(f"PositionalConstraint {where}")
-    inspected = _inspected(spec)
-    return lambda inspection: any(test(text) for text in inspected(inspection.request))
+    return _matches(spec, test)
 
 
 def _regexes(patterns: list[str]) -> Callable[[str], bool]:
@@ -99,16 +94,14 @@ def _regexes(patterns: list[str]) -> Callable[[str], bool]:
 
 
 def _regex_match(spec: dict[str, Any], ctx: Context) -> Statement:
-    test, inspected = _regexes([spec.get("RegexString", "")]), _inspected(spec)
-    return lambda inspection: any(test(text) for text in inspected(inspection.request))
+    return _matches(spec, _regexes([spec.get("RegexString", "")]))
 
 
 def _regex_set(spec: dict[str, Any], ctx: Context) -> Statement:
     patterns = ctx.document.get("RegexPatternSets", {}).get(spec.get("ARN"))
     if patterns is None:
         raise UnsupportedDefinition(f"regex pattern set {spec.get('ARN')} (it does not exist)")
-    test, inspected = _regexes(patterns), _inspected(spec)
-    return lambda inspection: any(test(text) for text in inspected(inspection.request))
+    return _matches(spec, _regexes(patterns))
 
 
 _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
@@ -118,8 +111,7 @@ _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
 
 def _size(spec: dict[str, Any], ctx: Context) -> Statement:
     compare, size = _COMPARISONS[spec.get("ComparisonOperator") or "EQ"], int(spec.get("Size") or 0)
-    inspected = _inspected(spec)
-    return lambda inspection: any(compare(len(text), size) for text in inspected(inspection.request))
+    return _matches(spec, lambda text: compare(len(text), size))
 
 
 def forwarded_ips(config: dict[str, Any]) -> Callable[[Request], list[IpAddress] | None]:
@@ -246,7 +238,7 @@ def _custom_key(custom: dict[str, Any], spec: dict[str, Any], ctx: Context) -> C
               "QueryString": {"QueryString": {}}, "UriPath": {"UriPath": {}}}
     if kind not in fields:
         raise UnsupportedDefinition(f"rate-based custom key {kind}")
-    extract = compile_field(fields[kind])
+    extract = compile_request_field(fields[kind])
 
     def key(inspection: Inspection) -> str | None:
         texts = extract(inspection.request)
