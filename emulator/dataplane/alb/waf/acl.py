@@ -30,7 +30,7 @@ from api_models.web_acls import WebAclView
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.outcomes import GO_ON, Answer, Outcome
 from emulator.dataplane.alb.responses import lb_response
-from emulator.dataplane.alb.waf.actions import ALLOW, CAPTCHA, CHALLENGE, COUNT, TOKEN_COOKIE, Action, compile_action
+from emulator.dataplane.alb.waf.actions import ALLOW, BLOCK, COUNT, TOKEN_COOKIE, Action, compile_action
 from emulator.dataplane.alb.waf.fields import BODY_LIMIT, Inspection
 from emulator.dataplane.alb.waf.records import write_record
 from emulator.dataplane.alb.waf.statements import Context, Statement, compile_statement
@@ -81,14 +81,16 @@ def _evaluate(rules: tuple[Rule, ...], inspection: Inspection, verdict: Verdict)
         action = rule.action
         assert action is not None
         kind = action.kind
-        if kind in (CAPTCHA, CHALLENGE) and inspection.request.cookie(TOKEN_COOKIE) is None:
+        if kind == ALLOW or kind == BLOCK:
+            if action.insert:
+                verdict.insert.update(action.insert)  # same name: the last matching rule's header wins (AWS)
+            verdict.rule, verdict.action = rule.name, action
+            return True
+        if kind != COUNT and inspection.request.cookie(TOKEN_COOKIE) is None:  # CAPTCHA / Challenge, no token
             verdict.rule, verdict.action = rule.name, action
             return True
         if action.insert:
-            verdict.insert.update(action.insert)  # same name: the last matching rule's header wins (AWS)
-        if kind == ALLOW or not (kind == COUNT or kind in (CAPTCHA, CHALLENGE)):
-            verdict.rule, verdict.action = rule.name, action
-            return True
+            verdict.insert.update(action.insert)
         verdict.counted.append(rule.name)
     return False
 

@@ -12,12 +12,14 @@ import base64
 import binascii
 import ipaddress
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from emulator.dataplane.alb.request import Request
-from emulator.dataplane.alb.waf.fields import Inspection, compile_field, compile_request_field
+from emulator.dataplane.alb.waf.fields import Inspection, compile_field, compile_request_field, single_text
 from emulator.dataplane.alb.waf.rate import RateCounter
 from emulator.dataplane.alb.waf.transforms import UnsupportedDefinition, compile_transforms
 
@@ -26,7 +28,8 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # has one (two letters, ISO 3166-1 alpha-2), else unknown (loopback and private sources have no country in AWS
 # either), and GeoMatch never matches an unknown country.
 COUNTRY_HEADER = b"x-elbv2-emulator-country"
-_WORD = re.compile(r"\w")
+# Clients come back: their parsed addresses are kept (the same peer string, the same address).
+peer_address = lru_cache(maxsize=4096)(ipaddress.ip_address)
 
 
 Statement = Callable[[Inspection], bool]
@@ -56,8 +59,13 @@ def _search_string(spec: dict[str, Any]) -> str:
 
 def _matches(spec: dict[str, Any], test: Callable[[str], bool]) -> Statement:
     """A statement on a FieldToMatch: its texts, transformed, one of them passing ``test``."""
-    extract = compile_field(spec.get("FieldToMatch") or {})
+    field = spec.get("FieldToMatch") or {}
+    extract, single = compile_field(field), single_text(field)
     transform = compile_transforms(spec.get("TextTransformations"))
+    if single is not None and transform is None:
+        return lambda inspection: test(single(inspection.request))
+    if single is not None and transform is not None:
+        return lambda inspection: test(transform(single(inspection.request)))
 
     def statement(inspection: Inspection) -> bool:
         texts = extract(inspection)
@@ -136,17 +144,42 @@ def forwarded_ips(config: dict[str, Any]) -> Callable[[Request], list[IpAddress]
     return addresses
 
 
+class AddressSet:
+    """An IP set's CIDRs as sorted, merged integer ranges per IP version: a lookup is one bisect."""
+
+    __slots__ = ("ranges",)
+
+    def __init__(self, addresses: list[str]) -> None:
+        spans: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+        for address in addresses:
+            network = ipaddress.ip_network(address, strict=False)
+            spans[network.version].append((int(network.network_address), int(network.broadcast_address)))
+        self.ranges: dict[int, tuple[list[int], list[int]]] = {}
+        for version, found in spans.items():
+            merged: list[list[int]] = []
+            for low, high in sorted(found):
+                if merged and low <= merged[-1][1] + 1:
+                    merged[-1][1] = max(merged[-1][1], high)
+                else:
+                    merged.append([low, high])
+            self.ranges[version] = ([low for low, _ in merged], [high for _, high in merged])
+
+    def __contains__(self, address: IpAddress) -> bool:
+        lows, highs = self.ranges[address.version]
+        value = int(address)
+        index = bisect_right(lows, value) - 1
+        return index >= 0 and value <= highs[index]
+
+
 def _ip_set(spec: dict[str, Any], ctx: Context) -> Statement:
     ip_set = ctx.document.get("IPSets", {}).get(spec.get("ARN"))
     if ip_set is None:
         raise UnsupportedDefinition(f"IP set {spec.get('ARN')} (it does not exist)")
-    networks = [ipaddress.ip_network(address, strict=False) for address in ip_set.get("Addresses") or ()]
-
-    def contains(address: IpAddress) -> bool:
-        return any(address in network for network in networks)
+    networks = AddressSet(list(ip_set.get("Addresses") or ()))
+    contains = networks.__contains__
     config = spec.get("IPSetForwardedIPConfig")
     if not config:
-        return lambda inspection: contains(inspection.request.ip)
+        return lambda inspection: contains(peer_address(inspection.request.peer))
     addresses, fallback = forwarded_ips(config), config.get("FallbackBehavior") == "MATCH"
 
     def forwarded(inspection: Inspection) -> bool:
@@ -160,7 +193,7 @@ def _geo(spec: dict[str, Any], ctx: Context) -> Statement:
     ctx.notes.append(f"GeoMatch: countries come from the {COUNTRY_HEADER.decode()} header (no geolocation data)")
 
     def geo(inspection: Inspection) -> bool:
-        values = inspection.request.header_values(COUNTRY_HEADER)
+        values = inspection.header(COUNTRY_HEADER)
         return bool(values) and values[0].strip().upper() in countries
     return geo
 

@@ -33,6 +33,8 @@ def _latin(data: bytes) -> str:
 
 
 def _url_decode(text: str) -> str:
+    if "%" not in text and "+" not in text:
+        return text
     return _latin(unquote_to_bytes(text.replace("+", " ")))
 
 
@@ -47,7 +49,9 @@ def _url_decode_uni(text: str) -> str:
 
 
 def _html_entity_decode(text: str) -> str:
-    return _latin(html.unescape(text).encode("utf-8", "surrogatepass")) if "&" in text else text
+    if "&" not in text:
+        return text
+    return _latin(html.unescape(text).encode("utf-8", "surrogatepass"))
 
 
 def _compress_white_space(text: str) -> str:
@@ -82,6 +86,8 @@ def _normalize_path(text: str, separator: str = "/") -> str:
     """NORMALIZE_PATH: remove multiple slashes, self references (./) and back references (../)."""
     if separator != "/":
         text = text.replace(separator, "/")
+    if "//" not in text and "/." not in text and text[:1] != ".":
+        return text  # nothing to normalise: nearly every path
     leading, trailing = text.startswith("/"), text.endswith("/") and len(text) > 1
     parts: list[str] = []
     for part in text.split("/"):
