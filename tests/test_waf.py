@@ -432,3 +432,19 @@ def test_body_and_json_body_with_the_8_kb_inspection_limit(aws: Aws, backend: Ht
     assert post(url, "/", json.dumps({"user": {"role": "admin"}}).encode()).status == 403
     assert post(url, "/", json.dumps({"role": "admin", "user": {"name": "admin"}}).encode()).status == 200
     assert post(url, "/", b"{not json admin").status == 200  # InvalidFallbackBehavior NO_MATCH
+
+
+def test_the_web_acl_runs_before_the_listeners_rules_and_after_request_validation(aws: Aws,
+                                                                                  backend: HttpEcho) -> None:
+    """"How AWS WAF works with Application Load Balancers": a fixed-response listener rule answers only what the
+    web ACL allows; TRACE is refused by request validation first (405, not the web ACL's block)."""
+    lb, url = aws.alb("waf-order", backend)
+    listener = aws.elbv2.describe_listeners(LoadBalancerArn=lb)["Listeners"][0]["ListenerArn"]
+    aws.elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=[
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/fixed*"]}}], Actions=[
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "fixed"}}])
+    aws.protect(lb, [rule("deny", 0, byte_match("/fixed/secret", {"UriPath": {}}, "STARTS_WITH")),
+                     rule("all", 1, byte_match("TRACE", {"Method": {}}, "EXACTLY"))])
+    assert request(url, "/fixed/open").body == b"fixed"
+    assert request(url, "/fixed/secret").status == 403
+    assert request(url, method="TRACE").status == 405
