@@ -448,3 +448,41 @@ def test_the_web_acl_runs_before_the_listeners_rules_and_after_request_validatio
     assert request(url, "/fixed/open").body == b"fixed"
     assert request(url, "/fixed/secret").status == 403
     assert request(url, method="TRACE").status == 405
+
+
+TRANSFORMATIONS: list[tuple[str, list[str], bytes]] = [  # (raw query value, transformations, expected text)
+    ("raw", ["NONE"], b"raw"),
+    ("AbC", ["LOWERCASE"], b"abc"),
+    ("a%20b", ["URL_DECODE"], b"a b"),
+    ("%u0041%uFF21", ["URL_DECODE_UNI"], b"AA"),
+    ("%26lt%3Bx", ["URL_DECODE", "HTML_ENTITY_DECODE"], b"<x"),
+    ("a%09%09%20b", ["URL_DECODE", "COMPRESS_WHITE_SPACE"], b"a b"),
+    ("C%5Ei%27s", ["URL_DECODE", "CMD_LINE"], b"cis"),
+    ("aGVsbG8=", ["BASE64_DECODE"], b"hello"),
+    ("68656c6c6f", ["HEX_DECODE"], b"hello"),
+    ("a%00b", ["URL_DECODE", "REMOVE_NULLS"], b"ab"),
+    ("/a/./b/../c", ["NORMALIZE_PATH"], b"/a/c"),
+    ("%5Ca%5C..%5Cb", ["URL_DECODE", "NORMALIZE_PATH_WIN"], b"/b"),
+    ("%C3%A9", ["URL_DECODE", "UTF8_TO_UNICODE"], b"%u00e9"),
+    ("abc", ["MD5"], bytes.fromhex("900150983cd24fb0d6963f7d28e17f72")),
+    ("0x414243", ["SQL_HEX_DECODE"], b"ABC"),
+    ("%5Cx41%5Cu0042", ["URL_DECODE", "JS_DECODE"], b"AB"),
+    ("%5C41%20B", ["URL_DECODE", "CSS_DECODE"], b"AB"),
+    ("%5Cn%5Cx41", ["URL_DECODE", "ESCAPE_SEQ_DECODE"], b"\nA"),
+    ("%20%20x%20", ["URL_DECODE", "TRIM"], b"x"),
+]
+
+
+def test_each_text_transformation_produces_what_aws_documents(aws: Aws, backend: HttpEcho) -> None:
+    """"Text transformation options": one rule per transformation matches its expected output EXACTLY."""
+    lb, url = aws.alb("waf-transforms", backend)
+    rules = [rule(f"t{i}", i, {"ByteMatchStatement": {
+        "SearchString": expected, "FieldToMatch": {"SingleQueryArgument": {"Name": f"t{i}"}},
+        "PositionalConstraint": "EXACTLY",
+        "TextTransformations": [{"Priority": p, "Type": t} for p, t in enumerate(transforms)]}})
+        for i, (_, transforms, expected) in enumerate(TRANSFORMATIONS)]
+    aws.protect(lb, rules)
+    missed = [transforms for i, (raw, transforms, _) in enumerate(TRANSFORMATIONS)
+              if request(url, f"/?t{i}={raw}").status != 403]
+    assert missed == []
+    assert request(url, "/?t1=XYZ&t2=a%21b").status == 200  # inputs whose outputs differ match nothing
