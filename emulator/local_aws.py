@@ -128,9 +128,10 @@ def web_acl(account: str, region: str, resource_arn: str) -> WebAclView | None:
     its rules reference (read here, so the data plane sees one consistent copy), or None."""
     from moto.wafv2.models import wafv2_backends
 
-    try:
-        backend = wafv2_backends[account][region]
-    except Exception:  # an unknown region
+    # dict.get, not [...]: moto creates backends on first lookup, and one nobody used holds no web ACL.
+    per_account = dict.get(wafv2_backends, account)
+    backend = dict.get(per_account, region) if per_account is not None else None
+    if backend is None:
         return None
     acl = backend.get_web_acl_for_resource(resource_arn)
     if acl is None:

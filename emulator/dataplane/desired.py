@@ -11,6 +11,7 @@ those kinds, so what it waits for follows from what the data plane reads.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -25,6 +26,8 @@ from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.selection.group import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
+
+log = logging.getLogger("elbv2_emulator.dataplane")
 
 
 def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
@@ -142,7 +145,11 @@ def web_acl_views(snapshot: Snapshot, source: WebAclSource, window_scale: float)
     views = {}
     for lb in read(snapshot, LoadBalancer):
         if (lb.Type or "application") == "application":
-            view = source(lb.account, lb.region, lb.LoadBalancerArn)
+            try:
+                view = source(lb.account, lb.region, lb.LoadBalancerArn)
+            except Exception:  # unreadable: the load balancer's traffic is blocked (logged), not let through
+                log.exception("cannot read the web ACL of %s", lb.LoadBalancerArn)
+                view = WebAclView(lb.LoadBalancerArn, "(unreadable)", lb.account, "")
             if view is not None:
                 views[lb.LoadBalancerArn] = replace(view, window_scale=window_scale)
     return views

@@ -147,6 +147,8 @@ class WebAcl:
         self.logging = False
         self.inspects_body = '"Body":' in view.document or '"JsonBody":' in view.document
         try:
+            if not view.document:
+                raise UnsupportedDefinition("a web ACL that could not be read from WAFv2")
             document = json.loads(view.document)
             ctx = Context(document, f"awswaf:{view.account}:webacl:{view.name}:", view.window_scale)
             bodies = document.get("CustomResponseBodies") or {}
@@ -166,6 +168,13 @@ class WebAcl:
             return self._after_body(ctx)
         return self.decide(ctx)
 
+    def decide(self, ctx: Exchange) -> Answer:
+        try:
+            return self._decide(ctx)
+        except Exception:  # a statement that cannot evaluate this request: fail closed, never crash the leg
+            log.exception("web ACL %s cannot evaluate a request: blocked", self.arn)
+            return _FAIL_CLOSED
+
     async def _after_body(self, ctx: Exchange) -> Answer:
         loop = ctx.leg.loop
         end = loop.time() + BODY_WAIT
@@ -174,7 +183,7 @@ class WebAcl:
             await asyncio.sleep(BODY_POLL)
         return self.decide(ctx)
 
-    def decide(self, ctx: Exchange) -> Answer:
+    def _decide(self, ctx: Exchange) -> Answer:
         request = ctx.request
         inspection = Inspection(request, time.monotonic())
         if self.inspects_body and ctx.body:
