@@ -486,3 +486,31 @@ def test_each_text_transformation_produces_what_aws_documents(aws: Aws, backend:
               if request(url, f"/?t{i}={raw}").status != 403]
     assert missed == []
     assert request(url, "/?t1=XYZ&t2=a%21b").status == 200  # inputs whose outputs differ match nothing
+
+
+def test_http2_requests_and_bodies_are_decided_by_the_web_acl(aws: Aws, backend: HttpEcho) -> None:
+    """The same chain stage decides HTTP/2 streams (an HTTPS listener, ALPN h2), bodies included."""
+    import httpx
+    import trustme
+
+    from tests.alb_support import address, listener
+    from tests.alb_tls_support import import_certificate
+    from tests.h2_support import HOST, client_context
+
+    lb, _ = aws.alb("waf-h2", backend)
+    tg = aws.elbv2.describe_target_groups(LoadBalancerArn=lb)["TargetGroups"][0]["TargetGroupArn"]
+    ca = trustme.CA()
+    certificate = import_certificate(boto3.client("acm", endpoint_url=aws.url, region_name=REGION), ca, HOST)
+    arn = listener(aws.elbv2, lb, [{"Type": "forward", "TargetGroupArn": tg}], protocol="HTTPS",
+                   Certificates=[{"CertificateArn": certificate}])
+    host, port = address(listener_url(aws.url, arn))
+    aws.protect(lb, [rule("path", 0, byte_match("/blocked", {"UriPath": {}}, "STARTS_WITH")),
+                     rule("body", 1, byte_match("attack", {"Body": {"OversizeHandling": "CONTINUE"}}))])
+    with httpx.Client(http2=True, verify=client_context(ca), base_url=f"https://{host}:{port}",
+                      headers={"Host": HOST}, timeout=10) as client:
+        allowed = client.get("/open")
+        assert allowed.http_version == "HTTP/2" and allowed.status_code == 200
+        assert client.get("/blocked/x").status_code == 403
+        assert client.post("/upload", content=b"an attack").status_code == 403
+        passed = client.post("/upload", content=b"fine" * 100)
+        assert passed.status_code == 200 and passed.json()["body_length"] == 400
