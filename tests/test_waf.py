@@ -237,7 +237,7 @@ def test_count_labels_logic_statements_custom_responses_and_inserted_headers(aws
         rule("open", 2, {"OrStatement": {"Statements": [public, byte_match("/health", {"UriPath": {}}, "EXACTLY")]}},
              action_spec=allow),
     ], default="Block", CustomResponseBodies={"nope": {"ContentType": "APPLICATION_JSON", "Content": '{"no":1}'}})
-    refused = request(url, "/public/a", headers={"X-Suspicious": "1"})
+    refused = request(url, "/public/a", headers={"X-Suspicious": "1", "X-Amzn-Waf-Checked": "forged"})
     assert refused.status == 200 and refused.seen("x-amzn-waf-checked") == ["yes"]  # Count went on to "open"
     teapot_reply = request(url, "/private", headers={"X-Suspicious": "1"})
     assert teapot_reply.status == 418 and teapot_reply.body == b'{"no":1}'

@@ -199,8 +199,11 @@ class WebAcl:
             write_record(self.arn, request, action.kind, verdict.rule or "Default_Action",
                          "REGULAR" if verdict.rule else "DEFAULT", verdict.counted, inspection.labels, self.arn)
         if action.kind == ALLOW:
-            if verdict.insert:
-                ctx.extra = (*ctx.extra, *verdict.insert.items())
+            inserted = verdict.insert
+            if inserted:  # a header the client sent under an inserted name is overwritten (AWS)
+                if any(name in inserted for name, _ in request.headers):
+                    request.headers = [header for header in request.headers if header[0] not in inserted]
+                ctx.extra = (*ctx.extra, *inserted.items())
             return GO_ON
         return action.response
 
