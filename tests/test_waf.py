@@ -364,12 +364,17 @@ def test_geo_match_uses_the_emulator_country_header(aws: Aws, backend: HttpEcho)
     assert request(url, headers={"X-Elbv2-Emulator-Country": "DE"}).status == 200
 
 
-def test_unsupported_statements_fail_closed_and_managed_groups_match_nothing(aws: Aws, backend: HttpEcho) -> None:
+def test_unsupported_statements_fail_closed_and_managed_groups_match_nothing(aws: Aws, backend: HttpEcho,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Managed rule groups are not emulated: they match nothing, and a warning says so; what cannot be
+    evaluated (SQLi detection, an invalid regex) blocks every request with one error line naming it."""
+    caplog.set_level(logging.WARNING, logger="elbv2_emulator.waf")
     lb, url = aws.alb("waf-unsupported", backend)
     acl = aws.protect(lb, [{"Name": "managed", "Priority": 0, "OverrideAction": {"None": {}},
                             "VisibilityConfig": VISIBILITY, "Statement": {"ManagedRuleGroupStatement": {
                                 "VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}}}])
     assert request(url).status == 200
+    assert any("AWSManagedRulesCommonRuleSet is not emulated" in r.getMessage() for r in caplog.records)
     token = aws.waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])["LockToken"]
     aws.waf.update_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"], LockToken=token,
                            DefaultAction={"Allow": {}}, VisibilityConfig=VISIBILITY, Rules=[rule(
@@ -377,6 +382,20 @@ def test_unsupported_statements_fail_closed_and_managed_groups_match_nothing(aws
                                                                   "TextTransformations": [{"Priority": 0,
                                                                                            "Type": "NONE"}]}})])
     assert request(url).status == 403  # fails closed: SQLi detection is not emulated
+    assert any("blocks every request: SqliMatchStatement" in r.getMessage() for r in caplog.records)
+    token = aws.waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])["LockToken"]
+    aws.waf.update_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"], LockToken=token,
+                           DefaultAction={"Allow": {}}, VisibilityConfig=VISIBILITY, Rules=[rule(
+                               "broken", 0, {"RegexMatchStatement": {"RegexString": "(unclosed",
+                                                                     "FieldToMatch": {"UriPath": {}},
+                                                                     "TextTransformations": [{"Priority": 0,
+                                                                                              "Type": "NONE"}]}})])
+    assert request(url).status == 403  # an invalid regex: the listener runs on, the web ACL blocks
+    token = aws.waf.get_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"])["LockToken"]
+    aws.waf.update_web_acl(Name=acl["Name"], Scope="REGIONAL", Id=acl["Id"], LockToken=token,
+                           DefaultAction={"Allow": {}}, VisibilityConfig=VISIBILITY, Rules=[rule(
+                               "fine", 0, byte_match("/never", {"UriPath": {}}, "EXACTLY"))])
+    assert request(url).status == 200  # a good definition again
 
 
 def test_logging_configuration_writes_waf_log_records(aws: Aws, backend: HttpEcho,
