@@ -1,5 +1,5 @@
-"""What the data plane needs from moto's in-process AWS: certificate material, instance addresses and the
-inbound rules of load balancers' security groups.
+"""What the data plane needs from moto's in-process AWS: certificate material, instance addresses, the
+inbound rules of load balancers' security groups and the web ACLs (WAFv2) associated with them.
 
 The server injects these functions into the data plane, which thereby never imports moto or the
 control plane. Certificates come from moto's ACM (imported ones carry their key; requested ones get a
@@ -9,10 +9,12 @@ tag, else at its private IP when that is a loopback address, else at 127.0.0.1; 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from api_models.identifiers import arn_region_account
 from api_models.security_groups import InboundRule, SecurityGroupView
+from api_models.web_acls import WebAclView
 
 INSTANCE_ADDRESS_TAG = "elbv2-emulator:address"
 
@@ -116,3 +118,64 @@ def _rule_sources(backend: Any, account: str, region: str, rule: Any) -> tuple[s
                     members.append(f"{address}/32")
         return member_of, tuple(members)
     return "", ()
+
+
+_REFERENCES = ("IPSetReferenceStatement", "RegexPatternSetReferenceStatement", "RuleGroupReferenceStatement")
+
+
+def web_acl(account: str, region: str, resource_arn: str) -> WebAclView | None:
+    """The web ACL WAFv2 associates with ``resource_arn`` now (AssociateWebACL), with every set and rule group
+    its rules reference (read here, so the data plane sees one consistent copy), or None."""
+    from moto.wafv2.models import wafv2_backends
+
+    # dict.get, not [...]: moto creates backends on first lookup, and one nobody used holds no web ACL.
+    per_account = dict.get(wafv2_backends, account)
+    backend = dict.get(per_account, region) if per_account is not None else None
+    if backend is None:
+        return None
+    acl = backend.get_web_acl_for_resource(resource_arn)
+    if acl is None:
+        return None
+    rules = [_rule_dict(rule) for rule in acl.rules]
+    references: dict[str, set[str]] = {kind: set() for kind in _REFERENCES}
+    _collect(rules, references)
+    groups: dict[str, Any] = {}
+    pending = list(references["RuleGroupReferenceStatement"])
+    while pending:  # rule groups may reference sets (not other rule groups: AWS refuses nesting)
+        arn = pending.pop()
+        group = backend.rule_groups.get(arn)
+        if group is None or arn in groups:
+            continue
+        group_rules = [_rule_dict(rule) for rule in group.rules]
+        groups[arn] = {"Name": group.name, "Rules": group_rules,
+                       "CustomResponseBodies": group.custom_response_bodies or {}}
+        _collect(group_rules, references)
+    ip_sets = {arn: {"Addresses": list(s.addresses or ()), "IPAddressVersion": s.ip_address_version}
+               for arn in references["IPSetReferenceStatement"] if (s := backend.ip_sets.get(arn)) is not None}
+    regex_sets = {arn: [entry.get("RegexString", "") for entry in (patterns.regular_expressions or ())]
+                  for arn in references["RegexPatternSetReferenceStatement"]
+                  if (patterns := backend.regex_pattern_sets.get(arn)) is not None}
+    logging = backend.logging_configurations.get(acl.arn)
+    document = {
+        "Rules": rules, "DefaultAction": acl.default_action or {"Allow": {}},
+        "CustomResponseBodies": acl.custom_response_bodies or {}, "IPSets": ip_sets,
+        "RegexPatternSets": regex_sets, "RuleGroups": groups,
+        "Logging": list(logging.log_destination_configs or ()) if logging is not None else None,
+    }
+    return WebAclView(acl.arn, acl.name, account, json.dumps(document, sort_keys=True, default=str))
+
+
+def _rule_dict(rule: Any) -> dict[str, Any]:
+    return dict(rule.to_dict()) if hasattr(rule, "to_dict") else dict(rule)
+
+
+def _collect(node: Any, found: dict[str, set[str]]) -> None:
+    """Every ARN of a set or rule group referenced anywhere in ``node`` (rules, statements, nested)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in found and isinstance(value, dict) and isinstance(value.get("ARN"), str):
+                found[key].add(value["ARN"])
+            _collect(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect(item, found)

@@ -75,11 +75,12 @@ class EmulatorServer:
         self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"),
                                  ListenerPorts(listen_host))
         certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
-        security_groups = local_aws.security_groups
+        security_groups, web_acls = local_aws.security_groups, local_aws.web_acl
         if self._moto_state is not None:  # the data plane's lookups into moto wait for moto's restored state
             certificates = self._moto_state.after_restore("acm", certificates)
             instance_address = self._moto_state.after_restore("ec2", instance_address)
             security_groups = self._moto_state.after_restore("ec2", security_groups)
+            web_acls = self._moto_state.after_restore("wafv2", web_acls)
         self.dataplane = DataPlane(
             self.services.store,
             self.services.health,
@@ -88,6 +89,7 @@ class EmulatorServer:
             instance_address=instance_address,
             listen_host=listen_host,
             security_groups=security_groups if enforce_security_groups else None,
+            web_acls=web_acls,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins)
         if self._moto_state is not None:

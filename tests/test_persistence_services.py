@@ -147,3 +147,58 @@ def test_reset_forgets_moto_state_for_good(tmp_path: Path) -> None:
 def test_kill_9_loop_loses_nothing(tmp_path: Path) -> None:
     """The short run of scripts/kill9_loop.py: ELBv2, EC2 and ACM calls, kill -9, restart, HTTPS/TLS handshakes."""
     assert run(5, tmp_path, report=lambda line: None) == []
+
+
+def test_a_web_acl_still_decides_alb_traffic_after_kill_9(tmp_path: Path) -> None:
+    """WAFv2's state is restored before the data plane reads it: the first request after the restart is already
+    decided by the associated web ACL (README "AWS WAF web ACLs")."""
+    import http.client
+
+    from tests.backends import HttpEcho
+    from tests.nlb_support import wait_healthy
+
+    def status(address: tuple[str, int], source: str) -> int:
+        connection = http.client.HTTPConnection(*address, timeout=5, source_address=(source, 0))
+        try:
+            connection.request("GET", "/")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    port = free_port()
+    with HttpEcho() as backend:
+        server = Server(tmp_path, port)
+        try:
+            ec2, elbv2, waf = server.ec2, server.elbv2, server.client("wafv2")
+            vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+            zones: dict[str, str] = {}
+            for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
+                zones.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+            lb = elbv2.create_load_balancer(Name="waf-kept", Subnets=sorted(zones.values())[:2])[
+                "LoadBalancers"][0]["LoadBalancerArn"]
+            tg = elbv2.create_target_group(Name="waf-kept", Protocol="HTTP", Port=80, VpcId=vpc,
+                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+            listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=free_port(), DefaultActions=[
+                {"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]["ListenerArn"]
+            elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": backend.host, "Port": backend.port}])
+            ip_set = waf.create_ip_set(Name="kept", Scope="REGIONAL", IPAddressVersion="IPV4",
+                                       Addresses=["127.0.0.2/32"])["Summary"]["ARN"]
+            visibility = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"}
+            acl = waf.create_web_acl(Name="kept", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                                     VisibilityConfig=visibility, Rules=[{
+                                         "Name": "ip", "Priority": 0, "Action": {"Block": {}},
+                                         "VisibilityConfig": visibility,
+                                         "Statement": {"IPSetReferenceStatement": {"ARN": ip_set}}}])["Summary"]
+            waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb)
+            wait_healthy(elbv2, tg)
+            assert status(server.listener_addresses()[listener], "127.0.0.2") == 403
+        finally:
+            server.kill()
+        server = Server(tmp_path, port)
+        try:
+            wait_healthy(server.elbv2, tg)
+            address = server.listener_addresses()[listener]
+            assert status(address, "127.0.0.2") == 403
+            assert status(address, "127.0.0.1") == 200
+        finally:
+            server.kill()

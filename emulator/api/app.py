@@ -61,8 +61,8 @@ def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     def dispatch(path: str) -> WsgiResponse:
         response = _to_moto(moto_app)
-        if response.status_code < 300 and _changes_admission(request.get_data(cache=True)):
-            dataplane.refresh()  # security group rules apply from the next connection once this answers
+        if response.status_code < 300 and (_changes_admission(request.get_data(cache=True)) or _changes_web_acls()):
+            dataplane.refresh()  # security group rules and web ACLs apply from the next connection / request
         return response
 
     @app.errorhandler(Exception)
@@ -91,6 +91,23 @@ def _changes_admission(body: bytes) -> bool:
     """Whether a Query-protocol call (EC2 speaks it) may change what a security group admits."""
     found = _ACTION.search(body) or _ACTION.search(request.query_string)
     return found is not None and found.group(1) in _ADMISSION_ACTIONS
+
+
+# WAFv2 (JSON protocol, ``X-Amz-Target: AWSWAF_20190729.<Operation>``) calls after which a load balancer's
+# web ACL may decide otherwise: the ACL itself, its association, and the sets and rule groups it references.
+_WAF_TARGET = "AWSWAF_20190729."
+_WEB_ACL_ACTIONS = frozenset((
+    "CreateWebACL", "UpdateWebACL", "DeleteWebACL", "AssociateWebACL", "DisassociateWebACL",
+    "CreateIPSet", "UpdateIPSet", "DeleteIPSet", "CreateRegexPatternSet", "UpdateRegexPatternSet",
+    "DeleteRegexPatternSet", "CreateRuleGroup", "UpdateRuleGroup", "DeleteRuleGroup",
+    "PutLoggingConfiguration", "DeleteLoggingConfiguration",
+))
+
+
+def _changes_web_acls() -> bool:
+    """Whether a WAFv2 call may change what a load balancer's web ACL decides."""
+    target = request.headers.get("X-Amz-Target", "")
+    return target.startswith(_WAF_TARGET) and target[len(_WAF_TARGET):] in _WEB_ACL_ACTIONS
 
 
 def _to_moto(moto_app: DomainDispatcherApplication) -> WsgiResponse:

@@ -11,18 +11,23 @@ those kinds, so what it waits for follows from what the data plane reads.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from api_models.attribute_views import TargetGroupSettings
 from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, TargetRegistration
 from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
+from api_models.web_acls import WebAclSource, WebAclView
 from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.selection.group import InstanceAddress, TargetAddress, TargetGroupRuntime
 from emulator.timing import Timing
+
+log = logging.getLogger("elbv2_emulator.dataplane")
 
 
 def forwarded_target_groups(actions: list[dict]) -> Iterator[str]:
@@ -98,10 +103,12 @@ def _target_address(
 def listener_configs(
     snapshot: Snapshot, groups: dict[str, TargetGroupRuntime], listen_host: str | None,
     security_groups: Mapping[str, SecurityGroupView] | None = None,
+    web_acls: Mapping[str, WebAclView] | None = None,
 ) -> dict[str, ListenerConfig]:
     """One config per listener whose load balancer exists, with its rules in evaluation order.
     ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container);
-    ``security_groups``: the enforced groups of each load balancer (by ARN) that has some."""
+    ``security_groups``: the enforced groups of each load balancer (by ARN) that has some; ``web_acls``: the
+    associated web ACL of each application load balancer (by ARN) that has one."""
     balancers = {lb.key: lb for lb in read(snapshot, LoadBalancer)}
     trust_stores = {store.key: store for store in read(snapshot, TrustStore)}
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
@@ -120,6 +127,7 @@ def listener_configs(
         configs[listener.key] = ListenerConfig(
             listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None,
             security_groups=(security_groups or {}).get(balancer.LoadBalancerArn),
+            web_acl=(web_acls or {}).get(balancer.LoadBalancerArn),
         )
     return configs
 
@@ -129,3 +137,19 @@ def security_group_views(snapshot: Snapshot, source: SecurityGroupSource) -> dic
     Gateway LBs have none; an NLB created without any has none either (AWS: it filters nothing)."""
     return {lb.LoadBalancerArn: source(lb.account, lb.region, tuple(lb.SecurityGroups))
             for lb in read(snapshot, LoadBalancer) if lb.SecurityGroups}
+
+
+def web_acl_views(snapshot: Snapshot, source: WebAclSource, window_scale: float) -> dict[str, WebAclView]:
+    """The web ACL WAFv2 associates with each application load balancer now (by ARN), rate-based windows on
+    the data plane's clock (``window_scale``). AWS WAF protects ALBs only, not NLBs or Gateway LBs."""
+    views = {}
+    for lb in read(snapshot, LoadBalancer):
+        if (lb.Type or "application") == "application":
+            try:
+                view = source(lb.account, lb.region, lb.LoadBalancerArn)
+            except Exception:  # unreadable: the load balancer's traffic is blocked (logged), not let through
+                log.exception("cannot read the web ACL of %s", lb.LoadBalancerArn)
+                view = WebAclView(lb.LoadBalancerArn, "(unreadable)", lb.account, "")
+            if view is not None:
+                views[lb.LoadBalancerArn] = replace(view, window_scale=window_scale)
+    return views

@@ -19,9 +19,10 @@ from typing import Any
 
 from api_models.resources import Listener
 from api_models.security_groups import SecurityGroupSource
+from api_models.web_acls import WebAclSource
 from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers their listener runtimes)
 from emulator.dataplane.addresses import ListenerAddress
-from emulator.dataplane.desired import listener_configs, security_group_views, target_group_runtimes
+from emulator.dataplane.desired import listener_configs, security_group_views, target_group_runtimes, web_acl_views
 from emulator.dataplane.health import HealthChecker
 from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
 from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
@@ -74,12 +75,15 @@ class DataPlane:
         instance_address: InstanceAddress = _loopback_instance,
         listen_host: str | None = None,
         security_groups: SecurityGroupSource | None = None,
+        web_acls: WebAclSource | None = None,
     ) -> None:
         """``security_groups``: where the inbound rules of load balancers' security groups come from (EC2);
-        None turns their enforcement off."""
+        None turns their enforcement off; ``web_acls``: where the web ACL associated with a load balancer comes
+        from (WAFv2); None: no web ACL is enforced."""
         self._store = store
         self._listen_host = listen_host
-        self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups)
+        self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups,
+                                           web_acls)
         # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
         self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()
@@ -166,10 +170,12 @@ class DataPlane:
         generation, snapshot = await self._loop.run_in_executor(None, self._store.snapshot_all)
         source = self.collaborators.security_groups
         views = await self._loop.run_in_executor(None, security_group_views, snapshot, source) if source else {}
+        acls, scale = self.collaborators.web_acls, self.collaborators.timing.scale
+        web_acls = await self._loop.run_in_executor(None, web_acl_views, snapshot, acls, scale) if acls else {}
         now = datetime.now(timezone.utc)
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
-        desired = listener_configs(snapshot, self.target_groups, self._listen_host, views)
+        desired = listener_configs(snapshot, self.target_groups, self._listen_host, views, web_acls)
         # Before listeners see new targets: mark them initial and (fast timing) run their first check.
         await self._health.sync(self.target_groups, {arn: c for c in desired.values() for arn in c.target_groups})
         for arn in [arn for arn in self._running if arn not in desired]:

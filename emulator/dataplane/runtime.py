@@ -20,6 +20,7 @@ from typing import Protocol
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
+from api_models.web_acls import WebAclSource, WebAclView
 from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
 from emulator.store.target_health import TargetHealthBoard
@@ -39,6 +40,8 @@ class Collaborators:
     instance_address: InstanceAddress
     # The inbound rules of load balancers' security groups; None: security groups are not enforced.
     security_groups: SecurityGroupSource | None = None
+    # The web ACLs (WAFv2) associated with load balancers; None: web ACLs are not enforced.
+    web_acls: WebAclSource | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class ListenerConfig:
     # The load balancer's security groups, enforced on new connections and flows (``admission``); None: every
     # source is admitted (an NLB without security groups, or enforcement turned off).
     security_groups: SecurityGroupView | None = None
+    # The web ACL associated with the load balancer (AssociateWebACL), evaluated for every request (ALB only).
+    web_acl: WebAclView | None = None
 
     @property
     def binding(self) -> tuple[str, int, str, str, bool]:

@@ -20,6 +20,7 @@ from emulator.dataplane.alb.routing.actions import compile_actions
 from emulator.dataplane.alb.routing.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.upstream.http1 import UpstreamPool
 from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
+from emulator.dataplane.alb.waf.acl import compile_web_acl
 from emulator.dataplane.runtime import ListenerConfig
 
 
@@ -60,6 +61,7 @@ class ListenerState:
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
             cookies=any(may_set_cookies(a) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
+            web_acl=compile_web_acl(config.web_acl) if config.web_acl is not None else None,
         )
 
     def past_lifetime(self, created: float, now: float) -> bool:

@@ -120,7 +120,7 @@ class Authenticate:
         request = ctx.request
         session = self._session(request)
         if session is not None:
-            ctx.extra = self._claim_headers(session)
+            ctx.extra = (*ctx.extra, *self._claim_headers(session))  # after any web ACL's inserted headers
             return GO_ON
         if self.unauthenticated == "allow":
             return GO_ON

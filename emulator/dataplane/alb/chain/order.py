@@ -7,7 +7,8 @@ stage = one class (``chain.stages``) + one line here.
 
 AWS references: "Listener rules for your Application Load Balancer" (rules by priority, then the actions in
 order: authenticate / jwt-validation before the terminal action), "Desync mitigation mode", "HTTP header
-modification for your Application Load Balancer" (the response headers, applied on the way out).
+modification for your Application Load Balancer" (the response headers, applied on the way out), "How AWS WAF
+works with Application Load Balancers" (the web ACL, before the listener's rules).
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ class Chain:
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
                 guarded: bool, cookies: bool, desync_mode: str, policy: HeaderPolicy,
-                responses: ResponsePolicy) -> Chain:
+                responses: ResponsePolicy, web_acl: Stage | None = None) -> Chain:
         """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
-        set stickiness cookies."""
+        set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one."""
         request_order: list[Stage | None] = [
             # 1. Connection admission: a security-group stage plugs in here.
             # 2. Request validation and desync classification.
             RequestValidation(desync_mode),
-            # 3. Web ACL: a WAF stage plugs in here.
+            # 3. Web ACL (AWS WAF): its rules by priority, then its default action.
+            web_acl,
             # 4. The listener's rules in priority order, then the matching rule's transforms.
             LoginCallback(authenticators) if authenticators else None,
             RuleRouting(table),
