@@ -58,7 +58,7 @@ class Chain:
         """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
         set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one."""
         request_order: list[Stage | None] = [
-            # 1. Connection admission: a security-group stage plugs in here.
+            # 1. Connection admission (security groups, the connection cap): per connection, ``listener.admit``.
             # 2. Request validation and desync classification.
             RequestValidation(desync_mode),
             # 3. Web ACL (AWS WAF): its rules by priority, then its default action.
