@@ -16,9 +16,11 @@ from tests.alb_support import free_port, wait_for
 
 
 def api_ready(url: str) -> bool:
+    """Whether the API answers health; a server still restoring its state (``--state-dir``) may have accepted
+    the connection without answering yet: not ready either."""
     try:
         return requests.get(f"{url}/_emulator/health", timeout=1).ok
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         return False
 
 
