@@ -62,7 +62,7 @@ class Exchange:
     __slots__ = (
         "request", "leg", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done",
         "body", "upstream", "selection", "local", "response_started",
-        "response_chunked", "discard", "ambiguous", "identity", "action", "extra",
+        "response_chunked", "discard", "ambiguous", "identity", "action", "extra", "body_waiter",
     )
 
     def __init__(self, request: Request, leg: Downstream) -> None:
@@ -86,6 +86,14 @@ class Exchange:
         self.identity = False  # Transfer-Encoding ends in identity: Content-Length frames the body
         self.action: object = None  # the matched rule's compiled action (the chain's routing stage sets it)
         self.extra: Sequence[tuple[bytes, bytes]] = ()  # headers the LB adds to the upstream request (authentication claims)
+        self.body_waiter: asyncio.Future[None] | None = None  # a stage waiting for more of the body (WAF)
+
+    def body_arrived(self) -> None:
+        """More of the request body, or its end, arrived (the client legs call this while ``body_waiter`` is
+        set): wake the stage waiting for it."""
+        waiter, self.body_waiter = self.body_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def release(self) -> None:
         """Release what the exchange holds (its target's outstanding count; an unfinished upstream)."""

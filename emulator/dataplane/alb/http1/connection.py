@@ -266,12 +266,16 @@ class ClientConnection(asyncio.Protocol):
                 upstream.send_body(exchange, body)
         else:
             exchange.body.append(body)
+            if exchange.body_waiter is not None:
+                exchange.body_arrived()
 
     def on_message_complete(self) -> None:
         exchange, self.parsing = self.parsing, None
         if exchange is None:
             return
         exchange.request_done = True
+        if exchange.body_waiter is not None:
+            exchange.body_arrived()
         if exchange.local is not None and exchange is self.active:
             self.respond(exchange, exchange.local)
         elif exchange.upstream is not None and exchange.body is None and exchange.chunked:

@@ -84,6 +84,8 @@ class Stream:
                 upstream.send_body(exchange, data)
             elif exchange.body is not None:
                 exchange.body.append(data)  # sent when the target leg is ready
+                if exchange.body_waiter is not None:
+                    exchange.body_arrived()
                 if not self.held & CONNECTING:
                     self.pause_reading(CONNECTING)
                     self.loop.call_later(CONNECT_POLL, self._wait_attached)
@@ -97,6 +99,8 @@ class Stream:
         if exchange.request_done:
             return
         exchange.request_done = True
+        if exchange.body_waiter is not None:
+            exchange.body_arrived()
         upstream = exchange.upstream
         if exchange.local is not None:
             self.respond(exchange, exchange.local)

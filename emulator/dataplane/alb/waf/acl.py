@@ -7,13 +7,14 @@ group's rules (its labels in the "awswaf:<account>:rulegroup:<name>:" namespace)
 ExcludedRules (as Count) and RuleActionOverrides applied, and the rule's OverrideAction Count turns the group's
 terminating match into a count.
 
-Body and JsonBody: when the web ACL inspects the body, the stage waits (polling every ``BODY_POLL``, at most
-``BODY_WAIT``) until the request body has ended or more than 8 KB of it has arrived, then evaluates; a body
+Body and JsonBody: when the web ACL inspects the body, the stage waits (woken by the client leg as the body
+arrives, ``Exchange.body_arrived``; at most ``BODY_WAIT``) until the request body has ended or more than 8 KB
+of it has arrived, then evaluates; a body
 still incomplete after ``BODY_WAIT`` is inspected as far as it arrived. A request with ``Expect: 100-continue``
 is evaluated at once, with an empty body (its client sends the body only after the 100 response).
 
 A web ACL that uses something this emulator does not evaluate (``UnsupportedDefinition``: e.g. an SQLi / XSS
-statement, Body inspection) fails closed: every request is blocked with 403, and one log line names the part.
+statement) fails closed: every request is blocked with 403, and one log line names the part.
 ManagedRuleGroupStatements evaluate nothing (AWS's managed rules are not emulated): logged once per
 configuration; the rest of the web ACL applies.
 """
@@ -39,7 +40,7 @@ from emulator.dataplane.alb.waf.transforms import UnsupportedDefinition
 log = logging.getLogger("elbv2_emulator.waf")
 _FAIL_CLOSED = lb_response(403)
 _NEVER: Statement = lambda inspection: False  # noqa: E731
-BODY_POLL, BODY_WAIT = 0.001, 1.0
+BODY_WAIT = 1.0
 
 
 class Rule:
@@ -178,9 +179,16 @@ class WebAcl:
     async def _after_body(self, ctx: Exchange) -> Answer:
         loop = ctx.leg.loop
         end = loop.time() + BODY_WAIT
-        while (not ctx.request_done and ctx.body is not None and sum(map(len, ctx.body)) <= BODY_LIMIT
-               and loop.time() < end):
-            await asyncio.sleep(BODY_POLL)
+        while not ctx.request_done and ctx.body is not None and sum(map(len, ctx.body)) <= BODY_LIMIT:
+            remaining = end - loop.time()
+            if remaining <= 0:
+                break
+            ctx.body_waiter = waiter = loop.create_future()
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except asyncio.TimeoutError:
+                break
+        ctx.body_waiter = None
         return self.decide(ctx)
 
     def _decide(self, ctx: Exchange) -> Answer:
