@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from bisect import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import accumulate
-from typing import NamedTuple
 
 from emulator.dataplane.selection.cookies import CookieSource, IssuedPairs, unseal
 from emulator.dataplane.selection.group import TargetGroupRuntime
@@ -23,12 +23,13 @@ from emulator.dataplane.selection.target import Target
 TG_COOKIE, TG_COOKIE_CORS = "AWSALBTG", "AWSALBTGCORS"
 
 
-class Selection(NamedTuple):
+@dataclass(slots=True, eq=False)
+class Selection:
     """Where one request goes. ``target`` None: the group has no routable target (the ALB answers 503).
 
     ``set_cookies``: Set-Cookie values (no ``Set-Cookie: `` prefix, no line end) the response must carry.
     ``response_cookies(values)``: given the target's own Set-Cookie values, the AWSALBAPP-* values to add
-    (app_cookie stickiness; empty otherwise). (A tuple: one is built per request, and cheaply.)
+    (app_cookie stickiness; empty otherwise). (Slotted: one is built per request, its fields read cheaply.)
     """
 
     group: TargetGroupRuntime

@@ -33,6 +33,10 @@ TargetAddress = Callable[[TargetRegistration], "str | None"]
 class TargetGroupRuntime:
     def __init__(self, group: TargetGroup) -> None:
         self.group = group
+        # What the data planes check per request, read once (a group's protocol, version and type are fixed).
+        self.tls = group.Protocol in ("HTTPS", "TLS")
+        self.http2 = group.ProtocolVersion in ("HTTP2", "GRPC")  # ALB sends HTTP/2 to its targets
+        self.invokes_lambda = group.TargetType == "lambda"
         self.settings = TargetGroupSettings.of(group.attributes)  # recomputed by ``update`` only
         self.targets: dict[TargetKey, Target] = {}
         self.routable: list[Target] = []  # what new requests/flows may go to; rebuilt by refresh_routable()
@@ -57,7 +61,7 @@ class TargetGroupRuntime:
             if target is None:
                 port = reg.Port if reg.Port is not None else (group.Port or 0)
                 host = resolve(reg)
-                target = Target(key, reg.Id, host or "", port, unusable=host is None)
+                target = Target(key, reg.Id, host or "", port, unusable=host is None, tls=self.tls)
             target.draining = reg.deregistered_at is not None
             current[key] = target
         self.targets = current

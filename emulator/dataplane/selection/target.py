@@ -24,4 +24,9 @@ class Target:
     healthy_since: float = 0.0  # time.monotonic() when the health checker last saw it become healthy
     slow_start: float = 0.0  # seconds its share ramps up after healthy_since (0: no slow start)
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
+    tls: bool = False  # reached over TLS (an HTTPS or TLS target group)
+    endpoint: tuple[str, int, bool] = field(init=False)  # (host, port, tls): what ALB target connections are pooled by
     extra: dict[str, object] = field(default_factory=dict)  # per-data-plane state (the NLB's open flows)
+
+    def __post_init__(self) -> None:
+        self.endpoint = (self.host, self.port, self.tls)  # (built once: the ALB reads it per request)

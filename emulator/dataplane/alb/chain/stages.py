@@ -13,7 +13,7 @@ from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.outcomes import GO_ON, Outcome
 from emulator.dataplane.alb.responses import lb_response
 from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
-from emulator.dataplane.alb.routing.protocol_version import H2_VERSIONS, PROTOCOL_MISMATCH, mismatch
+from emulator.dataplane.alb.routing.protocol_version import PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.routing.rules import RuleTable
 from emulator.dataplane.selection.forward import Forward
 
@@ -135,11 +135,10 @@ class TargetSelection:
         if not isinstance(action, Forward):  # (TerminalAction lets only forward actions on)
             return _NO_ACTION
         selection = action.select(request)
-        group = selection.group.group
-        if group.TargetType == "lambda":
+        group = selection.group
+        if group.invokes_lambda:
             return _LAMBDA
-        version = group.ProtocolVersion
-        if (request.http2 or version in H2_VERSIONS) and mismatch(request, version):
+        if (request.http2 or group.http2) and mismatch(request, group.group.ProtocolVersion):
             return _MISMATCH
         target = selection.target
         if target is None:
@@ -160,7 +159,5 @@ class UpstreamLeg:
     def run(self, ctx: Exchange) -> Outcome:
         selection = ctx.selection
         assert selection is not None and selection.target is not None  # (TargetSelection chose it)
-        target, group = selection.target, selection.group.group
-        head = self.policy.build(ctx, (target.host, target.port, group.Protocol == "HTTPS"),
-                                 group.ProtocolVersion in H2_VERSIONS)
+        head = self.policy.build(ctx, selection.target.endpoint, selection.group.http2)
         return _TOO_MANY_XFF if head is None else head

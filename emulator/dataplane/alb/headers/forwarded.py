@@ -115,24 +115,23 @@ class HeaderPolicy:
             if second != self.epoch_second:
                 self.epoch_second, self.root_prefix = second, b"Root=1-%08x-" % second
             trace_id = self.root_prefix + hexlify(getrandbits(96).to_bytes(12, "big"))
+        if not request.host:
+            host = self.own_host
+        elif self.preserve_host:
+            host = request.host.encode("latin-1")
+        else:
+            host = request.host_name.encode("latin-1") + self.port_suffix
+        url = request.url
         tls, claims = exchange.leg.tls_headers, exchange.extra
         return UpstreamRequest(
-            request.method.encode("latin-1"), _origin_form(request.url), self._host(request), headers, existing,
-            self.proto, self.port, trace_id, [*tls, *claims] if tls or claims else (), length, exchange.chunked,
-            exchange.upgrade, exchange.ambiguous, key, http2)
-
-    def _host(self, request: Request) -> bytes:
-        if not request.host:
-            return self.own_host
-        if self.preserve_host:
-            return request.host.encode("latin-1")
-        return request.host_name.encode("latin-1") + self.port_suffix
+            request.method.encode("latin-1"), url if url[:1] == b"/" else _origin_form(url), host, headers,
+            existing, self.proto, self.port, trace_id, [*tls, *claims] if tls or claims else (), length,
+            exchange.chunked, exchange.upgrade, exchange.ambiguous, key, http2)
 
 
 def _origin_form(url: bytes) -> bytes:
-    """AWS forwards the path of an absolute-form request URI (its authority becomes the Host)."""
-    if url[:1] == b"/":  # origin-form, nearly every request
-        return url
+    """AWS forwards the path of an absolute-form request URI (its authority becomes the Host). (An
+    origin-form URI, nearly every request, is passed on as it is without a call.)"""
     if url[:7].lower() == b"http://" or url[:8].lower() == b"https://":
         slash = url.find(b"/", url.find(b"//") + 2)
         return url[slash:] if slash >= 0 else b"/"
