@@ -56,6 +56,7 @@ class Leg(asyncio.Protocol):
     # Set before the first byte can flow: by the flow (the target leg) or once the target is up (the client leg).
     peer: Leg
     out: asyncio.Transport
+    flow: TcpFlow
 
     def __init__(self, flow: TcpFlow) -> None:
         self.flow = flow
@@ -90,6 +91,11 @@ class Leg(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.flow.lost(exc)
+        # A flow and its legs refer to each other. A lost leg gets no more events, so it drops its links:
+        # once both legs are lost, reference counting frees the flow at once instead of the cyclic GC.
+        for link in ("flow", "peer", "out"):
+            if hasattr(self, link):  # (``peer`` and ``out`` are unset while the target was never connected)
+                delattr(self, link)
 
 
 class ClientLeg(Leg):

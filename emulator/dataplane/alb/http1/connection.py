@@ -33,6 +33,7 @@ MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
 MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
 MAX_HEADERS = 64 * 1024  # all headers over 64 KB -> 400
 _TE_OK = frozenset((b"chunked", b"identity"))
+_FRAMING = frozenset((b"transfer-encoding", b"expect", b"upgrade"))  # headers that change how the client leg reads
 
 
 class LbError(Exception):
@@ -60,6 +61,9 @@ def _request_parser(protocol: object) -> httptools.HttpRequestParser:
     return parser
 
 
+_DETACHED = httptools.HttpRequestParser(object())  # the parser of a closed connection (it is never fed)
+
+
 class ClientConnection(asyncio.Protocol):
     """An ``exchange.Downstream``: the HTTP/1.x client leg, which serialises its own responses."""
 
@@ -74,6 +78,8 @@ class ClientConnection(asyncio.Protocol):
         self.active: Exchange | None = None  # the request being answered
         self.queue: deque[Exchange] = deque()
         self.header_bytes = 0
+        self.headers: Headers = []  # the headers of the request being parsed
+        self.host = ""  # and its first Host header
         self.paused = 0
         self.write_paused = False  # the client's socket buffer is full: the target's reading must wait
         self.batch: bytearray | None = None  # output gathered during one upstream read (see ``send``)
@@ -102,6 +108,7 @@ class ClientConnection(asyncio.Protocol):
             self.tunnel.close()
         self.active = None
         self.queue.clear()
+        self.parser = _DETACHED  # the parser's callbacks are this connection's: a cycle, freed now without the GC
 
     def data_received(self, data: bytes) -> None:
         self.last_active = self.loop.time()
@@ -173,7 +180,9 @@ class ClientConnection(asyncio.Protocol):
     # -- parser callbacks ------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.parsing = Exchange(Request(self.peer, self.peer_port), self)
+        request = Request(self.peer, self.peer_port)
+        self.parsing = Exchange(request, self)
+        self.headers, self.host = request.headers, ""  # (on_header fills them in)
         self.header_bytes = 0
         self.head_started = self.loop.time()
 
@@ -191,23 +200,27 @@ class ClientConnection(asyncio.Protocol):
         if size > MAX_HEADER or self.header_bytes > MAX_HEADERS:
             raise LbError(400)
         name = name.lower()
-        exchange = self.parsing
-        assert exchange is not None
-        request = exchange.request
-        request.headers.append((name, value))
+        self.headers.append((name, value))
         if name == b"host":
-            if not request.host:
-                request.host = value.decode("latin-1")
-        elif name == b"transfer-encoding":
+            if not self.host:
+                self.host = value.decode("latin-1")
+        elif name in _FRAMING:  # (most headers are only passed on)
+            self._framing_header(name, value)
+
+    def _framing_header(self, name: bytes, value: bytes) -> None:
+        exchange = self.parsing
+        assert exchange is not None  # llhttp calls on_message_begin first
+        if name == b"transfer-encoding":
             codings = [coding.strip().lower() for coding in value.split(b",")]
             if not _TE_OK.issuperset(codings):
                 raise LbError(501)  # AWS: unsupported Transfer-Encoding -> 501
             # llhttp refuses "chunked" anywhere but last, so the last coding decides the framing.
             exchange.chunked = codings[-1] == b"chunked"
             exchange.identity = not exchange.chunked
-        elif name == b"expect" and value.lower() == b"100-continue":
-            exchange.expect = True
-        elif name == b"upgrade":
+        elif name == b"expect":
+            if value.lower() == b"100-continue":
+                exchange.expect = True
+        else:  # upgrade
             exchange.upgrade = value
 
     def on_headers_complete(self) -> None:
@@ -222,6 +235,7 @@ class ClientConnection(asyncio.Protocol):
         exchange.http10 = version == "1.0"
         exchange.keep_alive = parser.should_keep_alive() and not self.closing
         exchange.head_only = request.method == "HEAD"
+        request.host = self.host
         if not request.host and request.url[:4].lower() == b"http":  # absolute-form: the authority is the Host
             request.host = request.url.decode("latin-1").split("/")[2]
         if exchange.upgrade is not None and not parser.should_upgrade():

@@ -27,6 +27,9 @@ CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+_DETACHED = httptools.HttpResponseParser(object())  # the parser of a closed connection (it is never fed)
+
+
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "key", "pool", "transport", "parser", "owner", "headers", "reason", "last_active", "closed", "tunnel",
@@ -111,6 +114,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.parser = _DETACHED  # its callbacks are ours: a cycle, freed now without the cyclic GC
         self.pool.forget(self)
         owner, self.owner = self.owner, None
         if owner is not None and self.until_close:
@@ -287,9 +291,11 @@ def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, he
         out += b"\r\n".join(map(b": ".join, head.headers))  # (each header is a (name, value) pair)
         out += b"\r\n"
     if head.forwarded_for is not None:
-        out += b"x-forwarded-for: %s\r\n" % head.forwarded_for
-    out += b"x-forwarded-proto: %s\r\nx-forwarded-port: %s\r\nx-amzn-trace-id: %s\r\n" % (
-        head.forwarded_proto, head.forwarded_port, head.trace_id)
+        out += b"x-forwarded-for: %s\r\nx-forwarded-proto: %s\r\nx-forwarded-port: %s\r\nx-amzn-trace-id: %s\r\n" % (
+            head.forwarded_for, head.forwarded_proto, head.forwarded_port, head.trace_id)
+    else:
+        out += b"x-forwarded-proto: %s\r\nx-forwarded-port: %s\r\nx-amzn-trace-id: %s\r\n" % (
+            head.forwarded_proto, head.forwarded_port, head.trace_id)
     for name, value in head.added:
         out += b"%s: %s\r\n" % (name, value)
     if head.chunked:
