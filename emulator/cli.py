@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
         help="enforce load balancers' security groups on their traffic (the default), or admit every source"
              " (default: env ELBV2_EMULATOR_SECURITY_GROUPS, else enforce)",
     )
+    serve.add_argument(
+        "--observability", choices=["on", "off"],
+        help="record traffic for access logs, CloudWatch metrics and the dashboard (the default), or record"
+             " nothing (default: env ELBV2_EMULATOR_OBSERVABILITY, else on)",
+    )
     _add_origin_options(serve)
     args = parser.parse_args(argv)
     origins = OriginSettings.from_lists(
@@ -39,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     EmulatorServer(args.host, args.port, args.state_dir, Timing.named(args.timing), args.dns_port, args.listen_host,
                    origins=origins,
                    enforce_security_groups=None if args.security_groups is None else args.security_groups == "enforce",
+                   observability=None if args.observability is None else args.observability == "on",
                    ).serve_forever()
 
 

@@ -20,6 +20,7 @@ from emulator.control.context import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
+from emulator.observability.hub import ObservationHub
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.store.services_state import ServicesState
 from emulator.timing import Timing
@@ -49,6 +50,7 @@ def _warm_up_moto(ec2_imported: threading.Event, restore: Callable[[threading.Ev
 
 
 SECURITY_GROUPS_ENV = "ELBV2_EMULATOR_SECURITY_GROUPS"  # "enforce" (the default) or "off"
+OBSERVABILITY_ENV = "ELBV2_EMULATOR_OBSERVABILITY"  # "on" (the default) or "off"
 
 
 class EmulatorServer:
@@ -64,10 +66,15 @@ class EmulatorServer:
         listen_host: str | None = None,
         origins: OriginSettings | None = None,
         enforce_security_groups: bool | None = None,
+        observability: bool | None = None,
     ) -> None:
         """``enforce_security_groups``: load balancers admit only the sources their security groups allow (README
         "Security groups"); False admits every source; None (the default) reads ``SECURITY_GROUPS_ENV``, on
-        unless it says ``off``."""
+        unless it says ``off``. ``observability``: record traffic for access logs, metrics and the dashboard
+        (README "Observability"); None reads ``OBSERVABILITY_ENV``, on unless it says ``off``."""
+        if observability is None:
+            observability = os.environ.get(OBSERVABILITY_ENV, "on") != "off"
+        self.observations = ObservationHub() if observability else None
         if enforce_security_groups is None:
             enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
@@ -90,6 +97,7 @@ class EmulatorServer:
             listen_host=listen_host,
             security_groups=security_groups if enforce_security_groups else None,
             web_acls=web_acls,
+            observer=self.observations,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins)
         if self._moto_state is not None:
@@ -106,6 +114,8 @@ class EmulatorServer:
     def _start_planes(self) -> None:
         restore = self._moto_state.restore if self._moto_state is not None else None
         threading.Thread(target=_warm_up_moto, args=(threading.Event(), restore), name="moto-warm-up", daemon=True).start()
+        if self.observations is not None:
+            self.observations.start()
         self.dataplane.start()
         if self._dns is not None:
             self._dns.start()
@@ -123,10 +133,14 @@ class EmulatorServer:
             self._http.serve_forever()
         finally:
             self.dataplane.stop()
+            if self.observations is not None:
+                self.observations.stop()
 
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
         self.dataplane.stop()
+        if self.observations is not None:
+            self.observations.stop()
         if self._dns is not None:
             self._dns.stop()

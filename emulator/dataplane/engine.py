@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from api_models.observations import Observer
 from api_models.resources import Listener
 from api_models.security_groups import SecurityGroupSource
 from api_models.web_acls import WebAclSource
@@ -76,14 +77,15 @@ class DataPlane:
         listen_host: str | None = None,
         security_groups: SecurityGroupSource | None = None,
         web_acls: WebAclSource | None = None,
+        observer: Observer | None = None,
     ) -> None:
         """``security_groups``: where the inbound rules of load balancers' security groups come from (EC2);
         None turns their enforcement off; ``web_acls``: where the web ACL associated with a load balancer comes
-        from (WAFv2); None: no web ACL is enforced."""
+        from (WAFv2); None: no web ACL is enforced; ``observer``: where traffic is reported (None: nowhere)."""
         self._store = store
         self._listen_host = listen_host
         self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups,
-                                           web_acls)
+                                           web_acls, observer)
         # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
         self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()

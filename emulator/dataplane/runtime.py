@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from api_models.observations import Observer
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
@@ -42,6 +43,8 @@ class Collaborators:
     security_groups: SecurityGroupSource | None = None
     # The web ACLs (WAFv2) associated with load balancers; None: web ACLs are not enforced.
     web_acls: WebAclSource | None = None
+    # Where traffic is reported (access logs, metrics, the dashboard); None: nothing is recorded.
+    observer: Observer | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,144 @@
+"""What the data planes report about the traffic they carry, and the ``Observer`` they report it to.
+
+The data plane fills in one record per ALB request, NLB flow, client connection and health check, and hands
+it to an ``Observer`` (``emulator.observability`` fans it out to access logs in S3, CloudWatch metrics, the
+dashboard and ``--log-requests``). The records carry what AWS's log formats need, as plain values, so their
+consumers need nothing from the data plane:
+
+- ALB access log entries ("Access logs for your Application Load Balancer", "Access log entries"):
+  ``RequestRecord``;
+- NLB access logs, written for TLS listeners ("Access logs for your Network Load Balancer"): ``FlowRecord``
+  (every TCP/TLS/UDP flow is reported: CloudWatch counts them all);
+- ALB connection logs ("Connection logs for your Application Load Balancer") and the connection metrics:
+  ``ConnectionRecord``;
+- health-check logs ("Health check logs for your Application Load Balancer"): ``HealthCheckRecord``.
+
+Times are wall-clock seconds (``time.time()``); a duration AWS logs as ``-1`` is ``-1.0`` here, a field it
+logs as ``-`` is ``None`` or the empty string. The observer is called on the data plane's event loop, so it
+must return at once: implementations queue what they get and do their work elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(slots=True, eq=False)
+class RequestRecord:
+    """One ALB request, answered or not. Filled in as the request goes through the chain and its legs."""
+
+    load_balancer_arn: str
+    listener_arn: str
+    type: str  # http | https | h2 | grpcs | ws | wss
+    client_ip: str
+    client_port: int
+    request_creation_time: float  # when the request's first byte arrived
+    method: str = "-"
+    url: str = "-"  # the request line's URL as AWS logs it: scheme://host:port/path?query
+    protocol: str = "-"  # HTTP/1.0 | HTTP/1.1 | HTTP/2.0
+    user_agent: str = "-"
+    ssl_cipher: str = "-"
+    ssl_protocol: str = "-"
+    domain_name: str = "-"  # the TLS SNI the client sent
+    chosen_cert_arn: str = "-"
+    trace_id: str = "-"  # the X-Amzn-Trace-Id the target received ("Root=...")
+    matched_rule_priority: int | None = None  # 0 for the default rule; None when no rule was evaluated
+    actions_executed: list[str] = field(default_factory=list)  # AWS's names: waf, authenticate, forward, ...
+    redirect_url: str = "-"
+    error_reason: str = "-"  # AWS's error-reason codes, e.g. TargetConnectionErrorCode, LambdaInvalidResponse
+    classification: str = "-"  # desync mitigation: Acceptable | Ambiguous | Severe ("-" when compliant)
+    classification_reason: str = "-"
+    target_group_arn: str = "-"
+    target_ip: str | None = None
+    target_port: int = 0
+    forwarded_time: float = -1.0  # when the request was sent to the target (-1: never)
+    response_time: float = -1.0  # when the target's response head arrived (-1: none)
+    end_time: float = -1.0  # when the response's last byte was sent (or the request was abandoned)
+    elb_status_code: int | None = None  # what the client got; None when it got nothing
+    target_status_code: int | None = None  # what the target answered; None when it did not
+    received_bytes: int = 0  # request bytes from the client (head and body)
+    sent_bytes: int = 0  # response bytes to the client (head and body)
+    conn_trace_id: str = "-"  # the client connection's id, shared with its ConnectionRecord
+
+
+@dataclass(slots=True, eq=False)
+class FlowRecord:
+    """One NLB flow (a TCP or TLS connection, or a UDP flow), reported when it ends."""
+
+    load_balancer_arn: str
+    listener_arn: str
+    protocol: str  # TCP | TLS | UDP | TCP_UDP
+    client_ip: str
+    client_port: int
+    listener_port: int
+    start_time: float
+    end_time: float = -1.0
+    target_group_arn: str = "-"
+    target_ip: str | None = None
+    target_port: int = 0
+    received_bytes: int = 0  # from the client
+    sent_bytes: int = 0  # to the client
+    tls_handshake_time: float = -1.0  # seconds (TLS listeners)
+    tls_protocol_version: str = "-"
+    tls_cipher: str = "-"
+    domain_name: str = "-"  # SNI
+    chosen_cert_arn: str = "-"
+    alpn_fe_protocol: str = "-"
+    alpn_be_protocol: str = "-"
+    incoming_tls_alert: str = "-"
+    client_reset: bool = False  # the client reset the flow (TCP_Client_Reset_Count)
+    target_reset: bool = False  # the target reset it (TCP_Target_Reset_Count)
+    elb_reset: bool = False  # the load balancer reset it (no routable target, refused, at its cap)
+
+
+@dataclass(slots=True, eq=False)
+class ConnectionRecord:
+    """One ALB client connection: reported when it opens (``closed`` False) and again when it closes, or once
+    when it is refused (``rejected``: security groups, the connection cap, an mTLS failure)."""
+
+    load_balancer_arn: str
+    listener_arn: str
+    client_ip: str
+    client_port: int
+    listener_port: int
+    time: float
+    conn_trace_id: str
+    closed: bool = False
+    rejected: bool = False
+    tls_protocol: str = "-"
+    tls_cipher: str = "-"
+    tls_handshake_latency: float = -1.0
+    leaf_client_cert_subject: str = "-"
+    leaf_client_cert_validity: str = "-"  # notBefore=...;notAfter=...
+    leaf_client_cert_serial_number: str = "-"
+    tls_verify_status: str = "-"  # Success | Failed:<reason>
+
+
+@dataclass(slots=True, eq=False)
+class HealthCheckRecord:
+    """One health-check probe of one target, with its verdict."""
+
+    target_group_arn: str
+    load_balancer_arns: tuple[str, ...]  # the load balancers whose listeners forward to the group
+    target_id: str
+    target_ip: str
+    target_port: int
+    protocol: str  # HTTP | HTTPS | TCP | gRPC ...
+    time: float
+    latency: float  # seconds; -1 when it timed out
+    status_code: int | None  # the target's HTTP status, for HTTP(S)/gRPC checks
+    healthy: bool  # this probe passed
+    reason: str = "-"  # the reason code of a failed probe, e.g. Target.Timeout, Target.ResponseCodeMismatch
+
+
+class Observer(Protocol):
+    """Where the data planes report traffic; called on their event loop, so every method returns at once."""
+
+    def request(self, record: RequestRecord) -> None: ...
+
+    def flow(self, record: FlowRecord) -> None: ...
+
+    def connection(self, record: ConnectionRecord) -> None: ...
+
+    def health_check(self, record: HealthCheckRecord) -> None: ...
