@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import boto3
@@ -114,14 +114,15 @@ def checkout(path: str | None) -> Path | None:
 
 
 def start_emulator(port: int, *options: str, env: dict[str, str] | None = None,
-                   checkout: Path = ROOT) -> subprocess.Popen:
+                   checkout: Path = ROOT, wrapper: Sequence[str] = (), startup_seconds: float = 30) -> subprocess.Popen:
     """``python -m emulator.cli serve --port PORT OPTIONS...`` run from ``checkout`` (its directory first on
-    ``PYTHONPATH``, so its code, not an installed copy, is what runs), returned once its API answers health."""
+    ``PYTHONPATH``, so its code, not an installed copy, is what runs), returned once its API answers health.
+    ``wrapper``: a command the emulator runs under (e.g. valgrind)."""
     env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(checkout), env.get("PYTHONPATH", "")) if p)
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *options],
+    process = subprocess.Popen([*wrapper, sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *options],
                                cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + startup_seconds
     while True:
         try:
             if requests.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).ok:
@@ -136,11 +137,13 @@ def start_emulator(port: int, *options: str, env: dict[str, str] | None = None,
 class Emulator:
     """``python -m emulator.cli serve`` (from ``checkout``) in its own process, driven through boto3."""
 
-    def __init__(self, *options: str, checkout: Path = ROOT) -> None:
+    def __init__(self, *options: str, checkout: Path = ROOT, wrapper: Sequence[str] = (),
+                 startup_seconds: float = 30) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.checkout = checkout
-        self.process = start_emulator(port, *options, checkout=checkout)
+        self.process = start_emulator(port, *options, checkout=checkout, wrapper=wrapper,
+                                      startup_seconds=startup_seconds)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
         self.elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name="us-east-1")
