@@ -201,3 +201,36 @@ def test_application_load_balancers_take_no_elastic_ips(elbv2, ec2, subnets):
     assert _error(excinfo) == (
         "InvalidConfigurationRequest", "Elastic IP addresses cannot be specified for load balancers of type 'application'"
     )
+
+
+def test_security_group_of_another_vpc_is_invalid_configuration_request(elbv2, ec2, subnets):
+    # AWS answers 400 InvalidConfigurationRequest "Security group '...' does not belong to VPC '...'" (issue 15);
+    # InvalidSecurityGroup is for a group that does not exist.
+    other_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    foreign = ec2.create_security_group(GroupName="elsewhere", Description="x", VpcId=other_vpc)["GroupId"]
+    with pytest.raises(ClientError) as excinfo:
+        _alb(elbv2, subnets, SecurityGroups=[foreign])
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    code, message = _error(excinfo)
+    assert code == "InvalidConfigurationRequest" and message.startswith(f"Security group '{foreign}' does not belong to VPC")
+    lb = _alb(elbv2, subnets)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.set_security_groups(LoadBalancerArn=lb["LoadBalancerArn"], SecurityGroups=[foreign])
+    assert _error(excinfo)[0] == "InvalidConfigurationRequest"
+    with pytest.raises(ClientError) as excinfo:
+        _alb(elbv2, subnets, name="ghost", SecurityGroups=["sg-0123456789abcdef0"])
+    assert _error(excinfo)[0] == "InvalidSecurityGroup"
+    assert [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"]] == ["web"]
+
+
+def test_ipam_pools_given_at_creation_are_stored_and_described(elbv2, subnets):
+    # CreateLoadBalancer's IpamPools (ALB only), as Terraform's aws_lb ipam_pools sends it, shows in
+    # DescribeLoadBalancers, so a plan does not show a change forever.
+    pools = {"Ipv4IpamPoolId": "ipam-pool-0123456789abcdef0"}
+    created = _alb(elbv2, subnets, IpamPools=pools)
+    assert created["IpamPools"] == pools
+    described = elbv2.describe_load_balancers(LoadBalancerArns=[created["LoadBalancerArn"]])["LoadBalancers"][0]
+    assert described["IpamPools"] == pools
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name="net", Type="network", Subnets=subnets, IpamPools=pools)
+    assert _error(excinfo)[0] == "ValidationError"

@@ -62,9 +62,9 @@ def require_security_groups(ctx: Context, group_ids: list[str], vpc_id: str) -> 
         group = _ec2(ctx).get_security_group_from_id(group_id)
         if group is None:
             raise AwsError("InvalidSecurityGroup", f"The security group '{group_id}' does not exist")
-        if group.vpc_id != vpc_id:
+        if group.vpc_id != vpc_id:  # AWS: 400 InvalidConfigurationRequest (InvalidSecurityGroup: no such group)
             raise AwsError(
-                "InvalidSecurityGroup", f"The security group '{group_id}' does not belong to VPC '{vpc_id}'"
+                "InvalidConfigurationRequest", f"Security group '{group_id}' does not belong to VPC '{vpc_id}'"
             )
 
 

@@ -35,6 +35,8 @@ def create_load_balancer(ctx: Context, req: Request) -> Result:
     name, lb_type = req["Name"], req.get("Type", "application")
     validate_load_balancer_name(name)
     _check_gateway_members(lb_type, req)
+    if req.get("IpamPools") and lb_type != "application":  # (as ModifyIpPools: IPAM pools are ALB-only)
+        raise validation_error("IPAM pools are only supported for Application Load Balancers")  # wording inferred
     scheme = None if lb_type == "gateway" else req.get("Scheme", "internet-facing")
     ip_type = req.get("IpAddressType", "ipv4")
     _validate_ip_address_type(lb_type, scheme, ip_type)
@@ -80,6 +82,7 @@ def _new_load_balancer(
         CreatedTime=ctx.now, Scheme=scheme, VpcId=vpc_id, Type=lb_type, IpAddressType=ip_type,
         AvailabilityZones=zones, SecurityGroups=groups,
         CustomerOwnedIpv4Pool=req.get("CustomerOwnedIpv4Pool"),
+        IpamPools=req.get("IpamPools") or None,  # (ALB only: checked with the other create settings)
         EnablePrefixForIpv6SourceNat=req.get("EnablePrefixForIpv6SourceNat"),
         attributes=load_balancer_defaults(lb_type, scheme),
         address=_free_address(ctx),
