@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -57,7 +57,7 @@ def _backend(ports: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
 
 
 def _groups(count: int, ports: list[int], protocol: str) -> dict[str, TargetGroupRuntime]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     groups: dict[str, TargetGroupRuntime] = {}
     for g in range(count // len(ports)):
         arn = f"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/bench{g}/{g:016x}"

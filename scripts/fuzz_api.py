@@ -19,7 +19,7 @@ import collections
 import random
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -86,7 +86,7 @@ class Fuzzer:
         if kind == "boolean":
             return self.rng.random() < 0.5
         if kind == "timestamp":
-            return datetime.now(timezone.utc)
+            return datetime.now(UTC)
         return self.rng.choice([0.0, 1.5, -1.0, 1e308])
 
     def _string(self, shape: Shape) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,7 +16,7 @@ def _name(common_name: str) -> x509.Name:
 
 def ca_certificate(common_name: str = "Test CA") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name)).issuer_name(_name(common_name))
@@ -34,7 +34,7 @@ def pem_bundle(count: int) -> bytes:
 
 def crl(revoked_serials: list[int], pem: bool = True) -> bytes:
     certificate, key = ca_certificate()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     builder = x509.CertificateRevocationListBuilder().issuer_name(certificate.subject)
     builder = builder.last_update(now).next_update(now + timedelta(days=7))
     for serial in revoked_serials:

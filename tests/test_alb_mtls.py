@@ -4,7 +4,7 @@ and CRL were uploaded to the emulator's S3, with real client certificates (trust
 from __future__ import annotations
 
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import boto3
@@ -48,7 +48,7 @@ def _revoke(elbv2, s3, store: str, ca: trustme.CA, serial: int) -> None:
     """A CRL signed by the client CA listing ``serial``, added to the trust store through S3."""
     issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
     key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
     crl = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject).last_update(now)
            .next_update(now + timedelta(days=1)).add_revoked_certificate(revoked).sign(key, hashes.SHA256()))
@@ -125,7 +125,7 @@ def test_verify_mode_headers_revocation_and_renamed_header(elbv2, acm, subnets, 
 
 def test_verify_ignores_expiry_only_when_asked(elbv2, acm, subnets, vpc_id, emulator_url, server_ca, client_ca, s3):
     store = _trust_store(elbv2, s3, client_ca)
-    long_ago = datetime.now(timezone.utc) - timedelta(days=30)
+    long_ago = datetime.now(UTC) - timedelta(days=30)
     expired = client_ca.issue_cert("old@example.com", not_before=long_ago, not_after=long_ago + timedelta(days=1))
     with HttpEcho() as backend:
         arn = _https_listener(elbv2, acm, subnets, vpc_id, backend, server_ca,

@@ -3,7 +3,7 @@ serializer feeds its parser, for every operation of the model."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -27,7 +27,7 @@ PATTERN_SAMPLES = {
     "RedirectActionProtocol": "HTTPS",
     "TrustStoreName": "my-trust-store",
 }
-MOMENT = datetime(2017, 8, 25, 21, 26, 12, 920000, tzinfo=timezone.utc)
+MOMENT = datetime(2017, 8, 25, 21, 26, 12, 920000, tzinfo=UTC)
 
 
 def sample(shape: Shape, seed: str) -> Any:
@@ -112,7 +112,7 @@ def test_output_scalars_are_normalised() -> None:
     result = {"LoadBalancers": [{"CreatedTime": "2020-01-02T03:04:05.678Z", "SecurityGroups": []}]}
     parsed = botocore_parse("DescribeLoadBalancers", serialize_result("DescribeLoadBalancers", result, "r"))
     lb = parsed["LoadBalancers"][0]
-    assert lb["CreatedTime"] == datetime(2020, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    assert lb["CreatedTime"] == datetime(2020, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert lb["SecurityGroups"] == []
     naive = serialize_result("DescribeLoadBalancers", {"LoadBalancers": [{"CreatedTime": datetime(2020, 1, 2)}]}, "r")
     assert b"<CreatedTime>2020-01-02T00:00:00.000Z</CreatedTime>" in naive

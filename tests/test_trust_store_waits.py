@@ -16,7 +16,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -71,7 +71,7 @@ def _crl(ca: trustme.CA, serial: int) -> bytes:
     """A CRL signed by ``ca`` revoking ``serial``."""
     issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
     key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
     builder = x509.CertificateRevocationListBuilder(issuer_name=issuer.subject, last_update=now,
                                                     next_update=now + timedelta(days=1), revoked_certificates=[revoked])

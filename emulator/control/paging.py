@@ -14,7 +14,7 @@ import base64
 import json
 from bisect import bisect_right
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from emulator.errors import validation_error
@@ -23,7 +23,7 @@ T = TypeVar("T")
 PageKey = tuple[int | str, ...]
 
 DEFAULT_PAGE_SIZE = 400
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def paginate(

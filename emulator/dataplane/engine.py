@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from api_models.observations import Observer
@@ -174,7 +174,7 @@ class DataPlane:
         views = await self._loop.run_in_executor(None, security_group_views, snapshot, source) if source else {}
         acls, scale = self.collaborators.web_acls, self.collaborators.timing.scale
         web_acls = await self._loop.run_in_executor(None, web_acl_views, snapshot, acls, scale) if acls else {}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
         desired = listener_configs(snapshot, self.target_groups, self._listen_host, views, web_acls)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import Shape
@@ -148,8 +148,8 @@ def _to_datetime(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        return datetime.fromtimestamp(float(text), timezone.utc)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return datetime.fromtimestamp(float(text), UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {

@@ -191,7 +191,7 @@ class TcpFlow:
                     upstream.transport = secured
             else:
                 await loop.create_connection(lambda: upstream, target.host, target.port, ssl=tls)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             self.connecting = None
             self.reset()  # the target refused or is unreachable: the client sees a reset
             return

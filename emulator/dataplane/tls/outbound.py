@@ -68,7 +68,7 @@ async def request(
     """(status, body) of one request; ``OutboundError`` when no complete answer came within ``timeout``."""
     try:
         return await asyncio.wait_for(_request(method, url, headers or {}, body, limit), timeout)
-    except (OSError, asyncio.TimeoutError, ValueError, httptools.HttpParserError) as error:
+    except (TimeoutError, OSError, ValueError, httptools.HttpParserError) as error:
         raise OutboundError(f"{method} {url}: {error or type(error).__name__}") from error
 
 

@@ -261,7 +261,7 @@ def forward(pool: UpstreamPool, leg: Downstream, exchange: Exchange, head: Upstr
 async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, head: UpstreamRequest) -> None:
     try:
         upstream = await pool.connect(head.key)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         status = 504  # AWS: connection to the target not established within 10 s
     except OSError:
         status = 502  # refused or reset

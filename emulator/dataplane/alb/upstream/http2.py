@@ -47,7 +47,7 @@ def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, head: U
 async def _connect(pool: H2UpstreamPool, key: PoolKey, upstream: H2UpstreamStream) -> None:
     try:
         target = await pool.connect(key)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         status = 504  # AWS: connection to the target not established within 10 s
     except (OSError, ssl.SSLError, ConnectionError):
         status = 502

@@ -186,7 +186,7 @@ class WebAcl:
             ctx.body_waiter = waiter = loop.create_future()
             try:
                 await asyncio.wait_for(waiter, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         ctx.body_waiter = None
         return self.decide(ctx)
