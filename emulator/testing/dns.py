@@ -21,17 +21,24 @@ _ELB_SUFFIX = ".amazonaws.com"
 
 @contextmanager
 def elb_dns(endpoint_url: str) -> Iterator[None]:
-    """Patch ``socket.getaddrinfo`` so ``*.elb.amazonaws.com`` names resolve through the emulator."""
-    original = socket.getaddrinfo
+    """Patch ``socket.getaddrinfo`` and ``socket.gethostbyname`` so ``*.elb.amazonaws.com`` names resolve
+    through the emulator (``GET /_emulator/dns``); other names resolve as before."""
+    original_getaddrinfo, original_gethostbyname = socket.getaddrinfo, socket.gethostbyname
 
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    def resolve(host: Any) -> Any:
         if isinstance(host, str) and host.lower().endswith(_ELB_SUFFIX) and ".elb." in host.lower():
             table = requests.get(f"{endpoint_url}/_emulator/dns", timeout=5).json()
-            host = table.get(host.lower(), host)
-        return original(host, *args, **kwargs)
+            return table.get(host.lower(), host)
+        return host
 
-    socket.getaddrinfo = getaddrinfo
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return original_getaddrinfo(resolve(host), *args, **kwargs)
+
+    def gethostbyname(host: str) -> str:
+        return original_gethostbyname(resolve(host))
+
+    socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
     try:
         yield
     finally:
-        socket.getaddrinfo = original
+        socket.getaddrinfo, socket.gethostbyname = original_getaddrinfo, original_gethostbyname
