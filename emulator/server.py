@@ -49,6 +49,17 @@ def _warm_up_moto(ec2_imported: threading.Event, restore: Callable[[threading.Ev
     gc.freeze()
 
 
+def _acm_validation_wait(timing: Timing) -> None:
+    """How old a requested ACM certificate is when moto reports it ISSUED (as if its DNS or email validation
+    had completed): moto's 60 s on this clock, whole seconds, so at once with fast timing, and Terraform's
+    aws_acm_certificate_validation or an HTTPS listener does not wait a minute. MOTO_ACM_VALIDATION_WAIT,
+    when set, is moto's own setting and wins."""
+    import moto.settings
+
+    if "MOTO_ACM_VALIDATION_WAIT" not in os.environ:
+        moto.settings.ACM_VALIDATION_WAIT = int(timing.seconds(60))
+
+
 SECURITY_GROUPS_ENV = "ELBV2_EMULATOR_SECURITY_GROUPS"  # "enforce" (the default) or "off"
 OBSERVABILITY_ENV = "ELBV2_EMULATOR_OBSERVABILITY"  # "on" (the default) or "off"
 
@@ -77,9 +88,11 @@ class EmulatorServer:
         self.observations = ObservationHub() if observability else None
         if enforce_security_groups is None:
             enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
+        timing = timing or Timing.named("fast")
+        _acm_validation_wait(timing)
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self._moto_state = ServicesState(state_dir) if state_dir is not None else None
-        self.services = Services(Store(persistence), TargetHealthBoard(), timing or Timing.named("fast"),
+        self.services = Services(Store(persistence), TargetHealthBoard(), timing,
                                  ListenerPorts(listen_host))
         certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
         security_groups, web_acls = local_aws.security_groups, local_aws.web_acl
