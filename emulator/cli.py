@@ -1,4 +1,4 @@
-"""``elbv2-emulator serve``: the command-line entry point."""
+"""``elbv2-emulator serve`` and ``elbv2-emulator status``: the command-line entry point."""
 
 from __future__ import annotations
 
@@ -36,7 +36,22 @@ def main(argv: list[str] | None = None) -> None:
              " nothing (default: env ELBV2_EMULATOR_OBSERVABILITY, else on)",
     )
     _add_origin_options(serve)
+    status = commands.add_parser("status", help="show a running emulator's load balancers, listeners and targets")
+    status.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                        help="the emulator's URL (default: env AWS_ENDPOINT_URL, else http://127.0.0.1:4566)")
+    status.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    status.add_argument("--json", action="store_true", help="one JSON document (per refresh) instead of a table")
+    status.add_argument("--watch", type=float, nargs="?", const=2.0, metavar="SECONDS",
+                        help="refresh every SECONDS (default 2) until interrupted")
     args = parser.parse_args(argv)
+    if args.command == "status":
+        from emulator import status as status_command  # (the server's imports are not needed for this)
+
+        try:
+            status_command.run(args.endpoint, args.region, args.json, args.watch)
+        except KeyboardInterrupt:
+            pass
+        return
     origins = OriginSettings.from_lists(
         args.extra_cors_allowed_origins, args.extra_allowed_hosts, args.disable_cors_checks)
 
