@@ -13,6 +13,7 @@ from typing import Any
 from emulator import local_aws
 from emulator.api import moto_footprint
 from emulator.api.app import create_app
+from emulator.api.host_routing import HostRouter
 from emulator.api.http_server import ApiHttpServer
 from emulator.api.origins import OriginSettings
 from emulator.api.persisting import PersistingApp
@@ -115,7 +116,7 @@ class EmulatorServer:
         app: Any = create_app(self.services, self.dataplane, host, origins)
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
-        self._http = ApiHttpServer(host, port, app)
+        self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
 

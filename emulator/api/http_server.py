@@ -15,8 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.serving import ThreadedWSGIServer
 
@@ -42,11 +43,18 @@ def _refusal() -> bytes:
     return head.encode() + reply.body
 
 
+class ConnectionRouter(Protocol):
+    def take(self, sock: socket.socket) -> bool: ...  # True: the connection is served elsewhere now
+
+
 class ApiHttpServer(ThreadedWSGIServer):
     """``ApiHttpServer(host, port, app)``: the API endpoint, one thread per keep-alive connection."""
 
-    def __init__(self, host: str, port: int, app: WsgiApp) -> None:
+    def __init__(self, host: str, port: int, app: WsgiApp, router: ConnectionRouter | None = None) -> None:
+        """``router``: offered every new connection before the API reads it (``host_routing.HostRouter``)."""
         super().__init__(host, port, app, KeepAliveHandler)
+        self.router = router
+        self._thread = threading.local()  # ``handed_over``: this connection thread's socket went to a listener
         self._reserve = _reserve_descriptor()
         self._backoff = _FIRST_BACKOFF
 
@@ -61,6 +69,18 @@ class ApiHttpServer(ThreadedWSGIServer):
             raise  # socketserver skips this round
         self._backoff = _FIRST_BACKOFF
         return accepted
+
+    def finish_request(self, request: Any, client_address: Any) -> None:  # (on the connection's own thread)
+        self._thread.handed_over = self.router is not None and self.router.take(request)
+        if not self._thread.handed_over:
+            super().finish_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        if getattr(self._thread, "handed_over", False):  # the listener has its own descriptor of the
+            self._thread.handed_over = False  # connection: close ours without shutting the connection down
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
 
     def _refuse_one(self) -> None:
         """Accept the waiting connection with the reserve descriptor and answer it 503, or back off."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers thei
 from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.desired import listener_configs, security_group_views, target_group_runtimes, web_acl_views
 from emulator.dataplane.health import HealthChecker
-from emulator.dataplane.runtime import RUNTIMES, CertificateSource, Collaborators, ListenerConfig, ListenerRuntime
+from emulator.dataplane.runtime import (
+    RUNTIMES,
+    AdoptsConnections,
+    CertificateSource,
+    Collaborators,
+    ListenerConfig,
+    ListenerRuntime,
+)
 from emulator.dataplane.selection.group import InstanceAddress, TargetGroupRuntime
 from emulator.store import Change, Store, TargetHealthBoard
 from emulator.timing import Timing
@@ -140,6 +148,15 @@ class DataPlane:
 
     def reset(self) -> None:
         self.collaborators.health.clear()
+
+    def adopt(self, listener_arn: str, sock: socket.socket) -> bool:
+        """Serve ``sock``, a client connection accepted by the API port, on the listener's runtime (from any
+        thread). False, with ``sock`` left to the caller, when that listener runs nothing that can."""
+        running = self._running.get(listener_arn)
+        if running is None or not isinstance(running.runtime, AdoptsConnections):
+            return False
+        self._loop.call_soon_threadsafe(running.runtime.adopt, sock)
+        return True
 
     # -- on the loop ------------------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ The reconciler (``engine``) builds a ``ListenerConfig`` per listener from the st
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from api_models.observations import Observer
 from api_models.resources import Listener, LoadBalancer, Rule
@@ -88,6 +89,14 @@ class ListenerRuntime(Protocol):
         """Where the listener actually accepts traffic (after any remap), or why it could not start; read by
         ``GET /_emulator/listeners`` from any thread."""
         ...
+
+
+@runtime_checkable
+class AdoptsConnections(Protocol):
+    """A runtime that can serve a client connection accepted elsewhere: the API port hands over connections
+    whose Host names a load balancer (README "Reaching listeners through the API port")."""
+
+    def adopt(self, sock: socket.socket) -> None: ...  # called on the data plane's loop; the runtime owns sock
 
 
 RuntimeFactory = Callable[[ListenerConfig, Collaborators], ListenerRuntime]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
@@ -18,6 +19,11 @@ from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")
+
+
+def _adopted(task: asyncio.Task[tuple[asyncio.BaseTransport, asyncio.BaseProtocol]]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # the client went away meanwhile
+        log.info("a connection handed over by the API port could not be served: %s", task.exception())
 
 
 class AlbListener:
@@ -106,6 +112,16 @@ class AlbListener:
             self.tls.configure(certificate_arns(config.listener), config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
         self.config, self.state = config, state
+
+    def adopt(self, sock: socket.socket) -> None:
+        """Serve a client connection the API port accepted (its Host named this load balancer) as if this
+        listener had accepted it: same admission, rules and headers; the client's address is the socket's
+        peer. Plain HTTP listeners only: the API port speaks no TLS."""
+        if self._server is None or not self._server.is_serving() or self.state.protocol != "HTTP":
+            sock.close()
+            return
+        task = self.loop.create_task(self.loop.connect_accepted_socket(lambda: ClientConnection(self), sock))
+        task.add_done_callback(_adopted)
 
     async def close(self) -> None:
         if self._ticker is not None:
