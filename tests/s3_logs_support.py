@@ -70,7 +70,8 @@ def key_pattern(load_balancer_arn: str, prefix: str, file_prefix: str = "", with
     "Health check log files" in the ALB guide, "Access log files" in the NLB guide)."""
     region, account = load_balancer_arn.split(":")[3:5]
     lb_id = re.escape(load_balancer_arn.split(":loadbalancer/")[1].replace("/", "."))
-    folder = f"{re.escape(prefix)}/AWSLogs/{account}/elasticloadbalancing/{region}/\\d{{4}}/\\d{{2}}/\\d{{2}}"
+    folder = (f"{re.escape(prefix)}/" if prefix else "") + \
+        f"AWSLogs/{account}/elasticloadbalancing/{region}/\\d{{4}}/\\d{{2}}/\\d{{2}}"
     address = r"_\d+\.\d+\.\d+\.\d+" if with_address else ""
     return re.compile(f"{folder}/{re.escape(file_prefix)}{account}_elasticloadbalancing_{region}_{lb_id}"
                       f"_\\d{{8}}T\\d{{4}}Z{address}_[a-z0-9]{{8}}\\.log\\.gz")

@@ -12,7 +12,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.alb_support import alb, forward, listener, listener_url, target_group
+from tests.alb_support import alb, forward, listener, listener_url, target_group, wait_for
 from tests.backends import HttpEcho
 from tests.conftest import REGION
 from tests.s3_logs_support import (
@@ -106,3 +106,19 @@ def test_access_logs_need_an_existing_bucket(elbv2, s3, subnets):
     s3.create_bucket(Bucket="exists-now")
     elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
         {"Key": k, "Value": v} for k, v in _logging("exists-now", "").items()])
+
+
+def test_logs_are_delivered_on_the_interval_without_a_flush(emulator_url, elbv2, s3, subnets):
+    """AWS publishes every 5 minutes; ``--timing fast`` (the suite's) scales that to 3 seconds."""
+    s3.create_bucket(Bucket="interval-logs")
+    lb = alb(elbv2, subnets, "interval", attributes=_logging("interval-logs", ""))
+    arn = listener(elbv2, lb, [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}])
+    assert requests.get(f"{listener_url(emulator_url, arn)}/on-time", timeout=5).status_code == 200
+
+    pattern = key_pattern(lb, "")
+    def delivered_keys() -> list[str]:
+        listed = s3.list_objects_v2(Bucket="interval-logs").get("Contents", [])
+        return [entry["Key"] for entry in listed if pattern.fullmatch(entry["Key"])]
+
+    keys = wait_for(delivered_keys, timeout=8, interval=0.2)
+    assert keys[0].startswith("AWSLogs/")  # no prefix: the key starts at AWSLogs
