@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypeVar
 
 from api_models.identifiers import arn_region_account
 from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, RequestRecord
@@ -50,6 +50,7 @@ log = logging.getLogger("elbv2_emulator.observability.s3")
 
 AWS_INTERVAL_SECONDS = 300.0  # "Elastic Load Balancing publishes a log file for each load balancer node every 5 minutes"
 _RANDOM_ALPHABET = string.ascii_lowercase + string.digits
+R = TypeVar("R", RequestRecord, FlowRecord, ConnectionRecord, HealthCheckRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +111,9 @@ def _put_object(bucket: str, key: str, body: bytes) -> bool:
 class S3LogDelivery:
     """The hub consumer that writes the S3 logs (``emulator.observability.hub.Consumer``)."""
 
-    def __init__(self, store: Store, timing: Timing, put_object: Callable[[str, str, bytes], bool] = _put_object,
-                 ) -> None:
+    def __init__(self, store: Store, timing: Timing) -> None:
         self._store = store
         self._interval = timing.seconds(AWS_INTERVAL_SECONDS)
-        self._put_object = put_object
         self._windows: dict[tuple[LogKind, str, Destination], _Window] = {}
         # Load balancer ARN -> its stored resource (None: gone); dropped at every store commit, so an attribute
         # change applies from the next record. Read on the hub's thread, reset on the committing thread.
@@ -166,7 +165,7 @@ class S3LogDelivery:
             return None
         return Destination(bucket, attributes.get(f"{kind.attribute}.s3.prefix", ""), load_balancer.address)
 
-    def _add(self, kind: LogKind, load_balancer_arn: str, formatter: Callable[[Any], str], record: Record) -> None:
+    def _add(self, kind: LogKind, load_balancer_arn: str, formatter: Callable[[R], str], record: R) -> None:
         destination = self._destination(kind, load_balancer_arn)
         if destination is None:
             return
@@ -182,6 +181,6 @@ class S3LogDelivery:
         kind, load_balancer_arn, destination = key
         object_key = _log_key(kind, load_balancer_arn, destination, window.due)
         body = gzip.compress(("\n".join(window.lines) + "\n").encode())
-        if not self._put_object(destination.bucket, object_key, body):
+        if not _put_object(destination.bucket, object_key, body):
             log.warning("%s of %s: bucket %r does not exist, %d lines dropped",
                         kind.attribute, load_balancer_arn, destination.bucket, len(window.lines))
