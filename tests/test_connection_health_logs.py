@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from tests.alb_support import address, alb, forward, free_port, listener, listener_url, target_group
 from tests.alb_tls_support import https_request, import_certificate
@@ -145,3 +148,46 @@ def test_nlb_tls_flows_are_delivered_as_nlb_access_log_entries(
     assert int(entry["received_bytes"]) == 5 and int(entry["sent_bytes"]) > 0
     assert entry["tls_protocol_version"].startswith("tlsv1")
     assert entry["domain_name"] == "nlb.example.com"
+
+
+def _crl(ca: trustme.CA, serial: int) -> bytes:
+    """A CRL signed by ``ca`` that revokes ``serial``."""
+    issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
+    now = datetime.now(timezone.utc)
+    revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject).last_update(now)
+           .next_update(now + timedelta(days=1)).add_revoked_certificate(revoked).sign(key, hashes.SHA256()))
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def test_mtls_verification_outcomes_are_in_the_connection_log(emulator_server, emulator_url, elbv2, acm, s3, subnets,
+                                                               ca):
+    s3.create_bucket(Bucket="mtls-logs")
+    client_ca = trustme.CA(organization_name="Client CA")
+    trusted, revoked = client_ca.issue_cert("trusted@example.com"), client_ca.issue_cert("revoked@example.com")
+    revoked_serial = x509.load_pem_x509_certificate(revoked.cert_chain_pems[0].bytes()).serial_number
+    s3.put_object(Bucket="mtls-logs", Key="bundle.pem", Body=client_ca.cert_pem.bytes())
+    s3.put_object(Bucket="mtls-logs", Key="crl.pem", Body=_crl(client_ca, revoked_serial))
+    store = elbv2.create_trust_store(Name="clients", CaCertificatesBundleS3Bucket="mtls-logs",
+                                     CaCertificatesBundleS3Key="bundle.pem")["TrustStores"][0]["TrustStoreArn"]
+    elbv2.add_trust_store_revocations(TrustStoreArn=store, RevocationContents=[
+        {"S3Bucket": "mtls-logs", "S3Key": "crl.pem", "RevocationType": "CRL"}])
+    lb = alb(elbv2, subnets, "mtls-logged", attributes=_logging("connection_logs", "mtls-logs", "conn"))
+    arn = listener(elbv2, lb, [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}],
+                   protocol="HTTPS", Certificates=[{"CertificateArn": import_certificate(acm, ca)}],
+                   MutualAuthentication={"Mode": "verify", "TrustStoreArn": store})
+    addr = address(listener_url(emulator_url, arn))
+    assert https_request(addr, ca, client=trusted).status == 200
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        https_request(addr, ca, client=revoked)
+
+    _, lines = delivered(emulator_server, s3, "mtls-logs", key_pattern(lb, "conn", file_prefix="conn_log."),
+                         until=lambda found: len(found) >= 2)
+    entries = [parse(ALB_CONNECTION_LOG_REGEX, ALB_CONNECTION_LOG_COLUMNS, line) for line in lines]
+    accepted = next(e for e in entries if e["tls_verify_status"] == "Success")
+    refused = next(e for e in entries if e["tls_verify_status"] == "Failed:ClientCertCrlHit")
+    assert accepted["leaf_client_cert_subject"] != "-"
+    assert accepted["leaf_client_cert_validity"].startswith("NotBefore=")
+    assert refused["leaf_client_cert_serial_number"] == format(revoked_serial, "X")
+    assert refused["conn_trace_id"].startswith("TID_") and refused["conn_trace_id"] != accepted["conn_trace_id"]
