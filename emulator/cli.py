@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> None:
         help="record traffic for access logs, CloudWatch metrics and the dashboard (the default), or record"
              " nothing (default: env ELBV2_EMULATOR_OBSERVABILITY, else on)",
     )
+    serve.add_argument(
+        "--log-requests", action="store_true",
+        help="print one line per ALB request and NLB flow, in AWS's access-log format, on stdout",
+    )
     _add_origin_options(serve)
     status = commands.add_parser("status", help="show a running emulator's load balancers, listeners and targets")
     status.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                    origins=origins,
                    enforce_security_groups=None if args.security_groups is None else args.security_groups == "enforce",
                    observability=None if args.observability is None else args.observability == "on",
+                   log_requests=args.log_requests,
                    ).serve_forever()
 
 

@@ -21,7 +21,9 @@ from emulator.control.context import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
+from emulator.observability.console import RequestPrinter
 from emulator.observability.hub import ObservationHub
+from emulator.observability.s3_delivery import S3LogDelivery
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.store.services_state import ServicesState
 from emulator.timing import Timing
@@ -79,11 +81,13 @@ class EmulatorServer:
         origins: OriginSettings | None = None,
         enforce_security_groups: bool | None = None,
         observability: bool | None = None,
+        log_requests: bool = False,
     ) -> None:
         """``enforce_security_groups``: load balancers admit only the sources their security groups allow (README
         "Security groups"); False admits every source; None (the default) reads ``SECURITY_GROUPS_ENV``, on
         unless it says ``off``. ``observability``: record traffic for access logs, metrics and the dashboard
-        (README "Observability"); None reads ``OBSERVABILITY_ENV``, on unless it says ``off``."""
+        (README "Observability"); None reads ``OBSERVABILITY_ENV``, on unless it says ``off``. ``log_requests``:
+        print each ALB request and NLB flow in access-log form on stdout (README "Access logs")."""
         if observability is None:
             observability = os.environ.get(OBSERVABILITY_ENV, "on") != "off"
         self.observations = ObservationHub() if observability else None
@@ -95,6 +99,10 @@ class EmulatorServer:
         self._moto_state = ServicesState(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing,
                                  ListenerPorts(listen_host))
+        if self.observations is not None:  # access, connection and health check logs (README "Access logs")
+            self.observations.subscribe(S3LogDelivery(self.services.store, self.services.timing))
+            if log_requests:
+                self.observations.subscribe(RequestPrinter())
         certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
         security_groups, web_acls = local_aws.security_groups, local_aws.web_acl
         if self._moto_state is not None:  # the data plane's lookups into moto wait for moto's restored state

@@ -11,9 +11,12 @@ from api_models.attributes import (
     validate_load_balancer_attribute,
     validate_target_group_attributes,
 )
+from emulator.control import s3_objects
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import listener_or_error, load_balancer_or_error, target_group_or_error
-from emulator.errors import validation_error
+from emulator.errors import AwsError, validation_error
+
+_S3_LOGS = ("access_logs", "connection_logs", "health_check_logs")
 
 
 def _as_list(attributes: dict[str, str]) -> list[dict[str, str]]:
@@ -46,8 +49,23 @@ def modify_load_balancer_attributes(ctx: Context, req: Request) -> Result:
     for key, value in changes.items():
         validate_load_balancer_attribute(lb.Type, key, value)
     updated = lb.model_copy(update={"attributes": lb.attributes | changes})
+    _check_log_buckets(updated.attributes, changes)
     ctx.tx.put(updated)
     return {"Attributes": _as_list(updated.attributes)}
+
+
+def _check_log_buckets(attributes: dict[str, str], changes: dict[str, str]) -> None:
+    """A log enabled by this change must name a bucket that exists: AWS checks it by writing a test file
+    ("Enable access logs": it refuses the change when it cannot), so a missing bucket fails the call. The
+    empty-bucket wording is AWS's (seen in Terraform reports); the missing-bucket wording is inferred."""
+    for log in _S3_LOGS:
+        if attributes.get(f"{log}.s3.enabled") != "true" or not any(key.startswith(f"{log}.s3.") for key in changes):
+            continue
+        bucket = attributes.get(f"{log}.s3.bucket", "")
+        if not bucket:
+            raise validation_error(f"The value of '{log}.s3.bucket' cannot be empty")
+        if not s3_objects.bucket_exists(bucket):
+            raise AwsError("InvalidConfigurationRequest", f"The specified bucket does not exist: {bucket}")
 
 
 @operation("DescribeTargetGroupAttributes")

@@ -31,6 +31,10 @@ def _backend_of_bucket(bucket: str) -> Any:
     return s3_backends[account][partition]
 
 
+def bucket_exists(bucket: str) -> bool:
+    return bucket in s3_backends.bucket_accounts
+
+
 def read_object(bucket: str, key: str, version: str | None, missing_code: str) -> bytes:
     """The object's bytes; ``missing_code`` (e.g. CaCertificatesBundleNotFound) when it does not exist."""
     backend = _backend_of_bucket(bucket)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import socket
 
+import emulator.dataplane.alb.client_records as client_records
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
 from emulator.dataplane.alb.http1.connection import ClientConnection
@@ -30,7 +31,7 @@ class AlbListener:
     def __init__(self, config: ListenerConfig, collaborators: Collaborators) -> None:
         self.collaborators = collaborators
         self.loop = asyncio.get_event_loop()
-        self.state = ListenerState(config)
+        self.state = ListenerState(config, collaborators.observer)
         self.config = config
         self.clients: set[Client] = set()
         self.max_clients = max_client_connections()
@@ -48,7 +49,7 @@ class AlbListener:
 
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
-            self.tls = TlsTerminator()
+            self.tls = TlsTerminator(observed=self.collaborators.observer is not None)
             prepare = with_alpn(self.state.client_tls.prepare, self.state.http2)
             self.tls.configure(certificate_arns(self.config.listener), self.config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
@@ -70,34 +71,44 @@ class AlbListener:
         header lines it adds to every request. False, with the connection aborted, when the listener is at its
         connection cap (``connection_cap``), its security groups refuse the source (``admission``) or mTLS
         refuses it."""
+        state = self.state
+        recording = state.recording
         if len(self.clients) >= self.max_clients:
             if not self._refusing:
                 log.warning("listener %s is at its cap of %d client connections: resetting new ones",
                             self.config.listener.ListenerArn, self.max_clients)
             self._refusing = True
+            if recording is not None:
+                client_records.rejected(recording, transport)
             client.closing = True
             _abort(transport)
             return False
         self._refusing = False
         peer = transport.get_extra_info("peername") or ("", 0)
-        admission = self.state.admission
+        admission = state.admission
         if admission is not None and not admission.admits(peer[0]):  # the security groups refuse the source
+            if recording is not None:
+                client_records.rejected(recording, transport)
             client.closing = True
             _abort(transport)
             return False
         client.peer, client.peer_port = peer[0], peer[1]
         self.clients.add(client)
-        headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
+        headers = state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
         if headers is None:  # mTLS verify: the client certificate is revoked
+            if recording is not None:
+                client_records.opened(recording, transport, self.tls, state.client_tls.mode, client_records.REVOKED)
             client.closing = True
             _abort(transport)
             return False
         client.tls_headers = headers
+        if recording is not None:
+            client.observed = client_records.opened(recording, transport, self.tls, state.client_tls.mode)
         return True
 
     def update(self, config: ListenerConfig) -> None:
         try:
-            state = ListenerState(config)
+            state = ListenerState(config, self.collaborators.observer)
         except Exception:  # keep serving the last good configuration rather than none
             log.exception("cannot compile listener %s", config.listener.ListenerArn)
             return
