@@ -1,0 +1,124 @@
+"""Datapoints into moto's in-process CloudWatch, where boto3's ``get_metric_statistics``, ``get_metric_data``
+and ``list_metrics`` on the emulator's endpoint find them, in the load balancer's own account and region.
+
+Timestamps. ELB's datapoints are one per metric per minute ("measures and sends its metrics in 60-second
+intervals"), stamped with the minute's start. With ``--timing fast`` a period lasts 0.6 s, but the datapoints
+keep real wall-clock minutes: each fast period is merged into its minute's datapoint (sums and sample counts
+add up, minimum and maximum widen), so a user asking for Period=60 over the last minutes gets one datapoint
+per minute whose Sum is every request of that minute, and nothing is stamped in the future. The current
+minute's datapoint grows as its fast periods close; moto's memory grows by minutes, not by fast periods.
+
+AWS matches a query's dimensions exactly ("you must specify the same dimensions that were used when the
+metrics were created", "CloudWatch concepts: Dimensions"); moto's ``get_metric_statistics`` matches any
+datapoint that has the queried dimensions among others, which would add the per-zone and per-target-group
+datapoints into the load balancer's. ``install_exact_dimension_matching`` restores AWS's rule.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.observability.metrics import AWS_PERIOD_SECONDS, Datapoint, Dimensions
+
+RECENT_DATUMS = 20_000  # how far back from the newest a datum of the current minute is looked for
+SeriesKey = tuple[str, str, str, str, Dimensions]  # account, region, namespace, metric, dimensions
+
+
+def cloudwatch_backend(account: str, region: str, create: bool) -> Any:
+    """moto's CloudWatch backend; with ``create`` False, None rather than making one nobody used."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    if not create:  # dict.get: moto creates backends on first lookup
+        per_account = dict.get(cloudwatch_backends, account)
+        return None if per_account is None else dict.get(per_account, region)
+    return cloudwatch_backends[account][region]
+
+
+def naive_utc(seconds: float) -> datetime:
+    """moto keeps timestamps as naive UTC datetimes."""
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
+class CloudWatchPublisher:
+    """A ``MetricSink``: merges each period's datapoints into the datapoint of their minute, in moto."""
+
+    def __init__(self) -> None:
+        install_exact_dimension_matching()
+        self._current: dict[tuple[SeriesKey, float], Any] = {}  # (series, minute start) -> moto datum
+
+    def publish(self, datapoints: list[Datapoint], period_index: int, period_seconds: float) -> None:
+        from moto.cloudwatch.models import MetricAggregatedDatum
+
+        latest_minute = 0.0
+        for point in datapoints:
+            minute = point.period_start - point.period_start % AWS_PERIOD_SECONDS
+            latest_minute = max(latest_minute, minute)
+            series = (point.account, point.region, point.namespace, point.metric, point.dimensions)
+            backend = cloudwatch_backend(point.account, point.region, create=True)
+            stat = point.statistic
+            previous = self._current.get((series, minute))
+            at = _index_of(backend.metric_data, previous) if previous is not None else None
+            if previous is not None and at is not None:
+                sum_, count = previous.sum + stat.sum, previous.sample_count + stat.count
+                low, high = min(previous.min, stat.minimum), max(previous.max, stat.maximum)
+            else:  # the minute's first period, or moto was reset since
+                sum_, count, low, high = stat.sum, stat.count, stat.minimum, stat.maximum
+            datum = MetricAggregatedDatum(
+                namespace=point.namespace, name=point.metric, min_stat=low, max_stat=high, sample_count=count,
+                sum_stat=sum_, dimensions=[{"Name": name, "Value": value} for name, value in point.dimensions],
+                timestamp=naive_utc(minute), unit=point.unit,
+            )
+            if at is not None:  # one list assignment: readers on API threads see the old datum or the new one
+                backend.metric_data[at] = datum
+            else:
+                backend.metric_data.append(datum)
+            self._current[(series, minute)] = datum
+        # Only the newest minutes can still grow; forget older ones (their datums stay in moto).
+        self._current = {key: datum for key, datum in self._current.items() if key[1] >= latest_minute - AWS_PERIOD_SECONDS}
+
+
+def _index_of(data: list[Any], datum: Any) -> int | None:
+    """Where ``datum`` is in moto's list, looking among the newest (it was published this minute)."""
+    for index in range(len(data) - 1, max(-1, len(data) - 1 - RECENT_DATUMS), -1):
+        if data[index] is datum:
+            return index
+    return None
+
+
+_installed = threading.Lock()
+_patched = False
+
+
+def install_exact_dimension_matching() -> None:
+    """Make moto's ``get_metric_statistics`` match dimensions exactly, as CloudWatch does."""
+    global _patched
+    from moto.cloudwatch.models import CloudWatchBackend, Dimension
+
+    with _installed:
+        if _patched:
+            return
+        original = CloudWatchBackend.get_metric_statistics
+
+        def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
+                                  end_time: datetime, period: int, stats: list[str],
+                                  dimensions: list[dict[str, str]], unit: str | None = None) -> Any:
+            wanted = sorted(Dimension(d["Name"], d.get("Value")) for d in dimensions or [])
+            exact = [md for md in self.get_all_metrics() if md.namespace == namespace and md.name == metric_name
+                     and sorted(md.dimensions) == wanted]
+            view: Any = _Datums(exact)  # all moto's method reads of its backend
+            return original(view, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
+
+        CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+        _patched = True
+
+
+class _Datums:
+    """What moto's ``get_metric_statistics`` reads from its backend (``get_all_metrics``), pre-filtered."""
+
+    def __init__(self, datums: list[Any]) -> None:
+        self._datums = datums
+
+    def get_all_metrics(self) -> list[Any]:
+        return self._datums
