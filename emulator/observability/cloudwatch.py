@@ -11,7 +11,9 @@ minute's datapoint grows as its fast periods close; moto's memory grows by minut
 AWS matches a query's dimensions exactly ("you must specify the same dimensions that were used when the
 metrics were created", "CloudWatch concepts: Dimensions"); moto's ``get_metric_statistics`` matches any
 datapoint that has the queried dimensions among others, which would add the per-zone and per-target-group
-datapoints into the load balancer's. ``install_exact_dimension_matching`` restores AWS's rule.
+datapoints into the load balancer's. ``install_exact_dimension_matching`` restores AWS's rule, and orders
+moto's ``Dimension``s by (name, value) (its ``__lt__`` compares a value with a name, so ``get_metric_data``'s
+sorted comparison missed metrics with two or more dimensions).
 """
 
 from __future__ import annotations
@@ -104,13 +106,17 @@ def install_exact_dimension_matching() -> None:
         def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
                                   end_time: datetime, period: int, stats: list[str],
                                   dimensions: list[dict[str, str]], unit: str | None = None) -> Any:
-            wanted = sorted(Dimension(d["Name"], d.get("Value")) for d in dimensions or [])
+            wanted = sorted((d["Name"], d.get("Value")) for d in dimensions or [])
             exact = [md for md in self.get_all_metrics() if md.namespace == namespace and md.name == metric_name
-                     and sorted(md.dimensions) == wanted]
+                     and sorted((d.name, d.value) for d in md.dimensions) == wanted]
             view: Any = _Datums(exact)  # all moto's method reads of its backend
             return original(view, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
 
+        def dimension_order(self: Any, other: Any) -> bool:
+            return (self.name or "", self.value or "") < (other.name or "", other.value or "")
+
         CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+        Dimension.__lt__ = dimension_order  # type: ignore[method-assign]
         _patched = True
 
 
