@@ -61,7 +61,8 @@ class CloudWatchPublisher:
             backend = cloudwatch_backend(point.account, point.region, create=True)
             stat = point.statistic
             previous = self._current.get((series, minute))
-            at = _index_of(backend.metric_data, previous) if previous is not None else None
+            data = backend.metric_data  # one list throughout: a moto reset swaps in a new one
+            at = _index_of(data, previous) if previous is not None else None
             if previous is not None and at is not None:
                 sum_, count = previous.sum + stat.sum, previous.sample_count + stat.count
                 low, high = min(previous.min, stat.minimum), max(previous.max, stat.maximum)
@@ -73,9 +74,9 @@ class CloudWatchPublisher:
                 timestamp=naive_utc(minute), unit=point.unit,
             )
             if at is not None:  # one list assignment: readers on API threads see the old datum or the new one
-                backend.metric_data[at] = datum
+                data[at] = datum
             else:
-                backend.metric_data.append(datum)
+                data.append(datum)
             self._current[(series, minute)] = datum
         # Only the newest minutes can still grow; forget older ones (their datums stay in moto).
         self._current = {key: datum for key, datum in self._current.items() if key[1] >= latest_minute - AWS_PERIOD_SECONDS}

@@ -168,7 +168,11 @@ class MetricsAggregator:
             self._carry_connections()
 
     def flush(self) -> None:
-        """Nothing is held back but the open period, which AWS would not publish before it ends either."""
+        """Publish the open period so far (shutdown, ``ObservationHub.flush``); the rest of it follows when
+        it ends, merged into the same minute's datapoints."""
+        if self._period is not None and (self._period.tallies or self._period.rule_matches):
+            closed, self._period = self._period, _Period(self._period.index)
+            self._close(closed)
 
     # -- tallying ---------------------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ from emulator.observability.metrics import ALB_NAMESPACE, AWS_PERIOD_SECONDS, NL
 log = logging.getLogger("elbv2_emulator.observability.alarms")
 
 HISTORY_PERIODS = 1440  # an alarm looks back at most one day ("EvaluationPeriods * Period <= 1 day")
+PRUNE_EVERY = 60  # periods between two prunings of the history
+SAMPLED_METRICS = ("ActiveConnectionCount", "ActiveFlowCount", "HealthyHostCount", "UnHealthyHostCount")
 History = dict[int, Statistic]  # period index -> that period's statistic
 SeriesKey = tuple[str, str, str, str, frozenset[tuple[str, str]]]  # account, region, namespace, metric, dims
 
@@ -66,9 +68,15 @@ class AlarmEvaluator:
     def publish(self, datapoints: list[Datapoint], period_index: int, period_seconds: float) -> None:
         for point in datapoints:
             key = (point.account, point.region, point.namespace, point.metric, frozenset(point.dimensions))
-            self._history[key][period_index] = point.statistic
+            history = self._history[key]
+            earlier = history.get(period_index)  # the period was published in parts (``flush``)
+            if earlier is not None and not point.metric.startswith(SAMPLED_METRICS):
+                earlier.merge(point.statistic)
+            else:
+                history[period_index] = point.statistic
             self._scopes.add((point.account, point.region))
-        self._forget_before(period_index - HISTORY_PERIODS)
+        if period_index % PRUNE_EVERY == 0:
+            self._forget_before(period_index - HISTORY_PERIODS)
         for account, region in self._scopes:
             backend = cloudwatch_backend(account, region, create=False)
             if backend is None:
