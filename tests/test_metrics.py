@@ -76,7 +76,14 @@ def test_alb_request_metrics_per_load_balancer_target_group_and_zone(web: Any, c
     wait_statistic(cloudwatch, ALB, "HTTPCode_Target_2XX_Count", [lb, tg], 5)
     assert statistic(cloudwatch, ALB, "HTTPCode_Target_5XX_Count", [lb]) is None  # reported only when nonzero
     assert statistic(cloudwatch, ALB, "TargetResponseTime", [lb], "SampleCount") == 5
-    assert 0 < statistic(cloudwatch, ALB, "TargetResponseTime", [tg, lb], "Average") < 5
+    average = statistic(cloudwatch, ALB, "TargetResponseTime", [tg, lb], "Average")
+    assert 0 < average < 5
+    now = datetime.now(UTC)
+    percentiles = cloudwatch.get_metric_statistics(
+        Namespace=ALB, MetricName="TargetResponseTime", Dimensions=[lb], StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1), Period=600, ExtendedStatistics=["p50", "p99"])["Datapoints"][0]
+    p50, p99 = percentiles["ExtendedStatistics"]["p50"], percentiles["ExtendedStatistics"]["p99"]
+    assert 0 < p50 <= p99 <= statistic(cloudwatch, ALB, "TargetResponseTime", [lb], "Maximum")
     assert statistic(cloudwatch, ALB, "ProcessedBytes", [lb]) > 5 * len("GET /page/0 HTTP/1.1\r\n")
     assert statistic(cloudwatch, ALB, "RuleEvaluations", [lb]) == 5  # the default rule, once per request
     wait_statistic(cloudwatch, ALB, "HealthyHostCount", [tg, lb], 1, "Maximum")
@@ -94,8 +101,13 @@ def test_alb_request_metrics_per_load_balancer_target_group_and_zone(web: Any, c
                                       MetricDataQueries=[{"Id": "requests", "MetricStat": {
                                           "Metric": {"Namespace": ALB, "MetricName": "RequestCount",
                                                      "Dimensions": [tg, lb]},
-                                          "Period": 60, "Stat": "Sum"}}])["MetricDataResults"]
+                                          "Period": 60, "Stat": "Sum"}},
+                                      {"Id": "p99", "MetricStat": {
+                                          "Metric": {"Namespace": ALB, "MetricName": "TargetResponseTime",
+                                                     "Dimensions": [tg, lb]},
+                                          "Period": 600, "Stat": "p99"}}])["MetricDataResults"]
     assert sum(data[0]["Values"]) == 5
+    assert data[1]["Values"] == [p99]
 
 
 def test_alb_connection_metrics(web: Any, cloudwatch: Any) -> None:
@@ -177,6 +189,22 @@ def test_alarm_on_target_5xx_fires_and_recovers(web: Any, cloudwatch: Any) -> No
 
     backend.status = 200  # no 5XX datapoint any more: missing, treated as not breaching
     wait_for(lambda: _alarm(cloudwatch, "target-5xx")["StateValue"] == "OK", timeout=10)
+
+
+def test_percentile_alarm_on_target_response_time(web: Any, cloudwatch: Any) -> None:
+    lb_arn, tg_arn, url, backend = web
+    cloudwatch.put_metric_alarm(
+        AlarmName="slow", Namespace=ALB, MetricName="TargetResponseTime",
+        Dimensions=[tg_dimension(tg_arn), lb_dimension(lb_arn)], ExtendedStatistic="p99", Period=60,
+        EvaluationPeriods=1, Threshold=0.05, ComparisonOperator="GreaterThanThreshold")
+    backend.delay = 0.1
+
+    def slow() -> bool:
+        assert requests.get(url, timeout=5).status_code == 200
+        return _alarm(cloudwatch, "slow")["StateValue"] == "ALARM"
+
+    wait_for(slow, timeout=10)
+    assert "greater than the threshold (0.05)" in _alarm(cloudwatch, "slow")["StateReason"]
 
 
 def test_alarm_without_data_is_insufficient(web: Any, cloudwatch: Any) -> None:

@@ -11,18 +11,16 @@ minute's datapoint grows as its fast periods close; moto's memory grows by minut
 AWS matches a query's dimensions exactly ("you must specify the same dimensions that were used when the
 metrics were created", "CloudWatch concepts: Dimensions"); moto's ``get_metric_statistics`` matches any
 datapoint that has the queried dimensions among others, which would add the per-zone and per-target-group
-datapoints into the load balancer's. ``install_exact_dimension_matching`` restores AWS's rule, and orders
-moto's ``Dimension``s by (name, value) (its ``__lt__`` compares a value with a name, so ``get_metric_data``'s
-sorted comparison missed metrics with two or more dimensions).
+datapoints into the load balancer's: ``metrics_moto`` restores AWS's rule and adds percentiles.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.observability.metrics import AWS_PERIOD_SECONDS, Datapoint, Dimensions
+from emulator.observability.metrics import AWS_PERIOD_SECONDS, Datapoint, Dimensions, merged_samples
+from emulator.observability.metrics_moto import install_moto_fixes
 
 RECENT_DATUMS = 20_000  # how far back from the newest a datum of the current minute is looked for
 SeriesKey = tuple[str, str, str, str, Dimensions]  # account, region, namespace, metric, dimensions
@@ -47,7 +45,7 @@ class CloudWatchPublisher:
     """A ``MetricSink``: merges each period's datapoints into the datapoint of their minute, in moto."""
 
     def __init__(self) -> None:
-        install_exact_dimension_matching()
+        install_moto_fixes()
         self._current: dict[tuple[SeriesKey, float], Any] = {}  # (series, minute start) -> moto datum
 
     def publish(self, datapoints: list[Datapoint], period_index: int, period_seconds: float) -> None:
@@ -63,9 +61,12 @@ class CloudWatchPublisher:
             previous = self._current.get((series, minute))
             data = backend.metric_data  # one list throughout: a moto reset swaps in a new one
             at = _index_of(data, previous) if previous is not None else None
+            samples = stat.samples
             if previous is not None and at is not None:
                 sum_, count = previous.sum + stat.sum, previous.sample_count + stat.count
                 low, high = min(previous.min, stat.minimum), max(previous.max, stat.maximum)
+                if samples is not None:
+                    samples = merged_samples(previous.samples or [], previous.sample_count, samples, stat.count)
             else:  # the minute's first period, or moto was reset since
                 sum_, count, low, high = stat.sum, stat.count, stat.minimum, stat.maximum
             datum = MetricAggregatedDatum(
@@ -73,6 +74,7 @@ class CloudWatchPublisher:
                 sum_stat=sum_, dimensions=[{"Name": name, "Value": value} for name, value in point.dimensions],
                 timestamp=naive_utc(minute), unit=point.unit,
             )
+            datum.samples = samples  # type: ignore[attr-defined]  # read by metrics_moto for pNN statistics
             if at is not None:  # one list assignment: readers on API threads see the old datum or the new one
                 data[at] = datum
             else:
@@ -88,44 +90,3 @@ def _index_of(data: list[Any], datum: Any) -> int | None:
         if data[index] is datum:
             return index
     return None
-
-
-_installed = threading.Lock()
-_patched = False
-
-
-def install_exact_dimension_matching() -> None:
-    """Make moto's ``get_metric_statistics`` match dimensions exactly, as CloudWatch does."""
-    global _patched
-    from moto.cloudwatch.models import CloudWatchBackend, Dimension
-
-    with _installed:
-        if _patched:
-            return
-        original = CloudWatchBackend.get_metric_statistics
-
-        def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
-                                  end_time: datetime, period: int, stats: list[str],
-                                  dimensions: list[dict[str, str]], unit: str | None = None) -> Any:
-            wanted = sorted((d["Name"], d.get("Value")) for d in dimensions or [])
-            exact = [md for md in self.get_all_metrics() if md.namespace == namespace and md.name == metric_name
-                     and sorted((d.name, d.value) for d in md.dimensions) == wanted]
-            view: Any = _Datums(exact)  # all moto's method reads of its backend
-            return original(view, namespace, metric_name, start_time, end_time, period, stats, dimensions, unit)
-
-        def dimension_order(self: Any, other: Any) -> bool:
-            return (self.name or "", self.value or "") < (other.name or "", other.value or "")
-
-        CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
-        Dimension.__lt__ = dimension_order  # type: ignore[method-assign]
-        _patched = True
-
-
-class _Datums:
-    """What moto's ``get_metric_statistics`` reads from its backend (``get_all_metrics``), pre-filtered."""
-
-    def __init__(self, datums: list[Any]) -> None:
-        self._datums = datums
-
-    def get_all_metrics(self) -> list[Any]:
-        return self._datums

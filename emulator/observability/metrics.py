@@ -27,13 +27,16 @@ Zone; host counts use the target's registered zone when it has one.
 
 A period is 60 s, AWS's, on the emulator's clock: ``Timing.seconds(60)`` (0.6 s with ``--timing fast``).
 Each datapoint carries the period's sum, sample count, minimum and maximum, so Sum, Average, Minimum, Maximum
-and SampleCount are all exact (AWS's percentiles are not computed: moto answers no extended statistics).
+and SampleCount are exact; TargetResponseTime keeps samples too, so percentiles (p50, p99, ...) work in
+``get_metric_statistics`` (ExtendedStatistics), ``get_metric_data`` (Stat "p99") and alarms.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,6 +50,7 @@ log = logging.getLogger("elbv2_emulator.observability.metrics")
 ALB_NAMESPACE, NLB_NAMESPACE = "AWS/ApplicationELB", "AWS/NetworkELB"
 AWS_PERIOD_SECONDS = 60.0  # "Elastic Load Balancing measures and sends its metrics in 60-second intervals"
 NO_GROUP = "-"
+MAX_SAMPLES = 2000  # samples a statistic keeps for percentiles
 Dimensions = tuple[tuple[str, str], ...]  # (Name, Value) pairs in AWS's order
 
 # Metrics that AWS also publishes per target group (with TargetGroup, LoadBalancer [, AvailabilityZone]).
@@ -61,28 +65,69 @@ UNITS = {"TargetResponseTime": "Seconds", "ProcessedBytes": "Bytes"}  # everythi
 
 @dataclass(slots=True)
 class Statistic:
-    """The statistic set of one datapoint (CloudWatch's StatisticValues)."""
+    """The statistic set of one datapoint (CloudWatch's StatisticValues), and for metrics whose percentiles
+    AWS documents as useful (TargetResponseTime), the samples: all of them up to ``MAX_SAMPLES``, then a
+    uniform random subset of that size, so pNN statistics stay close while memory stays bounded."""
 
     sum: float = 0.0
     count: float = 0.0
     minimum: float = math.inf
     maximum: float = -math.inf
+    samples: list[float] | None = None
 
     def add(self, value: float, count: float = 1.0) -> None:
         self.sum += value * count
         self.count += count
         self.minimum = min(self.minimum, value)
         self.maximum = max(self.maximum, value)
+        if self.samples is not None:
+            if len(self.samples) < MAX_SAMPLES:
+                self.samples.append(value)
+            elif (slot := random.randrange(int(self.count))) < MAX_SAMPLES:  # reservoir sampling
+                self.samples[slot] = value
 
     def merge(self, other: Statistic) -> None:
+        if other.samples is not None:
+            mine = self.samples if self.samples is not None else []
+            self.samples = merged_samples(mine, self.count, other.samples, other.count)
         self.sum += other.sum
         self.count += other.count
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
 
+    def copy(self) -> Statistic:
+        return Statistic(self.sum, self.count, self.minimum, self.maximum,
+                         None if self.samples is None else list(self.samples))
+
+    def percentile(self, percent: float) -> float | None:
+        """The nearest-rank percentile of the samples (CloudWatch's pNN), None without samples."""
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
     @classmethod
     def single(cls, value: float) -> Statistic:
         return cls(value, 1.0, value, value)
+
+
+def merged_samples(mine: list[float], my_count: float, theirs: list[float], their_count: float) -> list[float]:
+    """Two sample sets as one of at most ``MAX_SAMPLES``, each side weighted by how many values it stands for."""
+    if len(mine) + len(theirs) <= MAX_SAMPLES:
+        return mine + theirs
+    total = my_count + their_count
+    keep_mine = min(len(mine), round(MAX_SAMPLES * my_count / total)) if total else 0
+    keep_theirs = min(len(theirs), MAX_SAMPLES - keep_mine)
+    return random.sample(mine, keep_mine) + random.sample(theirs, keep_theirs)
+
+
+PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d{1,2})?|100)$")  # p99, p99.9, p50
+
+
+def percentile_of(statistic_name: str) -> float | None:
+    """``p99.9`` -> 99.9; None for anything that is not a pNN statistic."""
+    match = PERCENTILE.match(statistic_name)
+    return float(match.group(1)) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +155,7 @@ class _Tally:
     """What one load balancer's traffic to one target group (or to none) added up to in one period."""
 
     counts: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    response_time: Statistic = field(default_factory=Statistic)
+    response_time: Statistic = field(default_factory=lambda: Statistic(samples=[]))
 
 
 @dataclass(slots=True)
@@ -288,7 +333,7 @@ class _Builder:
         key = (lb_arn, tg_arn, zone, metric)
         found = self._points.get(key)
         if found is None:
-            self._points[key] = Statistic(stat.sum, stat.count, stat.minimum, stat.maximum)
+            self._points[key] = stat.copy()
         elif metric.endswith("HostCount"):  # one sample per period: the zones' counts add up
             found.sum += stat.sum
             found.minimum = found.maximum = found.sum

@@ -11,9 +11,9 @@ under ``ComparisonOperator``; a period without data is missing and ``TreatMissin
 (60 s -> 0.6 s), so an alarm on a one-minute metric reacts within about a second.
 
 Evaluated: metric alarms in ``AWS/ApplicationELB`` and ``AWS/NetworkELB`` on one metric with Statistic
-Sum, Average, Minimum, Maximum or SampleCount, whose dimensions are exactly a published series'. Not
-evaluated (left as moto keeps them): percentile (ExtendedStatistic) alarms, metric-math alarms, anomaly
-detection; alarm actions (SNS, Auto Scaling) are not run.
+Sum, Average, Minimum, Maximum or SampleCount, or an ExtendedStatistic pNN (metrics with samples:
+TargetResponseTime), whose dimensions are exactly a published series'. Not evaluated (left as moto keeps
+them): metric-math alarms, anomaly detection; alarm actions (SNS, Auto Scaling) are not run.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from collections import defaultdict
 from typing import Any
 
 from emulator.observability.cloudwatch import cloudwatch_backend, naive_utc
-from emulator.observability.metrics import ALB_NAMESPACE, AWS_PERIOD_SECONDS, NLB_NAMESPACE, Datapoint, Statistic
+from emulator.observability.metrics import (
+    ALB_NAMESPACE,
+    AWS_PERIOD_SECONDS,
+    NLB_NAMESPACE,
+    Datapoint,
+    Statistic,
+    percentile_of,
+)
 
 log = logging.getLogger("elbv2_emulator.observability.alarms")
 
@@ -45,6 +52,8 @@ COMPARISONS = {
 
 
 def statistic_value(stat: Statistic, name: str) -> float | None:
+    if (percent := percentile_of(name)) is not None:
+        return stat.percentile(percent)
     if name == "Sum":
         return stat.sum
     if name == "SampleCount":
@@ -96,7 +105,8 @@ class AlarmEvaluator:
                 del self._history[key]
 
     def _evaluate(self, backend: Any, alarm: Any, account: str, region: str, last: int, period_seconds: float) -> None:
-        if alarm.namespace not in (ALB_NAMESPACE, NLB_NAMESPACE) or alarm.metric_data_queries or not alarm.statistic:
+        statistic = alarm.statistic or alarm.extended_statistic
+        if alarm.namespace not in (ALB_NAMESPACE, NLB_NAMESPACE) or alarm.metric_data_queries or not statistic:
             return
         comparison = COMPARISONS.get(alarm.comparison_operator)
         if comparison is None:
@@ -115,7 +125,7 @@ class AlarmEvaluator:
                 if index in history:
                     stat.merge(history[index])
             start = (newest - per_alarm_period + 1) * period_seconds
-            values.append((start, statistic_value(stat, alarm.statistic) if stat.count else None))
+            values.append((start, statistic_value(stat, statistic) if stat.count else None))
         threshold = float(alarm.threshold)
         present = [(start, value) for start, value in values if value is not None]
         breaching = sum(1 for _, value in present if breaches(value, threshold))
@@ -133,7 +143,7 @@ class AlarmEvaluator:
         if state == alarm.state_value and not alarm.state_reason.startswith("Unchecked"):
             return
         reason = _reason(state, present, periods, words, threshold)
-        data = _reason_data(alarm, values, threshold)
+        data = _reason_data(statistic, int(alarm.period), values, threshold)
         backend.set_alarm_state(alarm.name, reason, data, state)
 
 
@@ -153,7 +163,7 @@ def _reason(state: str, present: list[tuple[float, float]], periods: int, words:
     return f"Threshold Crossed: {len(present)} datapoint{plural} [{shown}] {verb} {words} the threshold ({threshold})."
 
 
-def _reason_data(alarm: Any, values: list[tuple[float, float | None]], threshold: float) -> str:
+def _reason_data(statistic: str, period: int, values: list[tuple[float, float | None]], threshold: float) -> str:
     def iso(start: float) -> str:
         return naive_utc(start).isoformat(timespec="milliseconds") + "+0000"
 
@@ -162,8 +172,8 @@ def _reason_data(alarm: Any, values: list[tuple[float, float | None]], threshold
         "version": "1.0",
         "queryDate": iso(time.time()),
         "startDate": iso(values[-1][0]),
-        "statistic": alarm.statistic,
-        "period": int(alarm.period),
+        "statistic": statistic,
+        "period": period,
         "recentDatapoints": recent,
         "threshold": threshold,
         "evaluatedDatapoints": [{"timestamp": iso(start), **({"value": value} if value is not None else {})}
