@@ -136,6 +136,7 @@ def test_alb_responses_of_the_load_balancer_itself(elbv2: Any, subnets: list[str
     lb = lb_dimension(lb_arn)
     wait_statistic(cloudwatch, ALB, "HTTPCode_ELB_5XX_Count", [lb], 3)
     assert statistic(cloudwatch, ALB, "HTTPCode_ELB_503_Count", [lb]) == 3
+    assert statistic(cloudwatch, ALB, "HTTP_Fixed_Response_Count", [lb]) == 3
     assert statistic(cloudwatch, ALB, "HTTPCode_Target_5XX_Count", [lb]) is None
     assert statistic(cloudwatch, ALB, "RequestCount", [lb]) is None  # no target was chosen
 

@@ -8,7 +8,8 @@ What AWS publishes, and how it is derived here ("CloudWatch metrics for your App
 - ``AWS/ApplicationELB``, from ``RequestRecord``: RequestCount (requests for which a target group was chosen:
   "only incremented for requests where the load balancer node was able to choose a target"),
   HTTPCode_Target_{2,3,4,5}XX_Count (the target answered), HTTPCode_ELB_{3,4,5}XX_Count and
-  HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), TargetResponseTime (seconds from
+  HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), HTTP_Fixed_Response_Count and
+  HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetResponseTime (seconds from
   forwarding to the target's response head), ProcessedBytes (request and response bytes), RuleEvaluations
   (the listener rules evaluated, in priority order, up to the one that matched); from ``ConnectionRecord``:
   NewConnectionCount, ActiveConnectionCount (connections open at some time in the period),
@@ -59,7 +60,7 @@ TARGET_GROUP_METRICS = frozenset({
     "HTTPCode_Target_5XX_Count", "TargetResponseTime",
 })
 # Metrics AWS publishes per load balancer only, never per zone.
-LOAD_BALANCER_ONLY_METRICS = frozenset({"RuleEvaluations"})
+LOAD_BALANCER_ONLY_METRICS = frozenset({"RuleEvaluations", "HTTP_Fixed_Response_Count", "HTTP_Redirect_Count"})
 UNITS = {"TargetResponseTime": "Seconds", "ProcessedBytes": "Bytes"}  # everything else is a Count
 
 
@@ -235,6 +236,12 @@ class MetricsAggregator:
                 counts[f"HTTPCode_ELB_{_status_class(code)}_Count"] += 1
             if code in (500, 502, 503, 504):
                 counts[f"HTTPCode_ELB_{code}_Count"] += 1
+        if record.elb_status_code is not None and record.actions_executed:
+            last = record.actions_executed[-1]
+            if last == "fixed-response":
+                counts["HTTP_Fixed_Response_Count"] += 1
+            elif last == "redirect":
+                counts["HTTP_Redirect_Count"] += 1
         if record.forwarded_time >= 0 and record.response_time >= record.forwarded_time:
             tally.response_time.add(record.response_time - record.forwarded_time)
         counts["ProcessedBytes"] += record.received_bytes + record.sent_bytes
@@ -286,6 +293,8 @@ class MetricsAggregator:
         for hosts in topology.host_counts():
             datapoints.hosts(hosts)
         built = datapoints.finish()
+        for arn in [arn for arn in self._open_connections if topology.load_balancer(arn) is None]:
+            del self._open_connections[arn]  # deleted load balancers' connections are gone with them
         for sink in self._sinks:
             try:
                 sink.publish(built, period.index, self.period_seconds)
