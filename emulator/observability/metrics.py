@@ -38,6 +38,7 @@ import logging
 import math
 import random
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -191,9 +192,10 @@ class MetricsAggregator:
     # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------
 
     def take(self, record: object) -> None:
+        if self._period is None:  # before the first tick: the record opens the first period
+            self.tick(time.time())
         period = self._period
-        if period is None:  # the first tick has not come yet: the record belongs to the period starting now
-            return
+        assert period is not None
         if isinstance(record, RequestRecord):
             self._request(period, record)
         elif isinstance(record, ConnectionRecord):
