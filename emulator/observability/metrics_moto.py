@@ -48,7 +48,7 @@ def install_moto_fixes() -> None:
             found = backend_statistics(view, namespace, metric_name, start_time, end_time, period, stats,
                                        dimensions, unit)
             extended = getattr(_asked, "statistics", None) or []
-            for group in found:
+            for group in found if extended else ():  # the member is absent unless asked for
                 values = {name: _percentile(group.metric_data, name) for name in extended}
                 group.extended_statistics = {  # type: ignore[attr-defined]  # serialized as ExtendedStatistics
                     name: value for name, value in values.items() if value is not None}
