@@ -88,6 +88,8 @@ def test_alb_request_metrics_per_load_balancer_target_group_and_zone(web: Any, c
     assert statistic(cloudwatch, ALB, "RuleEvaluations", [lb]) == 5  # the default rule, once per request
     wait_statistic(cloudwatch, ALB, "HealthyHostCount", [tg, lb], 1, "Maximum")
     assert statistic(cloudwatch, ALB, "UnHealthyHostCount", [tg, lb], "Maximum") == 0
+    assert statistic(cloudwatch, ALB, "RequestCountPerTarget", [tg]) == 5  # one healthy target
+    assert statistic(cloudwatch, ALB, "RequestCountPerTarget", [tg, lb]) == 5
 
     zones = [m["Dimensions"] for m in cloudwatch.list_metrics(Namespace=ALB, MetricName="RequestCount")["Metrics"]]
     zone = next(d["Value"] for dims in zones for d in dims if d["Name"] == "AvailabilityZone")

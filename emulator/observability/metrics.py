@@ -11,7 +11,8 @@ What AWS publishes, and how it is derived here ("CloudWatch metrics for your App
   HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), HTTP_Fixed_Response_Count and
   HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetResponseTime (seconds from
   forwarding to the target's response head), ProcessedBytes (request and response bytes), RuleEvaluations
-  (the listener rules evaluated, in priority order, up to the one that matched); from ``ConnectionRecord``:
+  (the listener rules evaluated, in priority order, up to the one that matched), RequestCountPerTarget
+  (RequestCount over the group's healthy targets); from ``ConnectionRecord``:
   NewConnectionCount, ActiveConnectionCount (connections open at some time in the period),
   RejectedConnectionCount (refused connections, mTLS failures excepted: AWS counts connections refused "because
   the load balancer had reached its maximum number of connections").
@@ -365,4 +366,32 @@ class _Builder:
             dims.append(("LoadBalancer", lb.dimension))
             out.append(Datapoint(lb.account, lb.region, lb.namespace, metric, tuple(dims), self._start, stat,
                                  UNITS.get(metric, "Count")))
+        return out + self._requests_per_target()
+
+    def _requests_per_target(self) -> list[Datapoint]:
+        """RequestCountPerTarget: "the average number of requests received by each target in a target group",
+        the group's RequestCount over its healthy targets, per (TargetGroup, LoadBalancer) and per TargetGroup
+        (over every load balancer forwarding to it); AWS's one statistic for it is Sum."""
+        out: list[Datapoint] = []
+        per_group: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # TG ARN -> [requests, healthy]
+        scopes: dict[str, tuple[str, str]] = {}
+        for (lb_arn, tg_arn, zone, metric), stat in self._points.items():
+            lb = self._topology.load_balancer(lb_arn)
+            if metric != "RequestCount" or tg_arn == NO_GROUP or zone is not None or lb is None:
+                continue
+            hosts = self._points.get((lb_arn, tg_arn, None, "HealthyHostCount"))
+            healthy = hosts.sum if hosts is not None else 0.0
+            totals = per_group[tg_arn]
+            totals[0], totals[1] = totals[0] + stat.sum, max(totals[1], healthy)
+            scopes[tg_arn] = (lb.account, lb.region)
+            if healthy:
+                dims = (("TargetGroup", target_group_dimension(tg_arn)), ("LoadBalancer", lb.dimension))
+                out.append(Datapoint(lb.account, lb.region, ALB_NAMESPACE, "RequestCountPerTarget", dims, self._start,
+                                     Statistic.single(stat.sum / healthy), "Count"))
+        for tg_arn, (requests, healthy) in per_group.items():
+            if healthy:
+                account, region = scopes[tg_arn]
+                out.append(Datapoint(account, region, ALB_NAMESPACE, "RequestCountPerTarget",
+                                     (("TargetGroup", target_group_dimension(tg_arn)),), self._start,
+                                     Statistic.single(requests / healthy), "Count"))
         return out

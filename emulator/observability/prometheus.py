@@ -63,8 +63,8 @@ class PrometheusExporter:
         with self._lock:
             for point in datapoints:
                 dims = dict(point.dimensions)
-                if "AvailabilityZone" in dims:  # zone series repeat the load balancer's
-                    continue
+                if "AvailabilityZone" in dims or "LoadBalancer" not in dims:  # zone and group-only series
+                    continue  # repeat the load balancer's
                 labels: Labels = (("load_balancer", dims["LoadBalancer"]),)
                 if "TargetGroup" in dims:
                     labels += (("target_group", dims["TargetGroup"]),)
