@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 
+from emulator.server import EmulatorServer
 from tests.alb_support import alb, forward, listener, listener_url, target_group, wait_for
 from tests.backends import HttpEcho, TcpEcho
 from tests.conftest import REGION
@@ -126,6 +127,13 @@ def test_alb_connection_metrics(web: Any, cloudwatch: Any) -> None:
 
 def _names(dimensions: list[dict[str, str]]) -> list[str]:
     return sorted(d["Name"] for d in dimensions)
+
+
+def test_host_counts_follow_target_health(web: Any, cloudwatch: Any) -> None:
+    lb_arn, tg_arn, _, backend = web
+    backend.status = 503  # the health checks fail from now on
+    wait_statistic(cloudwatch, ALB, "UnHealthyHostCount", [tg_dimension(tg_arn), lb_dimension(lb_arn)], 1, "Maximum")
+    assert statistic(cloudwatch, ALB, "HealthyHostCount", [tg_dimension(tg_arn), lb_dimension(lb_arn)], "Minimum") == 0
 
 
 def test_alb_responses_of_the_load_balancer_itself(elbv2: Any, subnets: list[str], emulator_url: str,
@@ -241,3 +249,11 @@ def test_prometheus_endpoint(web: Any, emulator_url: str) -> None:
     assert f"aws_applicationelb_target_response_time_seconds_count{{{labels}}} 4" in body
     assert f"aws_applicationelb_healthy_host_count{{{labels}}} 1" in response.text
     assert all(PROMETHEUS_LINE.match(line) for line in body.splitlines() if not line.startswith("#")), body
+
+
+def test_metrics_endpoint_without_observability() -> None:
+    server = EmulatorServer(port=0, observability=False).start()
+    try:
+        assert requests.get(f"{server.url}/_emulator/metrics", timeout=5).status_code == 404
+    finally:
+        server.stop()

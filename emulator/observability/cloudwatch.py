@@ -46,7 +46,8 @@ class CloudWatchPublisher:
 
     def __init__(self) -> None:
         install_moto_fixes()
-        self._current: dict[tuple[SeriesKey, float], Any] = {}  # (series, minute start) -> moto datum
+        # (series, minute start) -> (moto datum, where it was put in moto's list)
+        self._current: dict[tuple[SeriesKey, float], tuple[Any, int]] = {}
 
     def publish(self, datapoints: list[Datapoint], period_index: int, period_seconds: float) -> None:
         from moto.cloudwatch.models import MetricAggregatedDatum
@@ -58,9 +59,9 @@ class CloudWatchPublisher:
             series = (point.account, point.region, point.namespace, point.metric, point.dimensions)
             backend = cloudwatch_backend(point.account, point.region, create=True)
             stat = point.statistic
-            previous = self._current.get((series, minute))
+            previous, hint = self._current.get((series, minute), (None, -1))
             data = backend.metric_data  # one list throughout: a moto reset swaps in a new one
-            at = _index_of(data, previous) if previous is not None else None
+            at = _index_of(data, previous, hint) if previous is not None else None
             samples = stat.samples
             if previous is not None and at is not None:
                 sum_, count = previous.sum + stat.sum, previous.sample_count + stat.count
@@ -78,14 +79,18 @@ class CloudWatchPublisher:
             if at is not None:  # one list assignment: readers on API threads see the old datum or the new one
                 data[at] = datum
             else:
+                at = len(data)
                 data.append(datum)
-            self._current[(series, minute)] = datum
+            self._current[(series, minute)] = (datum, at)
         # Only the newest minutes can still grow; forget older ones (their datums stay in moto).
         self._current = {key: datum for key, datum in self._current.items() if key[1] >= latest_minute - AWS_PERIOD_SECONDS}
 
 
-def _index_of(data: list[Any], datum: Any) -> int | None:
-    """Where ``datum`` is in moto's list, looking among the newest (it was published this minute)."""
+def _index_of(data: list[Any], datum: Any, hint: int) -> int | None:
+    """Where ``datum`` is in moto's list: where it was put, unless the list changed under it (moto only
+    appends and resets), then among the newest (it was published this minute)."""
+    if 0 <= hint < len(data) and data[hint] is datum:
+        return hint
     for index in range(len(data) - 1, max(-1, len(data) - 1 - RECENT_DATUMS), -1):
         if data[index] is datum:
             return index
