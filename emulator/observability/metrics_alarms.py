@@ -156,7 +156,11 @@ def _reason(state: str, present: list[tuple[float, float]], periods: int, words:
     or equal to the threshold (1.0)."."""
     if not present:
         plural = "s were" if periods > 1 else " was"
-        return f"Insufficient Data: {periods} datapoint{plural} unknown."
+        if state == "INSUFFICIENT_DATA":
+            return f"Insufficient Data: {periods} datapoint{plural} unknown."
+        treated = "Breaching" if state == "ALARM" else "NonBreaching"
+        return (f"Threshold Crossed: no datapoints were received for {periods} period{'s' if periods > 1 else ''} "
+                f"and {periods} missing datapoint{plural} treated as [{treated}].")
     shown = ", ".join(f"{value} ({_stamp(start)})" for start, value in present)
     plural = "s" if len(present) > 1 else ""
     verb = ("were" if len(present) > 1 else "was") + ("" if state == "ALARM" else " not")
