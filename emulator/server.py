@@ -23,6 +23,7 @@ from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
 from emulator.observability.console import RequestPrinter
 from emulator.observability.hub import ObservationHub
+from emulator.observability.metrics_setup import metrics_pipeline
 from emulator.observability.s3_delivery import S3LogDelivery
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.store.services_state import ServicesState
@@ -103,6 +104,10 @@ class EmulatorServer:
             self.observations.subscribe(S3LogDelivery(self.services.store, self.services.timing))
             if log_requests:
                 self.observations.subscribe(RequestPrinter())
+        self.metrics = None if self.observations is None else metrics_pipeline(
+            self.services.store, self.services.health, self.services.timing)
+        if self.observations is not None and self.metrics is not None:
+            self.observations.subscribe(self.metrics.aggregator)  # CloudWatch metrics, alarms, Prometheus
         certificates, instance_address = local_aws.certificate_material, local_aws.instance_address
         security_groups, web_acls = local_aws.security_groups, local_aws.web_acl
         if self._moto_state is not None:  # the data plane's lookups into moto wait for moto's restored state
@@ -121,7 +126,8 @@ class EmulatorServer:
             web_acls=web_acls,
             observer=self.observations,
         )
-        app: Any = create_app(self.services, self.dataplane, host, origins)
+        app: Any = create_app(self.services, self.dataplane, host, origins,
+                              prometheus=self.metrics.exporter if self.metrics is not None else None)
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))

@@ -21,15 +21,19 @@ from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
 from emulator.control.context import Services
 from emulator.dns import dns_table
 from emulator.errors import AwsError
+from emulator.observability.prometheus import PrometheusExporter, register_metrics_routes
 from emulator.protocol import XML_CONTENT_TYPE
 
 
 def create_app(
-    services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None
+    services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None,
+    prometheus: PrometheusExporter | None = None,
 ) -> WsgiApp:
     """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes, behind the
     browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them)."""
-    front = Elbv2Front(_flask_app(services, dataplane), Elbv2Endpoint(services, dataplane))
+    flask_app = _flask_app(services, dataplane)
+    register_metrics_routes(flask_app, prometheus)  # GET /_emulator/metrics
+    front = Elbv2Front(flask_app, Elbv2Endpoint(services, dataplane))
     policy = OriginPolicy(api_host, origins or OriginSettings(), lambda name: name in dns_table(services.store))
     return OriginGuard(front, policy)
 

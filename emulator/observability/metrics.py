@@ -1,0 +1,397 @@
+"""CloudWatch metrics from the traffic records: a hub ``Consumer`` that tallies records per period and, when a
+period closes, turns the tallies into AWS's datapoints for the ``MetricSink``s (moto's CloudWatch, the alarm
+evaluator, the Prometheus endpoint).
+
+What AWS publishes, and how it is derived here ("CloudWatch metrics for your Application Load Balancer",
+"CloudWatch metrics for your Network Load Balancer"):
+
+- ``AWS/ApplicationELB``, from ``RequestRecord``: RequestCount (requests for which a target group was chosen:
+  "only incremented for requests where the load balancer node was able to choose a target"),
+  HTTPCode_Target_{2,3,4,5}XX_Count (the target answered), HTTPCode_ELB_{3,4,5}XX_Count and
+  HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), HTTP_Fixed_Response_Count and
+  HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetResponseTime (seconds from
+  forwarding to the target's response head), ProcessedBytes (request and response bytes), RuleEvaluations
+  (the listener rules evaluated, in priority order, up to the one that matched), RequestCountPerTarget
+  (RequestCount over the group's healthy targets); from ``ConnectionRecord``:
+  NewConnectionCount, ActiveConnectionCount (connections open at some time in the period),
+  RejectedConnectionCount (refused connections, mTLS failures excepted: AWS counts connections refused "because
+  the load balancer had reached its maximum number of connections").
+- ``AWS/NetworkELB``, from ``FlowRecord`` (reported when a flow ends, so a flow counts in the period it ends):
+  NewFlowCount, ActiveFlowCount (and their _TCP / _TLS / _UDP variants), ProcessedBytes,
+  TCP_Client_Reset_Count, TCP_Target_Reset_Count, TCP_ELB_Reset_Count.
+- Both: HealthyHostCount and UnHealthyHostCount, sampled from target health at each period's end
+  (``metrics_topology``), for every target group a listener forwards to, when its health checks are enabled.
+
+Dimensions are AWS's: ``LoadBalancer`` (``app/<name>/<id>``, ``net/<name>/<id>``), ``TargetGroup``
+(``targetgroup/<name>/<id>``, always with LoadBalancer), and ``AvailabilityZone`` where AWS publishes it. The
+emulator runs one node per load balancer, so traffic is attributed to the load balancer's first Availability
+Zone; host counts use the target's registered zone when it has one.
+
+A period is 60 s, AWS's, on the emulator's clock: ``Timing.seconds(60)`` (0.6 s with ``--timing fast``).
+Each datapoint carries the period's sum, sample count, minimum and maximum, so Sum, Average, Minimum, Maximum
+and SampleCount are exact; TargetResponseTime keeps samples too, so percentiles (p50, p99, ...) work in
+``get_metric_statistics`` (ExtendedStatistics), ``get_metric_data`` (Stat "p99") and alarms.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, RequestRecord
+from emulator.observability.metrics_topology import HostCounts, Topology, TopologyReader, target_group_dimension
+from emulator.timing import Timing
+
+log = logging.getLogger("elbv2_emulator.observability.metrics")
+
+ALB_NAMESPACE, NLB_NAMESPACE = "AWS/ApplicationELB", "AWS/NetworkELB"
+AWS_PERIOD_SECONDS = 60.0  # "Elastic Load Balancing measures and sends its metrics in 60-second intervals"
+NO_GROUP = "-"
+MAX_SAMPLES = 2000  # samples a statistic keeps for percentiles
+Dimensions = tuple[tuple[str, str], ...]  # (Name, Value) pairs in AWS's order
+
+# Metrics that AWS also publishes per target group (with TargetGroup, LoadBalancer [, AvailabilityZone]).
+TARGET_GROUP_METRICS = frozenset({
+    "RequestCount", "HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count", "HTTPCode_Target_4XX_Count",
+    "HTTPCode_Target_5XX_Count", "TargetResponseTime",
+})
+# Metrics AWS publishes per load balancer only, never per zone.
+LOAD_BALANCER_ONLY_METRICS = frozenset({"RuleEvaluations", "HTTP_Fixed_Response_Count", "HTTP_Redirect_Count"})
+UNITS = {"TargetResponseTime": "Seconds", "ProcessedBytes": "Bytes"}  # everything else is a Count
+
+
+@dataclass(slots=True)
+class Statistic:
+    """The statistic set of one datapoint (CloudWatch's StatisticValues), and for metrics whose percentiles
+    AWS documents as useful (TargetResponseTime), the samples: all of them up to ``MAX_SAMPLES``, then a
+    uniform random subset of that size, so pNN statistics stay close while memory stays bounded."""
+
+    sum: float = 0.0
+    count: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    samples: list[float] | None = None
+
+    def add(self, value: float, count: float = 1.0) -> None:
+        self.sum += value * count
+        self.count += count
+        self.minimum = min(self.minimum, value)
+        self.maximum = max(self.maximum, value)
+        if self.samples is not None:
+            if len(self.samples) < MAX_SAMPLES:
+                self.samples.append(value)
+            elif (slot := random.randrange(int(self.count))) < MAX_SAMPLES:  # reservoir sampling
+                self.samples[slot] = value
+
+    def merge(self, other: Statistic) -> None:
+        if other.samples is not None:
+            mine = self.samples if self.samples is not None else []
+            self.samples = merged_samples(mine, self.count, other.samples, other.count)
+        self.sum += other.sum
+        self.count += other.count
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+
+    def copy(self) -> Statistic:
+        return Statistic(self.sum, self.count, self.minimum, self.maximum,
+                         None if self.samples is None else list(self.samples))
+
+    def percentile(self, percent: float) -> float | None:
+        """The nearest-rank percentile of the samples (CloudWatch's pNN), None without samples."""
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+    @classmethod
+    def single(cls, value: float) -> Statistic:
+        return cls(value, 1.0, value, value)
+
+
+def merged_samples(mine: list[float], my_count: float, theirs: list[float], their_count: float) -> list[float]:
+    """Two sample sets as one of at most ``MAX_SAMPLES``, each side weighted by how many values it stands for."""
+    if len(mine) + len(theirs) <= MAX_SAMPLES:
+        return mine + theirs
+    total = my_count + their_count
+    keep_mine = min(len(mine), round(MAX_SAMPLES * my_count / total)) if total else 0
+    keep_theirs = min(len(theirs), MAX_SAMPLES - keep_mine)
+    return random.sample(mine, keep_mine) + random.sample(theirs, keep_theirs)
+
+
+PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d{1,2})?|100)$")  # p99, p99.9, p50
+
+
+def percentile_of(statistic_name: str) -> float | None:
+    """``p99.9`` -> 99.9; None for anything that is not a pNN statistic."""
+    match = PERCENTILE.match(statistic_name)
+    return float(match.group(1)) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Datapoint:
+    """One datapoint of one metric for one period, as CloudWatch stores it."""
+
+    account: str
+    region: str
+    namespace: str
+    metric: str
+    dimensions: Dimensions
+    period_start: float  # wall-clock seconds
+    statistic: Statistic
+    unit: str
+
+
+class MetricSink(Protocol):
+    """Where closed periods go: ``publish`` runs on the hub's thread after each period."""
+
+    def publish(self, datapoints: list[Datapoint], period_index: int, period_seconds: float) -> None: ...
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What one load balancer's traffic to one target group (or to none) added up to in one period."""
+
+    counts: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    response_time: Statistic = field(default_factory=lambda: Statistic(samples=[]))
+
+
+@dataclass(slots=True)
+class _Period:
+    index: int
+    tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)  # (LB ARN, TG ARN or NO_GROUP)
+    rule_matches: list[tuple[str, str, int]] = field(default_factory=list)  # (LB ARN, listener ARN, priority)
+
+    def tally(self, load_balancer_arn: str, target_group_arn: str) -> _Tally:
+        key = (load_balancer_arn, target_group_arn)
+        found = self.tallies.get(key)
+        if found is None:
+            found = self.tallies[key] = _Tally()
+        return found
+
+
+def _status_class(code: int) -> str:
+    return f"{code // 100}XX"
+
+
+class MetricsAggregator:
+    """The hub consumer: ``take`` tallies a record into the open period, ``tick`` closes it when it is over."""
+
+    def __init__(self, topology: TopologyReader, timing: Timing, sinks: list[MetricSink]) -> None:
+        self._topology = topology
+        self._sinks = sinks
+        self.period_seconds = timing.seconds(AWS_PERIOD_SECONDS)
+        self._period: _Period | None = None
+        self._open_connections: dict[str, set[str]] = defaultdict(set)  # LB ARN -> open connections' ids
+        self._active_connections: dict[str, int] = defaultdict(int)  # LB ARN -> open at some time this period
+
+    # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------
+
+    def take(self, record: object) -> None:
+        if self._period is None:  # before the first tick: the record opens the first period
+            self.tick(time.time())
+        period = self._period
+        assert period is not None
+        if isinstance(record, RequestRecord):
+            self._request(period, record)
+        elif isinstance(record, ConnectionRecord):
+            self._connection(period, record)
+        elif isinstance(record, FlowRecord):
+            self._flow(period, record)
+        elif not isinstance(record, HealthCheckRecord):  # health checks are excluded from AWS's metrics
+            log.debug("metrics ignore %r", record)
+
+    def tick(self, now: float) -> None:
+        index = int(now // self.period_seconds)
+        if self._period is None:
+            self._period = _Period(index)
+            self._carry_connections()
+        elif index > self._period.index:
+            closed, self._period = self._period, _Period(index)
+            self._close(closed)
+            self._carry_connections()
+
+    def flush(self) -> None:
+        """Publish the open period so far (shutdown, ``ObservationHub.flush``); the rest of it follows when
+        it ends, merged into the same minute's datapoints."""
+        if self._period is not None and (self._period.tallies or self._period.rule_matches):
+            closed, self._period = self._period, _Period(self._period.index)
+            self._close(closed)
+
+    # -- tallying ---------------------------------------------------------------------------------------------
+
+    def _request(self, period: _Period, record: RequestRecord) -> None:
+        group = record.target_group_arn
+        tally = period.tally(record.load_balancer_arn, group)
+        counts = tally.counts
+        if group != NO_GROUP:
+            counts["RequestCount"] += 1
+        if record.target_status_code is not None:
+            counts[f"HTTPCode_Target_{_status_class(record.target_status_code)}_Count"] += 1
+        elif record.elb_status_code is not None:
+            code = record.elb_status_code
+            if code >= 300:  # AWS has no HTTPCode_ELB_2XX_Count
+                counts[f"HTTPCode_ELB_{_status_class(code)}_Count"] += 1
+            if code in (500, 502, 503, 504):
+                counts[f"HTTPCode_ELB_{code}_Count"] += 1
+        if record.elb_status_code is not None and record.actions_executed:
+            last = record.actions_executed[-1]
+            if last == "fixed-response":
+                counts["HTTP_Fixed_Response_Count"] += 1
+            elif last == "redirect":
+                counts["HTTP_Redirect_Count"] += 1
+        if record.forwarded_time >= 0 and record.response_time >= record.forwarded_time:
+            tally.response_time.add(record.response_time - record.forwarded_time)
+        counts["ProcessedBytes"] += record.received_bytes + record.sent_bytes
+        if record.matched_rule_priority is not None:
+            period.rule_matches.append((record.load_balancer_arn, record.listener_arn, record.matched_rule_priority))
+
+    def _connection(self, period: _Period, record: ConnectionRecord) -> None:
+        counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
+        if record.rejected:
+            if not record.tls_verify_status.startswith("Failed"):
+                counts["RejectedConnectionCount"] += 1
+            return
+        open_ids = self._open_connections[record.load_balancer_arn]
+        if record.closed:
+            open_ids.discard(record.conn_trace_id)
+            return
+        open_ids.add(record.conn_trace_id)
+        counts["NewConnectionCount"] += 1
+        self._active_connections[record.load_balancer_arn] += 1
+
+    def _flow(self, period: _Period, record: FlowRecord) -> None:
+        counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
+        protocol = "TCP" if record.protocol == "TCP_UDP" else record.protocol
+        for name in ("NewFlowCount", "ActiveFlowCount"):
+            counts[name] += 1
+            counts[f"{name}_{protocol}"] += 1
+        counts["ProcessedBytes"] += record.received_bytes + record.sent_bytes
+        counts["TCP_Client_Reset_Count"] += record.client_reset
+        counts["TCP_Target_Reset_Count"] += record.target_reset
+        counts["TCP_ELB_Reset_Count"] += record.elb_reset
+
+    def _carry_connections(self) -> None:
+        """Connections still open when a period starts are active in it too."""
+        self._active_connections = defaultdict(int, {arn: len(ids) for arn, ids in self._open_connections.items() if ids})
+
+    # -- closing a period -------------------------------------------------------------------------------------
+
+    def _close(self, period: _Period) -> None:
+        topology = self._topology.read()
+        start = period.index * self.period_seconds
+        datapoints = _Builder(topology, start)
+        for lb_arn, active in self._active_connections.items():
+            if active:
+                period.tally(lb_arn, NO_GROUP).counts["ActiveConnectionCount"] = active
+        for (lb_arn, tg_arn), tally in period.tallies.items():
+            datapoints.traffic(lb_arn, tg_arn, tally)
+        for lb_arn, evaluated in self._rule_evaluations(topology, period).items():
+            datapoints.add(lb_arn, NO_GROUP, None, "RuleEvaluations", Statistic.single(evaluated))
+        for hosts in topology.host_counts():
+            datapoints.hosts(hosts)
+        built = datapoints.finish()
+        for arn in [arn for arn in self._open_connections if topology.load_balancer(arn) is None]:
+            del self._open_connections[arn]  # deleted load balancers' connections are gone with them
+        for sink in self._sinks:
+            try:
+                sink.publish(built, period.index, self.period_seconds)
+            except Exception:
+                log.exception("metric sink %r failed", sink)
+
+    @staticmethod
+    def _rule_evaluations(topology: Topology, period: _Period) -> dict[str, float]:
+        evaluated: dict[str, float] = defaultdict(float)
+        for lb_arn, listener_arn, priority in period.rule_matches:
+            evaluated[lb_arn] += topology.rules_evaluated(listener_arn, priority)
+        return evaluated
+
+
+class _Builder:
+    """Expands one period's tallies into datapoints for every dimension set AWS publishes them under."""
+
+    def __init__(self, topology: Topology, period_start: float) -> None:
+        self._topology = topology
+        self._start = period_start
+        # (LB ARN, TG ARN or NO_GROUP, zone or None, metric) -> statistic
+        self._points: dict[tuple[str, str, str | None, str], Statistic] = {}
+
+    def traffic(self, lb_arn: str, tg_arn: str, tally: _Tally) -> None:
+        zone = self._topology.traffic_zone(lb_arn)
+        for metric, value in tally.counts.items():
+            if value:  # "Reporting criteria: There is a nonzero value"
+                self._traffic_point(lb_arn, tg_arn, zone, metric, Statistic.single(value))
+        if tally.response_time.count:
+            self._traffic_point(lb_arn, tg_arn, zone, "TargetResponseTime", tally.response_time)
+
+    def _traffic_point(self, lb_arn: str, tg_arn: str, zone: str | None, metric: str, stat: Statistic) -> None:
+        per_group = metric in TARGET_GROUP_METRICS and tg_arn != NO_GROUP
+        for group in (NO_GROUP, tg_arn) if per_group else (NO_GROUP,):
+            self.add(lb_arn, group, None, metric, stat)
+            if zone is not None and metric not in LOAD_BALANCER_ONLY_METRICS:
+                self.add(lb_arn, group, zone, metric, stat)
+
+    def hosts(self, hosts: HostCounts) -> None:
+        for zone in (None, hosts.zone):  # the group's total, and its zone's count
+            self.add(hosts.load_balancer_arn, hosts.target_group_arn, zone, "HealthyHostCount", Statistic.single(hosts.healthy))
+            self.add(hosts.load_balancer_arn, hosts.target_group_arn, zone, "UnHealthyHostCount", Statistic.single(hosts.unhealthy))
+
+    def add(self, lb_arn: str, tg_arn: str, zone: str | None, metric: str, stat: Statistic) -> None:
+        key = (lb_arn, tg_arn, zone, metric)
+        found = self._points.get(key)
+        if found is None:
+            self._points[key] = stat.copy()
+        elif metric.endswith("HostCount"):  # one sample per period: the zones' counts add up
+            found.sum += stat.sum
+            found.minimum = found.maximum = found.sum
+        else:
+            found.merge(stat)
+
+    def finish(self) -> list[Datapoint]:
+        out: list[Datapoint] = []
+        for (lb_arn, tg_arn, zone, metric), stat in self._points.items():
+            lb = self._topology.load_balancer(lb_arn)
+            if lb is None:  # deleted while the period was open: AWS stops publishing it
+                continue
+            dims: list[tuple[str, str]] = []
+            if tg_arn != NO_GROUP:
+                dims.append(("TargetGroup", target_group_dimension(tg_arn)))
+            if zone is not None:
+                dims.append(("AvailabilityZone", zone))
+            dims.append(("LoadBalancer", lb.dimension))
+            out.append(Datapoint(lb.account, lb.region, lb.namespace, metric, tuple(dims), self._start, stat,
+                                 UNITS.get(metric, "Count")))
+        return out + self._requests_per_target()
+
+    def _requests_per_target(self) -> list[Datapoint]:
+        """RequestCountPerTarget: "the average number of requests received by each target in a target group",
+        the group's RequestCount over its healthy targets, per (TargetGroup, LoadBalancer) and per TargetGroup
+        (over every load balancer forwarding to it); AWS's one statistic for it is Sum."""
+        out: list[Datapoint] = []
+        per_group: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # TG ARN -> [requests, healthy]
+        scopes: dict[str, tuple[str, str]] = {}
+        for (lb_arn, tg_arn, zone, metric), stat in self._points.items():
+            lb = self._topology.load_balancer(lb_arn)
+            if metric != "RequestCount" or tg_arn == NO_GROUP or zone is not None or lb is None:
+                continue
+            hosts = self._points.get((lb_arn, tg_arn, None, "HealthyHostCount"))
+            healthy = hosts.sum if hosts is not None else 0.0
+            totals = per_group[tg_arn]
+            totals[0], totals[1] = totals[0] + stat.sum, max(totals[1], healthy)
+            scopes[tg_arn] = (lb.account, lb.region)
+            if healthy:
+                dims = (("TargetGroup", target_group_dimension(tg_arn)), ("LoadBalancer", lb.dimension))
+                out.append(Datapoint(lb.account, lb.region, ALB_NAMESPACE, "RequestCountPerTarget", dims, self._start,
+                                     Statistic.single(stat.sum / healthy), "Count"))
+        for tg_arn, (requests, healthy) in per_group.items():
+            if healthy:
+                account, region = scopes[tg_arn]
+                out.append(Datapoint(account, region, ALB_NAMESPACE, "RequestCountPerTarget",
+                                     (("TargetGroup", target_group_dimension(tg_arn)),), self._start,
+                                     Statistic.single(requests / healthy), "Count"))
+        return out
