@@ -21,6 +21,7 @@ from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dns import DnsResponder
 from emulator.observability.hub import ObservationHub
+from emulator.observability.recent import RecentTraffic
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.store.services_state import ServicesState
 from emulator.timing import Timing
@@ -75,6 +76,9 @@ class EmulatorServer:
         if observability is None:
             observability = os.environ.get(OBSERVABILITY_ENV, "on") != "off"
         self.observations = ObservationHub() if observability else None
+        self.recent_traffic = RecentTraffic() if self.observations is not None else None  # the dashboard's feed
+        if self.observations is not None and self.recent_traffic is not None:
+            self.observations.subscribe(self.recent_traffic)
         if enforce_security_groups is None:
             enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
@@ -99,7 +103,7 @@ class EmulatorServer:
             web_acls=web_acls,
             observer=self.observations,
         )
-        app: Any = create_app(self.services, self.dataplane, host, origins)
+        app: Any = create_app(self.services, self.dataplane, host, origins, self.recent_traffic)
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app)

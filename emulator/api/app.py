@@ -15,6 +15,8 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
+from emulator.api.dashboard import register_dashboard_routes
+from emulator.api.dashboard_view import TrafficFeed
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
@@ -25,18 +27,21 @@ from emulator.protocol import XML_CONTENT_TYPE
 
 
 def create_app(
-    services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None
+    services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None,
+    feed: TrafficFeed | None = None,
 ) -> WsgiApp:
     """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes, behind the
-    browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them)."""
-    front = Elbv2Front(_flask_app(services, dataplane), Elbv2Endpoint(services, dataplane))
+    browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them).
+    ``feed``: the recent traffic the dashboard (``/_emulator/ui``) shows, None when it is not recorded."""
+    front = Elbv2Front(_flask_app(services, dataplane, feed), Elbv2Endpoint(services, dataplane))
     policy = OriginPolicy(api_host, origins or OriginSettings(), lambda name: name in dns_table(services.store))
     return OriginGuard(front, policy)
 
 
-def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
+def _flask_app(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | None) -> Flask:
     app = Flask("elbv2-emulator")
     moto_app = DomainDispatcherApplication(create_backend_app)
+    register_dashboard_routes(app, services, dataplane, feed)
 
     @app.get("/_emulator/health")
     def health() -> Response:
