@@ -24,6 +24,7 @@ from emulator.observability.recent import ListenerRate
 
 Scope = tuple[str, str]  # (account, region)
 SHOWN_RECORDS = 100  # rows of each traffic table
+SERVED_PROTOCOLS = frozenset(("HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP"))  # what the data plane binds
 
 
 class TrafficFeed(Protocol):
@@ -114,12 +115,18 @@ def _listener(
         "arn": arn,
         "protocol": listener.get("Protocol", ""),
         "port": listener.get("Port"),
-        "bound": {"state": binding.get("State", "pending"), "address": binding.get("Address"),
+        "bound": {"state": binding.get("State") or _unbound_state(listener.get("Protocol")), "address": binding.get("Address"),
                   "requested": binding.get("RequestedAddress"), "reason": binding.get("Reason")},
         "perSecond": round(rate.per_second, 2) if rate is not None else 0.0,
         "total": rate.total if rate is not None else 0,
         "rules": [_rule(rule, group_names) for rule in rules],  # DescribeRules' order: priority, default last
     }
+
+
+def _unbound_state(protocol: str | None) -> str:
+    """A listener the data plane does not report: about to be bound, or of a protocol it does not serve
+    (Gateway Load Balancer's GENEVE, QUIC: README "Where load balancers listen")."""
+    return "pending" if protocol in SERVED_PROTOCOLS else "not served"
 
 
 def _rule(rule: dict[str, Any], group_names: dict[str, str]) -> dict[str, Any]:
@@ -137,17 +144,19 @@ def _target_group(services: Services, scope: Scope, group: dict[str, Any]) -> di
     health = (handle(services, *scope, "DescribeTargetHealth", {"TargetGroupArn": arn}).result or {})
     check = "off"
     if group.get("HealthCheckEnabled"):
-        where = group.get("HealthCheckPath") or ""
-        check = (f"{group.get('HealthCheckProtocol', '')} {where} every {group.get('HealthCheckIntervalSeconds')} s, "
-                 f"healthy after {group.get('HealthyThresholdCount')}, "
-                 f"unhealthy after {group.get('UnhealthyThresholdCount')}")
+        where = " ".join(str(part) for part in (group.get("HealthCheckProtocol"), group.get("HealthCheckPath")) if part)
+        interval = int(group.get("HealthCheckIntervalSeconds") or 0)
+        scaled = services.timing.seconds(interval)  # --timing fast runs AWS's intervals 100 times faster
+        every = f"every {interval} s" + (f" ({scaled:g} s at {services.timing.mode} timing)" if scaled != interval else "")
+        check = (f"{where} {every}, healthy after {group.get('HealthyThresholdCount')}, "
+                 f"unhealthy after {group.get('UnhealthyThresholdCount')} checks")
     return {
         "arn": arn,
         "name": group["TargetGroupName"],
         "protocol": group.get("Protocol", ""),
         "port": group.get("Port"),
         "targetType": group.get("TargetType", ""),
-        "healthCheck": check.replace("  ", " "),
+        "healthCheck": check,
         "loadBalancerArns": group.get("LoadBalancerArns") or [],
         "targets": [_target(description) for description in health.get("TargetHealthDescriptions") or []],
     }

@@ -71,6 +71,7 @@ function sparkline(values) {
 
 function boundText(bound) {
   if (bound.state === "failed") return "not bound: " + (bound.reason || "unknown reason");
+  if (bound.state === "not served") return "the emulator carries no traffic for this protocol";
   if (!bound.address) return "binding…";
   const moved = bound.state === "remapped" ? ` (asked for ${bound.requested}: ${bound.reason || "unavailable"})` : "";
   return "on " + bound.address + moved;
