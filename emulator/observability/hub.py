@@ -61,6 +61,11 @@ class ObservationHub:
     def subscribe(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
 
+    def unsubscribe(self, consumer: Consumer) -> None:
+        """Stop feeding ``consumer`` (a test's collector, once the test is over)."""
+        with self._lock:  # (not in the middle of a drain)
+            self.consumers = [c for c in self.consumers if c is not consumer]
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="observability", daemon=True)
         self._thread.start()

@@ -25,6 +25,7 @@ from __future__ import annotations
 from emulator.dataplane.alb.request import Request
 
 COMPLIANT, ACCEPTABLE, AMBIGUOUS, SEVERE = 0, 1, 2, 3
+TIER_NAMES = ("-", "Acceptable", "Ambiguous", "Severe")  # as access logs show them ("-": Compliant)
 _SMUGGLING_NAMES = (b"transferencoding", b"contentlength")
 _NOT_LETTERS = bytes(c for c in range(256) if not (97 <= c <= 122))
 _BODYLESS = ("GET", "HEAD")
@@ -79,6 +80,37 @@ def classify(request: Request, http10: bool = False) -> int:
         elif lengths:
             tier = max(tier, ACCEPTABLE)  # GetHeadZeroContentLength
     return tier
+
+
+def reason(request: Request, http10: bool = False) -> str:
+    """The guardian's reason for the tier ``classify`` gives (access logs' ``classification_reason``): the
+    first check, in ``classify``'s order, that reached that tier. Only asked of requests that are not
+    Compliant, when requests are observed."""
+    tier = classify(request, http10)
+    found: list[tuple[int, str]] = []
+    lengths = [value for name, value in request.headers if name == b"content-length"]
+    encodings = [value for name, value in request.headers if name == b"transfer-encoding"]
+    for name, value in request.headers:
+        if name not in (b"content-length", b"transfer-encoding"):
+            if len(name) > 12 and _suspicious(name):
+                found.append((AMBIGUOUS, "SuspiciousHeader"))
+            elif not value.isascii():
+                found.append((ACCEPTABLE, "NonCompliantHeader"))
+    if encodings:
+        if _coding_tier(encodings) == SEVERE:
+            return "BadTransferEncoding"
+        if lengths:
+            found.append((AMBIGUOUS, "BothTeClPresent"))
+        elif http10:
+            found.append((AMBIGUOUS, "UndefinedTransferEncodingSemantics"))
+    if request.method in _BODYLESS:
+        if encodings:
+            found.append((AMBIGUOUS, "UndefinedTransferEncodingSemantics"))
+        elif lengths and lengths[0].strip() != b"0":
+            found.append((AMBIGUOUS, "UndefinedContentLengthSemantics"))
+        elif lengths:
+            found.append((ACCEPTABLE, "GetHeadZeroContentLength"))
+    return next((name for level, name in found if level == tier), "-")
 
 
 def verdict(mode: str, tier: int) -> str:

@@ -8,7 +8,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
+from api_models.observations import RequestRecord
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
+from emulator.dataplane.alb.recording import Recording
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse
 from emulator.dataplane.selection.forward import Selection
@@ -63,6 +65,7 @@ class Exchange:
         "request", "leg", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done",
         "body", "upstream", "selection", "local", "response_started",
         "response_chunked", "discard", "ambiguous", "identity", "action", "extra", "body_waiter",
+        "record", "recording",
     )
 
     def __init__(self, request: Request, leg: Downstream) -> None:
@@ -87,6 +90,9 @@ class Exchange:
         self.action: object = None  # the matched rule's compiled action (the chain's routing stage sets it)
         self.extra: Sequence[tuple[bytes, bytes]] = ()  # headers the LB adds to the upstream request (authentication claims)
         self.body_waiter: asyncio.Future[None] | None = None  # a stage waiting for more of the body (WAF)
+        # What is observed of it (``recording``), only when traffic is observed; ``recording`` is set with it.
+        self.record: RequestRecord | None = None
+        self.recording: Recording
 
     def body_arrived(self) -> None:
         """More of the request body, or its end, arrived (the client legs call this while ``body_waiter`` is
@@ -95,8 +101,17 @@ class Exchange:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def observe(self, recording: Recording, conn_trace: str) -> None:
+        """Record this exchange (its head began on a connection whose traceability id is ``conn_trace``)."""
+        self.record, self.recording = recording.begin(self.request, conn_trace), recording
+
     def release(self) -> None:
-        """Release what the exchange holds (its target's outstanding count; an unfinished upstream)."""
+        """The exchange is over (answered, failed, or abandoned by its client): report its record, and release
+        what it holds (its target's outstanding count; an unfinished upstream)."""
+        record = self.record
+        if record is not None:
+            self.record = None  # (reported once: the legs may release an exchange again as they close)
+            self.recording.report(record)
         selection = self.selection
         if selection is not None:
             if selection.target is not None:

@@ -10,6 +10,7 @@ import logging
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
 from emulator.dataplane.alb.http1.connection import ClientConnection
+from emulator.dataplane.alb.recording import conn_trace_id
 from emulator.dataplane.alb.state import Client, ListenerState
 from emulator.dataplane.alb.upstream.http1 import UpstreamPool
 from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
@@ -24,7 +25,7 @@ class AlbListener:
     def __init__(self, config: ListenerConfig, collaborators: Collaborators) -> None:
         self.collaborators = collaborators
         self.loop = asyncio.get_event_loop()
-        self.state = ListenerState(config)
+        self.state = ListenerState(config, collaborators.observer)
         self.config = config
         self.clients: set[Client] = set()
         self.max_clients = max_client_connections()
@@ -80,6 +81,8 @@ class AlbListener:
             _abort(transport)
             return False
         client.peer, client.peer_port = peer[0], peer[1]
+        if self.state.recording is not None:
+            client.conn_trace = conn_trace_id()
         self.clients.add(client)
         headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
         if headers is None:  # mTLS verify: the client certificate is revoked
@@ -91,7 +94,7 @@ class AlbListener:
 
     def update(self, config: ListenerConfig) -> None:
         try:
-            state = ListenerState(config)
+            state = ListenerState(config, self.collaborators.observer)
         except Exception:  # keep serving the last good configuration rather than none
             log.exception("cannot compile listener %s", config.listener.ListenerArn)
             return

@@ -7,6 +7,7 @@ import asyncio
 from typing import Protocol
 
 from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
+from api_models.observations import Observer
 from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
@@ -16,6 +17,7 @@ from emulator.dataplane.alb.headers.client_tls import ClientTls
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers
+from emulator.dataplane.alb.recording import Recording
 from emulator.dataplane.alb.routing.actions import compile_actions
 from emulator.dataplane.alb.routing.rules import RuleTable, compile_rules
 from emulator.dataplane.alb.upstream.http1 import UpstreamPool
@@ -30,10 +32,10 @@ class ListenerState:
 
     __slots__ = (
         "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "chain",
-        "authenticators", "http2", "admission",
+        "authenticators", "http2", "admission", "recording",
     )
 
-    def __init__(self, config: ListenerConfig) -> None:
+    def __init__(self, config: ListenerConfig, observer: Observer | None = None) -> None:
         listener, balancer = config.listener, config.load_balancer
         settings = LoadBalancerSettings.of(balancer.attributes)
         listener_settings = ListenerSettings.of(listener.attributes)
@@ -56,6 +58,9 @@ class ListenerState:
         security_groups = config.security_groups  # connection admission: before any byte is read
         self.admission = (SourceFilter(security_groups, "tcp", self.port, listener.ListenerArn)
                           if security_groups is not None else None)
+        # Where requests are reported (access logs, metrics, the dashboard); None: they are not recorded at all.
+        self.recording = (Recording(observer, balancer.LoadBalancerArn, listener.ListenerArn, self.protocol, self.port)
+                          if observer is not None else None)
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
@@ -76,6 +81,7 @@ class Client(Protocol):
     peer: str
     peer_port: int
     tls_headers: Headers
+    conn_trace: str  # its traceability id (observed listeners only; else "-")
 
     def close(self) -> None: ...
     def tick(self, now: float, idle_timeout: float) -> None: ...

@@ -32,6 +32,7 @@ from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.outcomes import Answer, Outcome, Stage
+from emulator.dataplane.alb.recording import forwarded
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.routing.rules import RuleTable
 
@@ -83,13 +84,20 @@ class Chain:
 
     def run(self, ctx: Exchange, runs: tuple[StageRun, ...] | None = None) -> None:
         """Run the stages (or ``runs``, the rest of them) until one answers, and act on the answer."""
+        record = ctx.record
+        if record is not None and runs is None:
+            ctx.recording.describe(record, ctx.request, ctx.http10, ctx.upgrade)
         for run in self._runs if runs is None else runs:
             outcome = run(ctx)
             if outcome is None:
                 continue
             if isinstance(outcome, UpstreamRequest):
+                if record is not None:
+                    forwarded(record, ctx.selection, outcome)
                 ctx.leg.forward(ctx, outcome)
             elif isinstance(outcome, LocalResponse):
+                if record is not None:
+                    record.elb_status_code = outcome.status
                 ctx.leg.respond(ctx, outcome)
             else:  # a stage waits: the rest of the chain runs once it has answered GO_ON
                 rest = self._runs[self._runs.index(run) + 1:]
@@ -104,11 +112,16 @@ class Chain:
         leg = ctx.leg
         if leg.active is not ctx or leg.closing:  # the client went away meanwhile
             return
+        record = ctx.record
         if answer is None:
             self.run(ctx, rest)
         elif isinstance(answer, LocalResponse):
+            if record is not None:
+                record.elb_status_code = answer.status
             leg.respond(ctx, answer)
         else:
+            if record is not None:
+                forwarded(record, ctx.selection, answer)
             leg.forward(ctx, answer)
 
     def on_response(self, ctx: Exchange, headers: Headers) -> Headers:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from emulator.dataplane.alb.auth.authenticate import CALLBACK_PATH, Authenticate, authenticator_for
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
-from emulator.dataplane.alb.desync import COMPLIANT, classify, verdict
+from emulator.dataplane.alb.desync import COMPLIANT, TIER_NAMES, classify, reason, verdict
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.outcomes import GO_ON, Outcome
-from emulator.dataplane.alb.responses import lb_response
+from emulator.dataplane.alb.responses import lb_response, redirect
 from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
 from emulator.dataplane.alb.routing.protocol_version import PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.routing.rules import RuleTable
@@ -42,11 +42,15 @@ class RequestValidation:
         request = ctx.request
         if request.method == "TRACE":
             return _TRACE
-        if request.http2 or self.mode == "monitor":
+        if request.http2 or (self.mode == "monitor" and ctx.record is None):  # (observed: classified and logged)
             return GO_ON
         tier = classify(request, ctx.http10)
         if tier == COMPLIANT:  # nearly every request
             return GO_ON
+        record = ctx.record
+        if record is not None:  # AWS logs the tier, with the reason, for every request that is not Compliant
+            record.classification = TIER_NAMES[tier]
+            record.classification_reason = reason(request, ctx.http10)
         decision = verdict(self.mode, tier)
         if decision == "reject":
             return _REJECTED
@@ -70,6 +74,8 @@ class LoginCallback:
         if request.path != CALLBACK_PATH:
             return GO_ON
         auth = authenticator_for(request, self.authenticators)
+        if ctx.record is not None:
+            ctx.record.actions_executed.append("authenticate")
         return lb_response(401) if auth is None else auth.complete_login(request)
 
 
@@ -83,10 +89,12 @@ class RuleRouting:
         self.table = table
 
     def run(self, ctx: Exchange) -> Outcome:
-        action, transform = self.table.route(ctx.request)
+        action, transform, priority = self.table.route(ctx.request)
         if transform is not None:
             transform.apply(ctx.request)
         ctx.action = action
+        if ctx.record is not None:
+            ctx.record.matched_rule_priority = priority
         return GO_ON
 
 
@@ -99,6 +107,9 @@ class RuleAuthentication:
         action = ctx.action
         if isinstance(action, (Authenticate, JwtValidation)):
             ctx.action = action.terminal
+            if ctx.record is not None:  # (AWS's name for an authenticate action; jwt-validation's own name)
+                ctx.record.actions_executed.append("authenticate" if isinstance(action, Authenticate)
+                                                   else "jwt-validation")
             return action.check(ctx)
         return GO_ON
 
@@ -114,12 +125,22 @@ class TerminalAction:
 
     def run(self, ctx: Exchange) -> Outcome:
         action = ctx.action
+        record = ctx.record
         if isinstance(action, Forward):
+            if record is not None:
+                record.actions_executed.append("forward")
             return GO_ON
         if isinstance(action, FixedResponse):
+            if record is not None:
+                record.actions_executed.append("fixed-response")
             return action.response
         if isinstance(action, Redirect):
-            return action.response(ctx.request, self.protocol, self.port)
+            if record is None:
+                return action.response(ctx.request, self.protocol, self.port)
+            location = action.location(ctx.request, self.protocol, self.port)
+            record.actions_executed.append("redirect")
+            record.redirect_url = location
+            return redirect(action.status, location)
         return _NO_ACTION
 
 

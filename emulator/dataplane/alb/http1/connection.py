@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from time import time
 from typing import cast
 
 import httptools
@@ -91,6 +92,7 @@ class ClientConnection(asyncio.Protocol):
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
         self.tls_headers: Headers = []  # mTLS / TLS-info headers for every request (client_tls)
+        self.conn_trace = "-"  # the connection's traceability id (set by ``admit`` when traffic is observed)
 
     # -- transport events ----------------------------------------------------------------------
 
@@ -104,6 +106,9 @@ class ClientConnection(asyncio.Protocol):
         for exchange in (self.active, *self.queue):
             if exchange is not None:
                 exchange.release()  # AWS logs 460: the client closed first
+        parsing = self.parsing
+        if parsing is not None and parsing.record is not None:
+            parsing.release()  # a head that never completed (answered 400/408, or abandoned): reported too
         if self.tunnel is not None:
             self.tunnel.close()
         self.active = None
@@ -113,6 +118,8 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_active = self.loop.time()
         if self.tunnel is not None:
+            if self.active is not None and self.active.record is not None:  # a WebSocket's bytes, both ways
+                self.active.record.received_bytes += len(data)
             self.tunnel.write(data)
         elif self.held is not None:  # reading is paused, but this read was already on its way
             self.held += data
@@ -181,7 +188,10 @@ class ClientConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         request = Request(self.peer, self.peer_port)
-        self.parsing = Exchange(request, self)
+        self.parsing = exchange = Exchange(request, self)
+        recording = self.listener.state.recording
+        if recording is not None:
+            exchange.observe(recording, self.conn_trace)
         self.headers, self.host = request.headers, ""  # (on_header fills them in)
         self.header_bytes = 0
         self.head_started = self.loop.time()
@@ -244,6 +254,10 @@ class ClientConnection(asyncio.Protocol):
             self.upgrading = exchange
         if exchange.identity:
             self.identity_left = _content_length(request)
+        record = exchange.record
+        if record is not None:  # the head's size: request line, header lines, the blank line
+            record.received_bytes = (len(request.method) + len(request.url) + 12 + self.header_bytes
+                                     + 4 * len(self.headers) + 2)
         if self.active is None:
             self.active = exchange
             self.listener.state.chain.run(exchange)
@@ -272,7 +286,11 @@ class ClientConnection(asyncio.Protocol):
 
     def _body(self, body: bytes) -> None:
         exchange = self.parsing
-        if exchange is None or exchange.discard:
+        if exchange is None:
+            return
+        if exchange.record is not None:
+            exchange.record.received_bytes += len(body)
+        if exchange.discard:
             return
         upstream = exchange.upstream
         if exchange.body is None:
@@ -309,7 +327,11 @@ class ClientConnection(asyncio.Protocol):
         state = self.listener.state
         if exchange.keep_alive and state.past_lifetime(self.created, self.loop.time()):
             exchange.keep_alive = False  # client_keep_alive.seconds reached: this response is the last
-        self.send(http1_response(state.responses, response, exchange.keep_alive))
+        out = http1_response(state.responses, response, exchange.keep_alive)
+        record = exchange.record
+        if record is not None:
+            record.elb_status_code, record.sent_bytes = response.status, len(out)
+        self.send(out)
         self.finish(exchange)
 
     def forward(self, exchange: Exchange, head: UpstreamRequest) -> None:
@@ -325,7 +347,11 @@ class ClientConnection(asyncio.Protocol):
     def fail(self, status: int) -> None:
         """Answer a request that cannot be parsed or served, and close the connection."""
         if not self.closing:
-            self.send(http1_response(self.listener.state.responses, lb_response(status), False))
+            out = http1_response(self.listener.state.responses, lb_response(status), False)
+            exchange = self.active or self.parsing
+            if exchange is not None and exchange.record is not None and not exchange.response_started:
+                exchange.record.elb_status_code, exchange.record.sent_bytes = status, len(out)
+            self.send(out)
         self.close()
 
     def finish(self, exchange: Exchange) -> None:
@@ -381,7 +407,13 @@ class ClientConnection(asyncio.Protocol):
         if state.chain.response_stages:
             headers = state.chain.on_response(exchange, headers)
         last = exchange.keep_alive and state.past_lifetime(self.created, self.loop.time())
-        self.send(response_head(exchange, status, reason, headers, not last))
+        head = response_head(exchange, status, reason, headers, not last)
+        record = exchange.record
+        if record is not None:
+            record.response_time = time()
+            record.target_status_code = record.elb_status_code = status
+            record.sent_bytes = len(head)
+        self.send(head)
 
     def upstream_trailers(self, trailers: Headers) -> None:
         pass  # an HTTP/1.1 target sends none that the LB relays
@@ -390,6 +422,8 @@ class ClientConnection(asyncio.Protocol):
         exchange = self.active
         if exchange is None:
             return
+        if exchange.record is not None:
+            exchange.record.sent_bytes += len(body)
         if exchange.response_chunked:
             self.send(b"%x\r\n" % len(body))
             self.send(body)

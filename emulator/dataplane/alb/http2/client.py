@@ -61,6 +61,7 @@ class H2ClientConnection(asyncio.Protocol):
         self.streams: dict[int, Stream] = {}
         self.peer, self.peer_port = "", 0
         self.tls_headers: Headers = []
+        self.conn_trace = "-"  # the connection's traceability id (set by ``admit`` when traffic is observed)
         self.requests = 0
         self.last_stream = 0
         self.going_away = False  # GOAWAY sent: finish the open streams, then close

@@ -9,6 +9,7 @@ reading is paused. Request DATA is acknowledged as it is handed on, unless the t
 from __future__ import annotations
 
 import asyncio
+from time import time
 from typing import Protocol
 
 import h2.connection
@@ -40,6 +41,7 @@ class Connection(Protocol):
     tls_headers: Headers
     created: float
     closing: bool
+    conn_trace: str
 
     def output_soon(self) -> None: ...
     def stream_closed(self, stream: Stream) -> None: ...
@@ -57,6 +59,9 @@ class Stream:
         self.listener = conn.listener
         self.loop = conn.loop
         self.exchange = exchange = Exchange(request, self)
+        recording = conn.listener.state.recording
+        if recording is not None:  # (HTTP/2: the head arrives whole, in one HEADERS frame and its CONTINUATIONs)
+            exchange.observe(recording, conn.conn_trace)
         self.active: Exchange | None = exchange  # None once answered
         self.batch: bytearray | None = None  # target bytes gathered during one read (see ``send``)
         self.pending = bytearray()  # response bytes waiting for flow-control window
@@ -78,6 +83,8 @@ class Stream:
 
     def request_body(self, data: bytes, flow_length: int) -> None:
         exchange = self.exchange
+        if exchange.record is not None:
+            exchange.record.received_bytes += len(data)
         if not exchange.discard:
             upstream = exchange.upstream
             if upstream is not None and exchange.body is None:
@@ -147,6 +154,8 @@ class Stream:
         if exchange.response_started:
             self._reset(h2.errors.ErrorCodes.INTERNAL_ERROR)
         else:
+            if exchange.record is not None:
+                exchange.record.elb_status_code = status
             self._local(lb_response(status))
         exchange.discard, exchange.body, exchange.local = True, None, None  # the rest of the body is dropped
         self.finish(exchange)
@@ -154,6 +163,9 @@ class Stream:
     def _local(self, response: LocalResponse) -> None:
         headers = h2_response_headers(self.listener.state.responses, response)
         body = b"" if self.exchange.head_only else response.body
+        record = self.exchange.record
+        if record is not None:
+            record.sent_bytes += len(body)
         self._head(headers, end=not body)
         if body:
             self.send(body)
@@ -194,6 +206,10 @@ class Stream:
         headers; ``end``: the head is the whole response (a gRPC trailers-only answer)."""
         exchange = self.exchange
         exchange.response_started = True
+        record = exchange.record
+        if record is not None:
+            record.response_time = time()
+            record.target_status_code = record.elb_status_code = status
         chain = self.listener.state.chain
         if chain.response_stages:
             headers = chain.on_response(exchange, headers)
@@ -217,6 +233,9 @@ class Stream:
             self.finish(exchange)
 
     def upstream_body(self, body: bytes) -> None:
+        record = self.exchange.record
+        if record is not None:
+            record.sent_bytes += len(body)
         self.send(body)
 
     def upstream_trailers(self, trailers: Headers) -> None:

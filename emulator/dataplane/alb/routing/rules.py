@@ -164,7 +164,8 @@ def compile_condition(condition: Condition) -> Matcher:
     raise ValueError(f"unknown condition field {field!r}")
 
 
-Routed = tuple[object, Transform | None]  # (compiled action, the matching rule's transforms)
+# (compiled action, the matching rule's transforms, its priority: 0 for the default rule, as AWS logs it)
+Routed = tuple[object, Transform | None, int]
 
 
 class RuleTable:
@@ -174,7 +175,7 @@ class RuleTable:
 
     def __init__(self, entries: list[tuple[tuple[Matcher, ...], Routed]], default: object) -> None:
         self.entries = entries
-        self.default: Routed = (default, None)
+        self.default: Routed = (default, None, 0)
 
     def route(self, request: Request) -> Routed:
         for matchers, routed in self.entries:
@@ -194,5 +195,5 @@ def compile_rules(rules: Sequence[Rule], compile_action: Callable[[list[dict]], 
             continue  # the listener's DefaultActions are the default rule
         matchers = tuple(compile_condition(c) for c in rule.Conditions)
         transform = Transform(rule.Transforms) if rule.Transforms else None
-        entries.append((matchers, (compile_action(rule.Actions), transform)))
+        entries.append((matchers, (compile_action(rule.Actions), transform, rule.priority_number)))
     return RuleTable(entries, default)

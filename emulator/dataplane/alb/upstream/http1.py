@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from time import time
 from typing import cast
 
 import httptools
@@ -91,6 +92,9 @@ class UpstreamConnection(asyncio.Protocol):
             return
         owner.upstream_active = self.pool.loop.time()
         if self.tunnel:
+            exchange = owner.active
+            if exchange is not None and exchange.record is not None:  # a WebSocket's bytes to the client
+                exchange.record.sent_bytes += len(data)
             owner.send(data)
             return
         owner.batch = bytearray()  # one write to the client per read from the target
@@ -281,6 +285,8 @@ def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, he
     with the body received so far, in one write."""
     upstream.owner = leg
     upstream.skip_body = exchange.head_only
+    if exchange.record is not None:
+        exchange.record.forwarded_time = time()
     if leg.write_paused:
         upstream.pause_reading()
     exchange.upstream = upstream

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
+from time import time
 from typing import cast
 
 import h2.config
@@ -35,6 +36,8 @@ def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, head: U
     owner.upstream_active = owner.loop.time()
     key = head.key
     exchange.chunked = False  # HTTP/2 frames the body itself
+    if exchange.record is not None:
+        exchange.record.forwarded_time = time()
     upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
     exchange.upstream = upstream
     target = pool.ready(key)

@@ -163,6 +163,11 @@ class WebAcl:
             log.error("web ACL %s blocks every request: %s is not emulated", view.name, self.failed)
 
     def run(self, ctx: Exchange) -> Outcome:
+        record = ctx.record
+        if record is not None:  # (access logs' actions_executed; an ACL that cannot be evaluated fails closed)
+            record.actions_executed.append("waf" if self.failed is None else "waf-failed")
+            if self.failed is not None:
+                record.error_reason = "WAFUnhandledException"
         if self.failed is not None:
             return _FAIL_CLOSED
         if self.inspects_body and not ctx.request_done and not ctx.expect and _has_body(ctx):

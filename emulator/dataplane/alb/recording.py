@@ -1,0 +1,89 @@
+"""Filling in an ALB request's ``api_models.observations.RequestRecord`` and reporting it to the observer.
+
+A listener has a ``Recording`` only when traffic is observed (``Collaborators.observer``); without one no
+record is made and none of this runs. With one, the client leg starts a record when a request's head begins
+(``begin``), the chain fills in what it decides (``describe``, ``forwarded``, ``answered`` and the stages'
+``actions_executed``), the legs add bytes and the target's response head, and ``Exchange.release`` (the one
+place every exchange ends: answered, failed, or abandoned by its client) reports it once (``report``).
+
+The values are raw (wall-clock floats, ints, the strings already at hand); formatting them as AWS's log lines
+is the consumers' business. Field meanings: "Access log entries" in "Access logs for your Application Load
+Balancer" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html).
+"""
+
+from __future__ import annotations
+
+from random import getrandbits
+from time import time
+
+from api_models.observations import Observer, RequestRecord
+from emulator.dataplane.alb.heads import UpstreamRequest
+from emulator.dataplane.alb.request import Request
+from emulator.dataplane.selection.forward import Selection
+
+ABANDONED = 460  # AWS: "the client closed the connection with the load balancer before the idle timeout"
+
+
+def conn_trace_id() -> str:
+    """A connection's traceability id, shared by its connection-log entry and its requests' access-log entries
+    (AWS shows them as ``TID_`` and 32 hex digits)."""
+    return f"TID_{getrandbits(128):032x}"
+
+
+class Recording:
+    """What every record of one listener configuration shares, and where the records go."""
+
+    __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls")
+
+    def __init__(self, observer: Observer, load_balancer_arn: str, listener_arn: str, protocol: str,
+                 port: int) -> None:
+        self.observer = observer
+        self.load_balancer_arn = load_balancer_arn
+        self.listener_arn = listener_arn
+        self.tls = protocol == "HTTPS"
+        self.scheme = "https" if self.tls else "http"
+        self.port = port
+
+    def begin(self, request: Request, conn_trace: str) -> RequestRecord:
+        """The request's head began (its first byte arrived): its record starts here."""
+        record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
+                               request.peer_port, time())
+        record.conn_trace_id = conn_trace
+        return record
+
+    def describe(self, record: RequestRecord, request: Request, http10: bool, upgrade: bytes | None) -> None:
+        """The chain starts on a complete head: the request line as AWS logs it, and the user agent (before the
+        rules' transforms rewrite anything)."""
+        record.method = request.method
+        url = request.url.decode("latin-1")
+        if url[:1] == "/":
+            url = f"{self.scheme}://{request.host_name}:{self.port}{url}"
+        record.url = url
+        if request.http2:
+            record.protocol, record.type = "HTTP/2.0", "h2"
+        else:
+            record.protocol = "HTTP/1.0" if http10 else "HTTP/1.1"
+            if upgrade is not None:
+                record.type = "wss" if self.tls else "ws"
+        for name, value in request.headers:
+            if name == b"user-agent":
+                record.user_agent = value.decode("latin-1")
+                break
+
+    def report(self, record: RequestRecord) -> None:
+        """The exchange ended: answered, or abandoned by its client before an answer (AWS logs 460)."""
+        record.end_time = time()
+        if record.elb_status_code is None:
+            record.elb_status_code = ABANDONED
+        self.observer.request(record)
+
+
+def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
+    """The chain decided to forward: the target, its group and the trace id the target receives."""
+    if selection is not None:
+        group = selection.group
+        record.target_group_arn = group.group.TargetGroupArn
+        if record.type == "h2" and group.group.ProtocolVersion == "GRPC":
+            record.type = "grpcs"
+    record.target_ip, record.target_port = head.key[0], head.key[1]
+    record.trace_id = head.trace_id.decode("latin-1")

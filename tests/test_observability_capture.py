@@ -1,0 +1,150 @@
+"""What the data plane reports to the observer (``api_models.observations``), field by field, for real traffic:
+ALB requests (forwarded, fixed-response, redirect, a dead target's 502, HTTP/2), ALB connections, NLB flows
+(TCP, TLS, UDP) and health checks. A collecting consumer is subscribed to the session server's hub for the
+test, and ``flush`` hands it everything reported so far."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from api_models.observations import RequestRecord
+from tests.alb_support import address, alb, forward, listener, listener_url, target_group, wait_for
+from tests.backends import HttpEcho
+
+
+class Collector:
+    """A hub consumer that keeps every record it is handed."""
+
+    def __init__(self) -> None:
+        self.records: list[object] = []
+        self.lock = threading.Lock()
+
+    def take(self, record: object) -> None:
+        with self.lock:
+            self.records.append(record)
+
+    def tick(self, now: float) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def of(self, kind: type, **match: object) -> list:
+        with self.lock:
+            return [r for r in self.records if isinstance(r, kind)
+                    and all(getattr(r, name) == value for name, value in match.items())]
+
+
+@pytest.fixture
+def collector(emulator_server) -> Iterator[Collector]:
+    hub = emulator_server.observations
+    assert hub is not None, "the session server observes traffic"
+    collector = Collector()
+    hub.subscribe(collector)
+    yield collector
+    hub.unsubscribe(collector)
+
+
+def _requests(emulator_server, collector: Collector, count: int, **match: object) -> list[RequestRecord]:
+    """The request records matching ``match``, once ``count`` of them were reported (a record is reported when
+    its exchange ends, which may be just after the client read the response)."""
+    def reported() -> list[RequestRecord] | None:
+        emulator_server.observations.flush()
+        found = collector.of(RequestRecord, **match)
+        return found if len(found) >= count else None
+
+    return wait_for(reported)
+
+
+def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_server, collector):
+    with HttpEcho() as backend:
+        lb = alb(elbv2, subnets)
+        tg = target_group(elbv2, vpc_id, "tg", [backend])
+        arn = listener(elbv2, lb, forward(tg))
+        elbv2.create_rule(ListenerArn=arn, Priority=5, Conditions=[
+            {"Field": "path-pattern", "Values": ["/fixed"]}], Actions=[
+            {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "418", "MessageBody": "teapot"}}])
+        elbv2.create_rule(ListenerArn=arn, Priority=7, Conditions=[
+            {"Field": "path-pattern", "Values": ["/moved"]}], Actions=[
+            {"Type": "redirect", "RedirectConfig": {"Host": "example.com", "StatusCode": "HTTP_301"}}])
+        url = listener_url(emulator_url, arn)
+        host, port = address(url)
+        started = time.time()
+        forwarded = requests.get(f"{url}/hello?x=1", headers={"User-Agent": "capture-test"})
+        assert forwarded.status_code == 200
+        trace = {k.lower(): v for k, v in json.loads(forwarded.text)["headers"]}["x-amzn-trace-id"]
+        assert requests.get(f"{url}/fixed").status_code == 418
+        assert requests.get(f"{url}/moved", allow_redirects=False).status_code == 301
+
+    [record] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=0)
+    assert (record.load_balancer_arn, record.type, record.client_ip) == (lb, "http", "127.0.0.1")
+    assert record.client_port > 0
+    assert (record.method, record.url, record.protocol) == ("GET", f"http://{host}:{port}/hello?x=1", "HTTP/1.1")
+    assert record.user_agent == "capture-test"
+    assert record.actions_executed == ["forward"]
+    assert (record.target_group_arn, record.target_ip, record.target_port) == (tg, backend.host, backend.port)
+    assert record.trace_id == trace
+    assert (record.elb_status_code, record.target_status_code) == (200, 200)
+    assert started <= record.request_creation_time <= record.forwarded_time <= record.response_time
+    assert record.response_time <= record.end_time <= time.time()
+    assert record.received_bytes > len("GET /hello?x=1 HTTP/1.1\r\n\r\n")
+    assert record.sent_bytes == len(forwarded.content) + _head_size(forwarded)
+    assert (record.error_reason, record.classification, record.redirect_url) == ("-", "-", "-")
+    assert record.conn_trace_id.startswith("TID_") and len(record.conn_trace_id) == 36
+
+    [fixed] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=5)
+    assert fixed.actions_executed == ["fixed-response"]
+    assert (fixed.elb_status_code, fixed.target_status_code, fixed.target_ip) == (418, None, None)
+    assert (fixed.target_group_arn, fixed.forwarded_time, fixed.response_time) == ("-", -1.0, -1.0)
+
+    [moved] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=7)
+    assert moved.actions_executed == ["redirect"]
+    assert moved.elb_status_code == 301
+    assert moved.redirect_url == f"http://example.com:{port}/moved"  # (#{port} is kept by default)
+
+
+def _head_size(response: requests.Response) -> int:
+    """The response head's size on the wire, as the LB wrote it (status line, headers, blank line)."""
+    raw = response.raw
+    lines = [f"HTTP/1.1 {response.status_code} {response.reason}"]
+    lines += [f"{name}: {value}" for name, value in raw.headers.items()]
+    return len("\r\n".join(lines)) + 4
+
+
+def test_alb_dead_target_502(elbv2, subnets, vpc_id, emulator_url, emulator_server, collector):
+    with HttpEcho("health") as checks, HttpEcho() as backend:
+        lb = alb(elbv2, subnets)
+        tg = target_group(elbv2, vpc_id, "tg", [backend], health=checks)
+        arn = listener(elbv2, lb, forward(tg))
+        url = listener_url(emulator_url, arn)
+        backend.stop()
+        assert requests.get(f"{url}/gone").status_code == 502
+
+    [record] = _requests(emulator_server, collector, 1, listener_arn=arn)
+    assert record.actions_executed == ["forward"]
+    assert (record.elb_status_code, record.target_status_code) == (502, None)
+    assert (record.target_ip, record.target_port, record.target_group_arn) == (backend.host, backend.port, tg)
+    assert record.forwarded_time == -1.0  # the request never reached the target
+    assert record.sent_bytes > 0
+
+
+def test_alb_abandoned_request_is_460(elbv2, subnets, vpc_id, emulator_url, emulator_server, collector):
+    with HttpEcho("health") as checks, HttpEcho() as backend:
+        backend.delay = 0.5
+        lb = alb(elbv2, subnets)
+        tg = target_group(elbv2, vpc_id, "tg", [backend], health=checks)
+        arn = listener(elbv2, lb, forward(tg))
+        with socket.create_connection(address(listener_url(emulator_url, arn))) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: backend.requests)  # the request is with the target: the client leaves
+
+        [record] = _requests(emulator_server, collector, 1, listener_arn=arn)
+    assert (record.elb_status_code, record.target_status_code, record.sent_bytes) == (460, None, 0)
+    assert record.forwarded_time > 0 and record.response_time == -1.0
