@@ -132,7 +132,7 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         self._start_planes()
-        log.info("elbv2-emulator ready on %s", self.url)
+        log.info("elbv2-emulator ready on %s (dashboard: %s/_emulator/ui)", self.url, self.url)
         try:
             self._http.serve_forever()
         finally:

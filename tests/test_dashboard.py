@@ -20,6 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from emulator.server import EmulatorServer
 from tests.alb_support import forward, listener, listener_url, target_group, wait_for
 from tests.backends import HttpEcho
 
@@ -130,3 +131,38 @@ def test_the_dashboard_is_read_only(emulator_url: str) -> None:
     foreign = requests.get(f"{emulator_url}/_emulator/ui/api/snapshot", headers={"Origin": "https://evil.example"},
                            timeout=5)
     assert foreign.status_code == 403
+
+
+def test_rules_are_listed_in_priority_order_in_words(emulator_url: str, elbv2: Any, subnets: list[str], vpc_id: str) -> None:
+    lb = elbv2.create_load_balancer(Name="words", Subnets=subnets)["LoadBalancers"][0]
+    web, canary = (target_group(elbv2, vpc_id, name) for name in ("web", "canary"))
+    not_found = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}
+    listener_arn = listener(elbv2, lb["LoadBalancerArn"], [not_found])
+    split = {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": web, "Weight": 3}, {"TargetGroupArn": canary, "Weight": 1}]}}
+    to_https = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    elbv2.create_rule(ListenerArn=listener_arn, Priority=20, Actions=[to_https],
+                      Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["old.example.com"]}}])
+    elbv2.create_rule(ListenerArn=listener_arn, Priority=5, Actions=[split], Conditions=[
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Env", "Values": ["prod"]}},
+        {"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "v", "Value": "2"}]}}])
+
+    snapshot = requests.get(f"{emulator_url}/_emulator/ui/api/snapshot", timeout=5).json()
+    rules = snapshot["loadBalancers"][0]["listeners"][0]["rules"]
+    assert [rule["priority"] for rule in rules] == ["5", "20", "default"]
+    assert rules[0]["conditions"] == ["Header X-Env is prod", "Query v=2"]
+    assert rules[0]["actions"] == ["forward to web (75%), canary (25%)"]
+    assert rules[1] == {"priority": "20", "conditions": ["Host is old.example.com"], "transforms": [],
+                        "actions": ["redirect to HTTPS:443 (301)"]}
+    assert rules[2]["actions"] == ["fixed response 404 text/plain"]
+    groups = {group["name"]: group for group in snapshot["targetGroups"]}
+    assert groups["web"]["loadBalancers"] == ["words"] and groups["canary"]["loadBalancers"] == ["words"]
+
+
+def test_without_recording_the_page_says_so() -> None:
+    server = EmulatorServer(port=0, observability=False).start()
+    try:
+        snapshot = requests.get(f"{server.url}/_emulator/ui/api/snapshot", timeout=5).json()
+    finally:
+        server.stop()
+    assert snapshot["recording"] is False and snapshot["requests"] == [] and snapshot["flows"] == []

@@ -20,6 +20,8 @@ _CONFIG_OF = {
     "host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig", "http-header": "HttpHeaderConfig",
     "http-request-method": "HttpRequestMethodConfig", "query-string": "QueryStringConfig", "source-ip": "SourceIpConfig",
 }
+# RedirectConfig's defaults: the request's own host, path and query (API Reference: RedirectActionConfig).
+_KEPT_BY_REDIRECT = {"Host": "#{host}", "Path": "/#{path}", "Query": "#{query}"}
 
 
 def condition_text(condition: dict[str, Any]) -> str:
@@ -63,7 +65,10 @@ def action_text(action: dict[str, Any], group_names: dict[str, str]) -> str:
     if kind == "redirect":
         config = action.get("RedirectConfig") or {}
         where = ":".join(str(config[key]) for key in ("Protocol", "Port") if key in config)
-        host_path = "".join(str(config[key]) for key in ("Host", "Path") if key in config)
+        # What is kept from the request (AWS's defaults, echoed by DescribeRules) goes without saying.
+        changed = {key: str(config[key]) for key in ("Host", "Path", "Query")
+                   if key in config and config[key] != _KEPT_BY_REDIRECT[key]}
+        host_path = changed.get("Host", "") + changed.get("Path", "") + ("?" + changed["Query"] if "Query" in changed else "")
         code = str(config.get("StatusCode", "")).removeprefix("HTTP_")
         return f"redirect to {' '.join(part for part in (where, host_path) if part)} ({code})"
     if kind == "fixed-response":
