@@ -17,6 +17,7 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -99,6 +100,13 @@ def test_the_page_follows_the_emulator_live(
         row = shown(page, 'tr[data-request="GET /api/orders?id=7"]')
         assert "priority 10" in row and "200" in row
         assert f"{backend.host}:{backend.port}" in row and "shop :" in row
+
+        search = page.find_element(By.ID, "request-filter")
+        search.send_keys("no-such-path")
+        assert "None of the last" in shown(page, "#requests .empty")
+        search.clear()
+        search.send_keys("orders")
+        shown(page, 'tr[data-request="GET /api/orders?id=7"]')
 
 
 def test_the_snapshot_counts_requests_per_listener(

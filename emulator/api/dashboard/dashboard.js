@@ -102,10 +102,11 @@ function paintRates(loadBalancers) {
     const listener = byArn.get(element.dataset.listener);
     if (!listener) continue;
     const rate = element.querySelector(".rate");
-    rate.title = `${listener.total} since the emulator started`;
+    const unit = listener.protocol === "HTTP" || listener.protocol === "HTTPS" ? "req" : "flows";
+    rate.title = `over the last 5 seconds; ${listener.total} since the emulator started`;
     rate.replaceChildren(sparkline(rateHistory.get(listener.arn) || []),
-      h("b", {}, listener.perSecond.toFixed(listener.perSecond < 10 ? 1 : 0)),
-      listener.protocol === "HTTP" || listener.protocol === "HTTPS" ? "req/s" : "flows/s");
+      h("b", {}, listener.perSecond.toFixed(listener.perSecond < 10 ? 1 : 0)), `${unit}/s`,
+      h("span", { class: "total" }, `· ${listener.total} total`));
   }
 }
 
@@ -175,11 +176,16 @@ function latency(ms) {
 function renderRequests(data) {
   if (!data.recording) return [h("div", { class: "empty" }, "Traffic is not recorded (--observability off).")];
   if (!data.requests.length) return [h("div", { class: "empty" }, "No requests yet: send some to a listener.")];
-  const keys = new Set();
-  const rows = data.requests.map((row) => {
-    const key = `${row.time}|${row.client}|${row.request}`;
-    keys.add(key);
-    const fresh = seenRequests !== null && !seenRequests.has(key);
+  const keyOf = (row) => `${row.time}|${row.client}|${row.request}`;
+  const seen = seenRequests;
+  seenRequests = new Set(data.requests.map(keyOf));
+  const wanted = data.filter.trim().toLowerCase();
+  const shownRows = wanted
+    ? data.requests.filter((row) => Object.values(row).some((value) => String(value).toLowerCase().includes(wanted)))
+    : data.requests;
+  if (!shownRows.length) return [h("div", { class: "empty" }, `None of the last ${data.requests.length} requests contains “${data.filter}”.`)];
+  const rows = shownRows.map((row) => {
+    const fresh = seen !== null && !seen.has(keyOf(row));
     return h("tr", { class: fresh ? "fresh" : "", "data-request": row.request },
       h("td", { class: "mono" }, clock(row.time)),
       h("td", {}, row.listener),
@@ -191,7 +197,6 @@ function renderRequests(data) {
       statusCell(row.status),
       h("td", { class: "num" }, latency(row.latencyMs)));
   });
-  seenRequests = keys;
   return [h("table", { class: "traffic", id: "requests-table" },
     h("thead", {}, h("tr", {}, ["Time", "Listener", "Client", "Request", "Rule", "Actions", "Target", "Status", "Latency"]
       .map((title) => h("th", {}, title)))),
@@ -250,6 +255,16 @@ function setLive(state, text) {
   document.getElementById("live-text").textContent = text;
 }
 
+let latest = null; // the last snapshot, so that typing in the filter redraws at once
+
+function drawRequests() {
+  if (latest === null) return;
+  const filter = document.getElementById("request-filter").value;
+  redraw("requests", { recording: latest.recording, requests: latest.requests, filter }, renderRequests);
+}
+
+document.getElementById("request-filter").addEventListener("input", drawRequests);
+
 async function poll() {
   try {
     const response = await fetch(SNAPSHOT_URL, { cache: "no-store" });
@@ -263,7 +278,8 @@ async function poll() {
     redraw("load-balancers", withoutRates, renderLoadBalancers);
     paintRates(data.loadBalancers);
     redraw("target-groups", data.targetGroups, renderTargetGroups);
-    redraw("requests", { recording: data.recording, requests: data.requests }, renderRequests);
+    latest = data;
+    drawRequests();
     redraw("flows", { recording: data.recording, flows: data.flows }, renderFlows);
     setLive("live", "live · " + clock(data.time).slice(0, 8));
   } catch (error) {
