@@ -55,6 +55,7 @@ def _scopes(services: Services) -> list[Scope]:
 
 
 def snapshot(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | None) -> dict[str, Any]:
+    """Everything the page shows, as JSON-ready values (``feed`` None: traffic is not recorded)."""
     rates = feed.rates() if feed is not None else {}
     bindings = {entry["ListenerArn"]: entry for entry in dataplane.listener_report()}
     load_balancers: list[dict[str, Any]] = []
@@ -62,15 +63,14 @@ def snapshot(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | N
     for scope in _scopes(services):
         groups = list(_all_pages(services, scope, "DescribeTargetGroups", {}, "TargetGroups"))
         group_names = {group["TargetGroupArn"]: group["TargetGroupName"] for group in groups}
-        for lb in _all_pages(services, scope, "DescribeLoadBalancers", {}, "LoadBalancers"):
-            load_balancers.append(_load_balancer(services, scope, lb, bindings, rates, group_names))
-        target_groups += [_target_group(services, scope, group) for group in groups]
+        shown = [_load_balancer(services, scope, lb, bindings, rates, group_names)
+                 for lb in _all_pages(services, scope, "DescribeLoadBalancers", {}, "LoadBalancers")]
+        lb_names = {lb["arn"]: lb["name"] for lb in shown}
+        load_balancers += shown
+        target_groups += [_target_group(services, scope, group, lb_names) for group in groups]
     labels = {listener["arn"]: f"{lb['name']} :{listener['port']}"
               for lb in load_balancers for listener in lb["listeners"]}
-    all_group_names = {group["arn"]: group["name"] for group in target_groups}
-    lb_names = {lb["arn"]: lb["name"] for lb in load_balancers}
-    for group in target_groups:
-        group["loadBalancers"] = [lb_names.get(arn, arn) for arn in group.pop("loadBalancerArns")]
+    group_names = {group["arn"]: group["name"] for group in target_groups}
     requests = feed.requests()[:SHOWN_RECORDS] if feed is not None else []
     flows = feed.flows()[:SHOWN_RECORDS] if feed is not None else []
     return {
@@ -78,8 +78,8 @@ def snapshot(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | N
         "recording": feed is not None,
         "loadBalancers": load_balancers,
         "targetGroups": target_groups,
-        "requests": [request_row(record, labels, all_group_names) for record in requests],
-        "flows": [flow_row(record, labels, all_group_names) for record in flows],
+        "requests": [request_row(record, labels, group_names) for record in requests],
+        "flows": [flow_row(record, labels, group_names) for record in flows],
     }
 
 
@@ -139,7 +139,7 @@ def _rule(rule: dict[str, Any], group_names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _target_group(services: Services, scope: Scope, group: dict[str, Any]) -> dict[str, Any]:
+def _target_group(services: Services, scope: Scope, group: dict[str, Any], lb_names: dict[str, str]) -> dict[str, Any]:
     arn = group["TargetGroupArn"]
     health = (handle(services, *scope, "DescribeTargetHealth", {"TargetGroupArn": arn}).result or {})
     check = "off"
@@ -157,7 +157,7 @@ def _target_group(services: Services, scope: Scope, group: dict[str, Any]) -> di
         "port": group.get("Port"),
         "targetType": group.get("TargetType", ""),
         "healthCheck": check,
-        "loadBalancerArns": group.get("LoadBalancerArns") or [],
+        "loadBalancers": [lb_names.get(arn, arn) for arn in group.get("LoadBalancerArns") or []],
         "targets": [_target(description) for description in health.get("TargetHealthDescriptions") or []],
     }
 
