@@ -11,12 +11,16 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import requests
+import trustme
 
-from api_models.observations import RequestRecord
+from api_models.observations import ConnectionRecord, RequestRecord
 from tests.alb_support import address, alb, forward, listener, listener_url, target_group, wait_for
+from tests.alb_tls_support import import_certificate
 from tests.backends import HttpEcho
+from tests.h2_support import HOST, client_context
 
 
 class Collector:
@@ -77,9 +81,12 @@ def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_serve
         url = listener_url(emulator_url, arn)
         host, port = address(url)
         started = time.time()
-        forwarded = requests.get(f"{url}/hello?x=1", headers={"User-Agent": "capture-test"})
+        with requests.Session() as session:  # (closed here: the connection's closed record follows)
+            forwarded = session.get(f"{url}/hello?x=1", headers={"User-Agent": "capture-test"})
         assert forwarded.status_code == 200
         trace = {k.lower(): v for k, v in json.loads(forwarded.text)["headers"]}["x-amzn-trace-id"]
+        response_size = len(forwarded.content) + _head_size(forwarded)
+        del forwarded  # (its file object holds the socket open: the connection closes once it is gone)
         assert requests.get(f"{url}/fixed").status_code == 418
         assert requests.get(f"{url}/moved", allow_redirects=False).status_code == 301
 
@@ -95,9 +102,17 @@ def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_serve
     assert started <= record.request_creation_time <= record.forwarded_time <= record.response_time
     assert record.response_time <= record.end_time <= time.time()
     assert record.received_bytes > len("GET /hello?x=1 HTTP/1.1\r\n\r\n")
-    assert record.sent_bytes == len(forwarded.content) + _head_size(forwarded)
+    assert record.sent_bytes == response_size
     assert (record.error_reason, record.classification, record.redirect_url) == ("-", "-", "-")
     assert record.conn_trace_id.startswith("TID_") and len(record.conn_trace_id) == 36
+    assert record.ssl_cipher == record.ssl_protocol == record.domain_name == record.chosen_cert_arn == "-"
+
+    opened, closed = _connections(emulator_server, collector, record.conn_trace_id)
+    assert (opened.load_balancer_arn, opened.listener_arn, opened.listener_port) == (lb, arn, port)
+    assert (opened.client_ip, opened.client_port) == (record.client_ip, record.client_port)
+    assert (opened.closed, opened.rejected, closed.closed, closed.rejected) == (False, False, True, False)
+    assert opened.time <= record.request_creation_time and record.end_time <= closed.time
+    assert (opened.tls_protocol, opened.tls_handshake_latency, opened.tls_verify_status) == ("-", -1.0, "-")
 
     [fixed] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=5)
     assert fixed.actions_executed == ["fixed-response"]
@@ -108,6 +123,16 @@ def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_serve
     assert moved.actions_executed == ["redirect"]
     assert moved.elb_status_code == 301
     assert moved.redirect_url == f"http://example.com:{port}/moved"  # (#{port} is kept by default)
+
+
+def _connections(emulator_server, collector: Collector, conn_trace_id: str) -> list[ConnectionRecord]:
+    """The connection's opened and closed records, once both were reported."""
+    def reported() -> list[ConnectionRecord] | None:
+        emulator_server.observations.flush()
+        found = collector.of(ConnectionRecord, conn_trace_id=conn_trace_id)
+        return sorted(found, key=lambda r: r.closed) if len(found) >= 2 else None
+
+    return wait_for(reported)
 
 
 def _head_size(response: requests.Response) -> int:
@@ -148,3 +173,31 @@ def test_alb_abandoned_request_is_460(elbv2, subnets, vpc_id, emulator_url, emul
         [record] = _requests(emulator_server, collector, 1, listener_arn=arn)
     assert (record.elb_status_code, record.target_status_code, record.sent_bytes) == (460, None, 0)
     assert record.forwarded_time > 0 and record.response_time == -1.0
+
+
+def test_alb_https_http2_request_and_connection(elbv2, acm, subnets, vpc_id, emulator_url, emulator_server,
+                                                collector):
+    ca = trustme.CA()
+    with HttpEcho() as backend:
+        lb = alb(elbv2, subnets)
+        tg = target_group(elbv2, vpc_id, "tg", [backend])
+        cert = import_certificate(acm, ca, HOST)
+        arn = listener(elbv2, lb, forward(tg), protocol="HTTPS", Certificates=[{"CertificateArn": cert}])
+        host, port = address(listener_url(emulator_url, arn))
+        with httpx.Client(http2=True, verify=client_context(ca), headers={"Host": HOST}, timeout=10) as client:
+            response = client.get(f"https://{host}:{port}/h2?q=1", extensions={"sni_hostname": HOST})
+        assert response.http_version == "HTTP/2" and response.status_code == 200
+
+    [record] = _requests(emulator_server, collector, 1, listener_arn=arn)
+    assert (record.type, record.protocol, record.method) == ("h2", "HTTP/2.0", "GET")
+    assert record.url == f"https://{HOST}:{port}/h2?q=1"
+    assert record.ssl_protocol in ("TLSv1.2", "TLSv1.3") and record.ssl_cipher not in ("", "-")
+    assert (record.domain_name, record.chosen_cert_arn) == (HOST, cert)
+    assert (record.elb_status_code, record.target_status_code, record.target_group_arn) == (200, 200, tg)
+    assert record.sent_bytes == len(response.content)  # (HTTP/2: the body's bytes; HPACK heads are not counted)
+    assert record.actions_executed == ["forward"] and record.matched_rule_priority == 0
+
+    opened, closed = _connections(emulator_server, collector, record.conn_trace_id)
+    assert (opened.tls_protocol, opened.tls_cipher) == (record.ssl_protocol, record.ssl_cipher)
+    assert 0 < opened.tls_handshake_latency < 5
+    assert opened.leaf_client_cert_subject == "-" and closed.closed

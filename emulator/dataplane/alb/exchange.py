@@ -10,7 +10,7 @@ from typing import Protocol
 
 from api_models.observations import RequestRecord
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
-from emulator.dataplane.alb.recording import Recording
+from emulator.dataplane.alb.recording import ConnectionFacts, Recording
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse
 from emulator.dataplane.selection.forward import Selection
@@ -101,9 +101,9 @@ class Exchange:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def observe(self, recording: Recording, conn_trace: str) -> None:
-        """Record this exchange (its head began on a connection whose traceability id is ``conn_trace``)."""
-        self.record, self.recording = recording.begin(self.request, conn_trace), recording
+    def observe(self, recording: Recording, connection: ConnectionFacts | None) -> None:
+        """Record this exchange (its head began on ``connection``)."""
+        self.record, self.recording = recording.begin(self.request, connection), recording
 
     def release(self) -> None:
         """The exchange is over (answered, failed, or abandoned by its client): report its record, and release

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import emulator.dataplane.alb.client_records as client_records
 from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener
 from emulator.dataplane.alb.alpn import AlpnSwitch, with_alpn
 from emulator.dataplane.alb.http1.connection import ClientConnection
-from emulator.dataplane.alb.recording import conn_trace_id
 from emulator.dataplane.alb.state import Client, ListenerState
 from emulator.dataplane.alb.upstream.http1 import UpstreamPool
 from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
@@ -43,7 +43,7 @@ class AlbListener:
 
     async def start(self) -> None:
         if self.state.protocol == "HTTPS":
-            self.tls = TlsTerminator()
+            self.tls = TlsTerminator(observed=self.collaborators.observer is not None)
             prepare = with_alpn(self.state.client_tls.prepare, self.state.http2)
             self.tls.configure(certificate_arns(self.config.listener), self.config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
@@ -65,31 +65,39 @@ class AlbListener:
         header lines it adds to every request. False, with the connection aborted, when the listener is at its
         connection cap (``connection_cap``), its security groups refuse the source (``admission``) or mTLS
         refuses it."""
+        state = self.state
+        recording = state.recording
         if len(self.clients) >= self.max_clients:
             if not self._refusing:
                 log.warning("listener %s is at its cap of %d client connections: resetting new ones",
                             self.config.listener.ListenerArn, self.max_clients)
             self._refusing = True
+            if recording is not None:
+                client_records.rejected(recording, transport)
             client.closing = True
             _abort(transport)
             return False
         self._refusing = False
         peer = transport.get_extra_info("peername") or ("", 0)
-        admission = self.state.admission
+        admission = state.admission
         if admission is not None and not admission.admits(peer[0]):  # the security groups refuse the source
+            if recording is not None:
+                client_records.rejected(recording, transport)
             client.closing = True
             _abort(transport)
             return False
         client.peer, client.peer_port = peer[0], peer[1]
-        if self.state.recording is not None:
-            client.conn_trace = conn_trace_id()
         self.clients.add(client)
-        headers = self.state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
+        headers = state.client_tls.headers(transport.get_extra_info("ssl_object")) if self.tls else []
         if headers is None:  # mTLS verify: the client certificate is revoked
+            if recording is not None:
+                client_records.opened(recording, transport, self.tls, state.client_tls.mode, client_records.REVOKED)
             client.closing = True
             _abort(transport)
             return False
         client.tls_headers = headers
+        if recording is not None:
+            client.observed = client_records.opened(recording, transport, self.tls, state.client_tls.mode)
         return True
 
     def update(self, config: ListenerConfig) -> None:

@@ -15,13 +15,24 @@ from __future__ import annotations
 
 from random import getrandbits
 from time import time
+from typing import Protocol
 
-from api_models.observations import Observer, RequestRecord
+from api_models.observations import ConnectionRecord, Observer, RequestRecord
 from emulator.dataplane.alb.heads import UpstreamRequest
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.selection.forward import Selection
+from emulator.dataplane.tls.termination import TlsSession
 
 ABANDONED = 460  # AWS: "the client closed the connection with the load balancer before the idle timeout"
+
+
+class ConnectionFacts(Protocol):
+    """What a request's record takes from its client connection (``client_records.Observed``)."""
+
+    @property
+    def record(self) -> ConnectionRecord: ...
+    @property
+    def session(self) -> TlsSession | None: ...
 
 
 def conn_trace_id() -> str:
@@ -44,11 +55,16 @@ class Recording:
         self.scheme = "https" if self.tls else "http"
         self.port = port
 
-    def begin(self, request: Request, conn_trace: str) -> RequestRecord:
-        """The request's head began (its first byte arrived): its record starts here."""
+    def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
+        """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
         record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
                                request.peer_port, time())
-        record.conn_trace_id = conn_trace
+        if connection is not None:
+            record.conn_trace_id = connection.record.conn_trace_id
+            session = connection.session
+            if session is not None:
+                record.ssl_cipher, record.ssl_protocol = session.cipher, session.protocol
+                record.domain_name, record.chosen_cert_arn = session.server_name, session.certificate_arn
         return record
 
     def describe(self, record: RequestRecord, request: Request, http10: bool, upgrade: bytes | None) -> None:

@@ -13,6 +13,7 @@ from emulator.dataplane.alb.auth.authenticate import Authenticate
 from emulator.dataplane.alb.auth.jwt_validation import JwtValidation
 from emulator.dataplane.alb.chain.order import Chain
 from emulator.dataplane.alb.chain.selection import may_set_cookies
+from emulator.dataplane.alb.client_records import Observed
 from emulator.dataplane.alb.headers.client_tls import ClientTls
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
 from emulator.dataplane.alb.headers.response import ResponsePolicy
@@ -81,7 +82,7 @@ class Client(Protocol):
     peer: str
     peer_port: int
     tls_headers: Headers
-    conn_trace: str  # its traceability id (observed listeners only; else "-")
+    observed: Observed | None  # its connection record and TLS session (observed listeners only)
 
     def close(self) -> None: ...
     def tick(self, now: float, idle_timeout: float) -> None: ...

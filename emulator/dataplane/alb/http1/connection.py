@@ -23,6 +23,7 @@ from typing import cast
 import httptools
 
 import emulator.dataplane.alb.upstream.http1 as http1_upstream
+from emulator.dataplane.alb.client_records import Observed
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.http1.framing import http1_response, response_head
@@ -92,7 +93,7 @@ class ClientConnection(asyncio.Protocol):
         self.created = self.last_active = self.upstream_active = self.loop.time()
         self.closing = False
         self.tls_headers: Headers = []  # mTLS / TLS-info headers for every request (client_tls)
-        self.conn_trace = "-"  # the connection's traceability id (set by ``admit`` when traffic is observed)
+        self.observed: Observed | None = None  # its connection record and TLS session (observed listeners)
 
     # -- transport events ----------------------------------------------------------------------
 
@@ -103,6 +104,8 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.listener.clients.discard(self)
+        if self.observed is not None:
+            self.observed.closed()
         for exchange in (self.active, *self.queue):
             if exchange is not None:
                 exchange.release()  # AWS logs 460: the client closed first
@@ -191,7 +194,7 @@ class ClientConnection(asyncio.Protocol):
         self.parsing = exchange = Exchange(request, self)
         recording = self.listener.state.recording
         if recording is not None:
-            exchange.observe(recording, self.conn_trace)
+            exchange.observe(recording, self.observed)
         self.headers, self.host = request.headers, ""  # (on_header fills them in)
         self.header_bytes = 0
         self.head_started = self.loop.time()

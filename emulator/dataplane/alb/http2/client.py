@@ -23,6 +23,7 @@ import h2.exceptions
 import h2.settings
 from hyperframe.frame import GoAwayFrame
 
+from emulator.dataplane.alb.client_records import Observed
 from emulator.dataplane.alb.heads import Headers
 from emulator.dataplane.alb.http2.stream import Stream
 from emulator.dataplane.alb.request import Request
@@ -61,7 +62,7 @@ class H2ClientConnection(asyncio.Protocol):
         self.streams: dict[int, Stream] = {}
         self.peer, self.peer_port = "", 0
         self.tls_headers: Headers = []
-        self.conn_trace = "-"  # the connection's traceability id (set by ``admit`` when traffic is observed)
+        self.observed: Observed | None = None  # its connection record and TLS session (observed listeners)
         self.requests = 0
         self.last_stream = 0
         self.going_away = False  # GOAWAY sent: finish the open streams, then close
@@ -82,6 +83,8 @@ class H2ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.listener.clients.discard(self)
+        if self.observed is not None:
+            self.observed.closed()
         for stream in list(self.streams.values()):
             stream.exchange.release()  # AWS logs 460: the client closed first
         self.streams.clear()

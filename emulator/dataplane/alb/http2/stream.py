@@ -18,6 +18,7 @@ import h2.exceptions
 
 import emulator.dataplane.alb.upstream.http1 as http1_upstream
 import emulator.dataplane.alb.upstream.http2 as h2_upstream
+from emulator.dataplane.alb.client_records import Observed
 from emulator.dataplane.alb.exchange import Exchange, Upstream
 from emulator.dataplane.alb.flow_control import send_within_window
 from emulator.dataplane.alb.headers.response import ResponsePolicy
@@ -41,7 +42,7 @@ class Connection(Protocol):
     tls_headers: Headers
     created: float
     closing: bool
-    conn_trace: str
+    observed: Observed | None
 
     def output_soon(self) -> None: ...
     def stream_closed(self, stream: Stream) -> None: ...
@@ -61,7 +62,7 @@ class Stream:
         self.exchange = exchange = Exchange(request, self)
         recording = conn.listener.state.recording
         if recording is not None:  # (HTTP/2: the head arrives whole, in one HEADERS frame and its CONTINUATIONs)
-            exchange.observe(recording, conn.conn_trace)
+            exchange.observe(recording, conn.observed)
         self.active: Exchange | None = exchange  # None once answered
         self.batch: bytearray | None = None  # target bytes gathered during one read (see ``send``)
         self.pending = bytearray()  # response bytes waiting for flow-control window
