@@ -3,7 +3,9 @@
 Paths: direct to a uvloop backend, through an ALB listener (three rules that do not match, so every request
 walks the rule table, then the default forward with X-Forwarded-* work), nginx and haproxy as reverse proxies
 and, with ``--baseline DIR``, the same ALB in a second emulator run from another checkout (e.g. main before a
-refactoring), started with the same flags. Every case runs ``--rounds`` times; within a round each path runs
+refactoring), started with the same flags; ``--baseline-env NAME=VALUE`` (repeatable) runs the baseline with
+those environment variables, from this checkout unless ``--baseline`` names another: e.g.
+``--baseline-env ELBV2_EMULATOR_OBSERVABILITY=off`` measures what recording traffic costs. Every case runs ``--rounds`` times; within a round each path runs
 once, one after the other (the two emulators swap places every other round), and the tables show medians.
 Cases:
   keepalive  wrk -t1 -c50: rps, p50, p99
@@ -24,7 +26,7 @@ The reference proxies are configured like the emulator (details in ``benchlib``'
   haproxy: timeout http-keep-alive 3600s: client connections kept like nginx's (and the emulator's).
 
     python scripts/bench_dataplane.py [--seconds 5] [--rounds 5] [--cases keepalive,newconn,latency,memory]
-                                      [--baseline DIR]
+                                      [--baseline DIR] [--baseline-env NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -108,13 +110,17 @@ def main() -> None:
     parser.add_argument("--cases", default="keepalive,newconn,latency,memory")
     parser.add_argument("--baseline", metavar="DIR", help="another checkout of this repository: its emulator "
                         "runs next to this tree's, every case against both")
+    parser.add_argument("--baseline-env", metavar="NAME=VALUE", action="append", default=[],
+                        help="an environment variable for the baseline emulator (repeatable); without "
+                        "--baseline, the baseline runs from this checkout")
     args = parser.parse_args()
+    baseline_env = dict(item.partition("=")[::2] for item in args.baseline_env)
     cases = args.cases.split(",")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     backend, backend_port = benchlib.http_backend()
-    emulators = benchlib.emulators(benchlib.checkout(args.baseline))
+    emulators = benchlib.emulators(benchlib.checkout(args.baseline), baseline_env)
     directory = benchlib.temp_dir()
     proxies: dict = {}
     fresh = {name: emulator.rss_mb() for name, emulator in emulators.items()}
@@ -126,7 +132,8 @@ def main() -> None:
         paths.update({name: ("127.0.0.1", p[1]) for name, p in proxies.items() if p is not None})
         paths["direct"] = ("127.0.0.1", backend_port)
         print(f"{args.rounds} rounds x {args.seconds:g} s per path; paths: {', '.join(paths)}"
-              + (f"; baseline = {emulators['baseline'].checkout}" if "baseline" in emulators else ""), flush=True)
+              + (f"; baseline = {emulators['baseline'].checkout}" if "baseline" in emulators else "")
+              + (f" with {' '.join(args.baseline_env)}" if args.baseline_env else ""), flush=True)
         middle: dict[str, dict[str, dict[str, float]]] = {}
         for case in ("keepalive", "newconn"):
             if case not in cases:

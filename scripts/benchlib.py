@@ -136,11 +136,12 @@ def start_emulator(port: int, *options: str, env: dict[str, str] | None = None,
 class Emulator:
     """``python -m emulator.cli serve`` (from ``checkout``) in its own process, driven through boto3."""
 
-    def __init__(self, *options: str, checkout: Path = ROOT) -> None:
+    def __init__(self, *options: str, checkout: Path = ROOT, env: dict[str, str] | None = None) -> None:
+        """``env``: variables added to this process's environment for the emulator's."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.checkout = checkout
-        self.process = start_emulator(port, *options, checkout=checkout)
+        self.process = start_emulator(port, *options, checkout=checkout, env={**os.environ, **(env or {})})
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
         self.elbv2 = boto3.client("elbv2", endpoint_url=self.url, region_name="us-east-1")
@@ -174,12 +175,15 @@ class Emulator:
         self.process.wait(10)
 
 
-def emulators(baseline: Path | None) -> dict[str, Emulator]:
-    """``emulator`` from this tree and, with ``--baseline``, ``baseline`` from that checkout: same flags."""
+def emulators(baseline: Path | None, baseline_env: dict[str, str] | None = None) -> dict[str, Emulator]:
+    """``emulator`` from this tree and, with ``--baseline``, ``baseline`` from that checkout: same flags. With
+    ``baseline_env`` (``--baseline-env``), ``baseline`` runs with those variables added to its environment,
+    from this tree unless ``--baseline`` names another (e.g. ELBV2_EMULATOR_OBSERVABILITY=off: the cost of
+    observability, side by side)."""
     started = {"emulator": Emulator()}
-    if baseline is not None:
+    if baseline is not None or baseline_env:
         try:
-            started["baseline"] = Emulator(checkout=baseline)
+            started["baseline"] = Emulator(checkout=baseline or ROOT, env=baseline_env)
         except Exception:
             started["emulator"].stop()
             raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ import pytest
 import requests
 import trustme
 
-from api_models.observations import ConnectionRecord, RequestRecord
-from tests.alb_support import address, alb, forward, listener, listener_url, target_group, wait_for
+from api_models.observations import ConnectionRecord, FlowRecord, RequestRecord
+from tests import nlb_support
+from tests.alb_support import address, alb, forward, free_port, listener, listener_url, target_group, wait_for
 from tests.alb_tls_support import import_certificate
-from tests.backends import HttpEcho
+from tests.backends import HttpEcho, TcpEcho, UdpEcho
 from tests.h2_support import HOST, client_context
 
 
@@ -201,3 +203,78 @@ def test_alb_https_http2_request_and_connection(elbv2, acm, subnets, vpc_id, emu
     assert (opened.tls_protocol, opened.tls_cipher) == (record.ssl_protocol, record.ssl_cipher)
     assert 0 < opened.tls_handshake_latency < 5
     assert opened.leaf_client_cert_subject == "-" and closed.closed
+
+
+def _flows(emulator_server, collector: Collector, count: int, **match: object) -> list[FlowRecord]:
+    def reported() -> list[FlowRecord] | None:
+        emulator_server.observations.flush()
+        found = collector.of(FlowRecord, **match)
+        return found if len(found) >= count else None
+
+    return wait_for(reported)
+
+
+def test_nlb_tls_flow(elbv2, acm, subnets, vpc_id, emulator_url, emulator_server, collector):
+    ca = trustme.CA()
+    with TcpEcho() as backend:
+        tg = nlb_support.target_group(elbv2, vpc_id, "tls-flow", ports=[backend.port])
+        cert = import_certificate(acm, ca, "a.example.com")
+        lb = nlb_support.nlb(elbv2, subnets)
+        arn = nlb_support.listener(elbv2, lb, tg, protocol="TLS", port=free_port(),
+                                   Certificates=[{"CertificateArn": cert}], AlpnPolicy=["HTTP2Preferred"])
+        nlb_support.wait_healthy(elbv2, tg)
+        host, port = nlb_support.listener_address(emulator_url, arn)
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        context.set_alpn_protocols(["h2"])
+        started = time.time()
+        with socket.create_connection((host, port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="a.example.com") as tls:
+            tls.sendall(b"hello")
+            assert tls.recv(100) == b"hello"
+            version, cipher = tls.version(), tls.cipher()[0]
+
+        [flow] = _flows(emulator_server, collector, 1, listener_arn=arn)
+    assert (flow.load_balancer_arn, flow.protocol, flow.client_ip, flow.listener_port) == (lb, "TLS", "127.0.0.1", port)
+    assert (flow.target_group_arn, flow.target_ip, flow.target_port) == (tg, "127.0.0.1", backend.port)
+    assert (flow.received_bytes, flow.sent_bytes) == (5, 5)
+    assert (flow.tls_protocol_version, flow.tls_cipher) == (version, cipher)
+    assert (flow.domain_name, flow.chosen_cert_arn, flow.alpn_fe_protocol) == ("a.example.com", cert, "h2")
+    assert 0 < flow.tls_handshake_time < 5
+    assert started <= flow.start_time <= flow.end_time <= time.time()
+    assert not (flow.client_reset or flow.target_reset or flow.elb_reset)
+
+
+def test_nlb_tcp_flow_without_targets_is_reset_by_the_lb(elbv2, subnets, vpc_id, emulator_url, emulator_server,
+                                                          collector):
+    tg = nlb_support.target_group(elbv2, vpc_id, "empty")
+    arn = nlb_support.listener(elbv2, nlb_support.nlb(elbv2, subnets), tg, port=free_port())
+    with socket.create_connection(nlb_support.listener_address(emulator_url, arn), timeout=5) as sock:
+        with pytest.raises(ConnectionResetError):
+            sock.recv(10)
+
+    [flow] = _flows(emulator_server, collector, 1, listener_arn=arn)
+    assert (flow.protocol, flow.elb_reset, flow.client_reset, flow.target_reset) == ("TCP", True, False, False)
+    assert (flow.target_ip, flow.received_bytes, flow.sent_bytes, flow.tls_cipher) == (None, 0, 0, "-")
+
+
+def test_nlb_udp_flow(elbv2, subnets, vpc_id, emulator_url, emulator_server, collector):
+    with TcpEcho() as health, UdpEcho(b"re:") as backend:
+        tg = nlb_support.target_group(elbv2, vpc_id, "udp-flow", protocol="UDP", ports=[backend.port],
+                                      HealthCheckProtocol="TCP", HealthCheckPort=str(health.port))
+        arn = nlb_support.listener(elbv2, nlb_support.nlb(elbv2, subnets), tg, protocol="UDP", port=free_port())
+        nlb_support.wait_healthy(elbv2, tg)
+        address_ = nlb_support.listener_address(emulator_url, arn)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(3)
+            sock.sendto(b"ping", address_)
+            assert sock.recvfrom(100)[0] == b"re:ping"
+            client_port = sock.getsockname()[1]
+        elbv2.delete_listener(ListenerArn=arn)  # (its flows end with it: reported at once, not after idling)
+        backend_port = backend.port
+
+        [flow] = _flows(emulator_server, collector, 1, listener_arn=arn)
+    assert (flow.protocol, flow.client_port, flow.target_port, flow.target_group_arn) == (
+        "UDP", client_port, backend_port, tg)
+    assert (flow.received_bytes, flow.sent_bytes) == (4, 7)
+    assert flow.end_time >= flow.start_time > 0

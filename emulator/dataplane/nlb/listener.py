@@ -16,8 +16,9 @@ from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, tr
 from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.nlb.idle import IdleSweeper
+from emulator.dataplane.nlb.recording import FlowRecording
 from emulator.dataplane.nlb.route import Route
-from emulator.dataplane.nlb.tcp import ClientLeg, TcpFlow
+from emulator.dataplane.nlb.tcp import ClientLeg, ObservedClientLeg, TcpFlow
 from emulator.dataplane.nlb.tls import configure_tls
 from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
@@ -42,6 +43,9 @@ class NlbListener:
         self.tcp_flows: set[TcpFlow] = set()
         self.udp_flows: dict[tuple, UdpFlow] = {}
         self.udp_transport: asyncio.DatagramTransport | None = None
+        observer = collaborators.observer  # flows are reported to it (None: nothing is recorded)
+        self.recording = (FlowRecording(observer, config.load_balancer.LoadBalancerArn, config.listener.ListenerArn,
+                                        config.listener.Port or 0) if observer is not None else None)
         # Each flow holds two descriptors (client and target sockets): TCP and UDP flows are capped apart.
         self.max_flows = max_client_connections()
         self._refusing = False  # at the cap (logged once each time it is reached)
@@ -63,10 +67,11 @@ class NlbListener:
         host, port = self.address
         sockets, self.bound = bind_listener(host, port, transports(self.config.listener.Protocol or "TCP"),
                                             self.config.may_remap, _BACKLOG)
+        leg = ClientLeg if self.recording is None else ObservedClientLeg
         try:
             for sock in sockets:
                 if sock.type == TCP:
-                    self._server = await loop.create_server(lambda: ClientLeg(self), sock=sock, ssl=tls,
+                    self._server = await loop.create_server(lambda: leg(self), sock=sock, ssl=tls,
                                                             backlog=_BACKLOG)
                 else:
                     self.udp_transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), sock=sock)
@@ -154,12 +159,14 @@ class NlbListener:
         return (tuple(certificate_arns(listener)), tuple(listener.AlpnPolicy or ()), listener.SslPolicy or "")
 
     async def _load_tls(self) -> ssl.SSLContext:
-        terminator = TlsTerminator()
+        terminator = TlsTerminator(observed=self.recording is not None)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, configure_tls, terminator, self.config.listener, self.collaborators.certificates)
         if not terminator.loaded:  # the engine reports the listener failed and retries it
             raise OSError(f"TLS listener {self.config.listener.ListenerArn}: no loadable certificate")
         self._tls = terminator
+        if self.recording is not None:
+            self.recording.tls = terminator
         return terminator.context
 
 

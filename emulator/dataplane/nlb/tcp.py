@@ -16,8 +16,10 @@ import ssl
 import struct
 from typing import Protocol, cast
 
+from api_models.observations import FlowRecord
 from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
+from emulator.dataplane.nlb.recording import FlowRecording
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.selection.group import Target
@@ -31,6 +33,7 @@ class TcpListener(Protocol):
     route: Route  # read when the flow starts: later updates leave the flow's target alone
     address: tuple[str, int]  # (ip, port) the listener is bound to: a PROXY header's destination
     tcp_flows: set[TcpFlow]  # the listener's open flows: a flow adds itself, and leaves when done
+    recording: FlowRecording | None  # where flows are reported (None: traffic is not observed)
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
     def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
@@ -145,8 +148,45 @@ class ClientLeg(Leg):
             self.transport.resume_reading()
 
 
+class ObservedLeg(Leg):
+    """The target leg of an observed flow: counts what the target sends, notes a reset by the target."""
+
+    __slots__ = ()
+
+    def data_received(self, data: bytes) -> None:
+        self.active = True
+        record = self.flow.record
+        if record is not None:
+            record.sent_bytes += len(data)
+        self.out.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        record = self.flow.record
+        if exc is not None and record is not None and not record.client_reset:
+            record.target_reset = True
+        super().connection_lost(exc)
+
+
+class ObservedClientLeg(ClientLeg):
+    """The client leg of an observed flow: counts what the client sends, notes a reset by the client."""
+
+    __slots__ = ()
+
+    def data_received(self, data: bytes) -> None:
+        record = self.flow.record
+        if record is not None:
+            record.received_bytes += len(data)
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        record = self.flow.record
+        if exc is not None and record is not None and not record.target_reset:
+            record.client_reset = True
+        super().connection_lost(exc)
+
+
 class TcpFlow:
-    __slots__ = ("listener", "client", "upstream", "target", "idle", "connecting", "done")
+    __slots__ = ("listener", "client", "upstream", "target", "idle", "connecting", "done", "record")
 
     def __init__(self, listener: TcpListener, client: ClientLeg) -> None:
         self.listener = listener
@@ -156,19 +196,29 @@ class TcpFlow:
         self.idle = 0  # idle sweeps without a byte either way (see idle.py)
         self.connecting: asyncio.Future | None = None
         self.done = False
+        self.record: FlowRecord | None = None  # (observed listeners only)
 
     def begin(self) -> None:
         """The client's connection is accepted: choose a target and connect to it."""
         transport = self.client.transport
         route, (peer_host, peer_port) = self.listener.route, transport.get_extra_info("peername")[:2]
+        recording = self.listener.recording
+        record = self.record = (recording.start("TCP", (peer_host, peer_port), transport)
+                                if recording is not None else None)
         admitted = self.listener.admit("tcp", peer_host, len(self.listener.tcp_flows))
         target = self.listener.choose(route, "TCP", (peer_host, peer_port)) if admitted else None
         if target is None:  # refused, at the cap, or no routable target (AWS does not serve it): RST at once
             self.done = True
             reset_transport(transport)
+            if record is not None and recording is not None:
+                record.elb_reset = True
+                self.record = None
+                recording.report(record)
             return
         transport.pause_reading()  # hold the client's bytes in the kernel until the target leg is up
         self.target = target
+        if record is not None and route.group is not None:
+            record.target_group_arn, record.target_ip, record.target_port = route.group.arn, target.host, target.port
         track(target, self)
         self.listener.tcp_flows.add(self)
         header = proxy_header((peer_host, peer_port), self.listener.address) if route.proxy_v2 else b""
@@ -176,7 +226,7 @@ class TcpFlow:
 
     async def _connect(self, target: Target, header: bytes, tls: ssl.SSLContext | None) -> None:
         # The target may speak first (before this coroutine resumes), so its leg knows its peer already.
-        upstream = self.upstream = Leg(self)
+        upstream = self.upstream = (Leg if self.record is None else ObservedLeg)(self)
         upstream.peer, upstream.out = self.client, self.client.transport
         self.client.peer = upstream  # the client leg may be throttled before it is connected(): see pause_writing
         loop = asyncio.get_running_loop()
@@ -193,6 +243,8 @@ class TcpFlow:
                 await loop.create_connection(lambda: upstream, target.host, target.port, ssl=tls)
         except (OSError, asyncio.TimeoutError):
             self.connecting = None
+            if self.record is not None:
+                self.record.target_reset = True  # (a refused SYN: the target's RST, passed on to the client)
             self.reset()  # the target refused or is unreachable: the client sees a reset
             return
         self.connecting = None
@@ -222,6 +274,9 @@ class TcpFlow:
                 leg.transport.close()
 
     def reset(self) -> None:
+        record = self.record
+        if record is not None and not (record.client_reset or record.target_reset):
+            record.elb_reset = True  # idle timeout, deregistration, the listener closing
         if self.connecting is not None:
             self.connecting.cancel()
         reset_transport(self.client.transport)
@@ -245,6 +300,10 @@ class TcpFlow:
 
     def _forget(self) -> None:
         self.done = True
+        record, recording = self.record, self.listener.recording
+        if record is not None and recording is not None:
+            self.record = None
+            recording.report(record)
         if self.target is not None:
             untrack(self.target, self)
         self.listener.tcp_flows.discard(self)

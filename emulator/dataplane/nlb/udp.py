@@ -14,8 +14,10 @@ import asyncio
 import socket
 from typing import Protocol
 
+from api_models.observations import FlowRecord
 from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
+from emulator.dataplane.nlb.recording import FlowRecording
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.selection.group import Target
@@ -31,13 +33,14 @@ class UdpFlowListener(Protocol):
     address: tuple[str, int]  # (ip, port) the listener is bound to: a PROXY header's destination
     udp_flows: dict[tuple, UdpFlow]  # open flows by client address; a flow leaves when reset
     udp_transport: asyncio.DatagramTransport | None  # the listener's socket: replies go out through it
+    recording: FlowRecording | None  # where flows are reported (None: traffic is not observed)
 
     def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
     def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
 
 
 class UdpFlow:
-    __slots__ = ("listener", "client", "target", "sock", "header", "idle", "loop")
+    __slots__ = ("listener", "client", "target", "sock", "header", "idle", "loop", "record")
 
     def __init__(self, listener: UdpFlowListener, client: tuple[str, int], target: Target, header: bytes) -> None:
         self.listener = listener
@@ -52,9 +55,12 @@ class UdpFlow:
         self.loop = asyncio.get_running_loop()
         self.loop.add_reader(self.sock.fileno(), self._replies)
         track(target, self)
+        self.record: FlowRecord | None = None  # (observed listeners: set by the listener's protocol)
 
     def send(self, data: bytes) -> None:
         self.idle = 0
+        if self.record is not None:
+            self.record.received_bytes += len(data)
         try:
             self.sock.send(self.header + data if self.header else data)
         except OSError:  # buffer full, or an ICMP refusal from an earlier datagram: dropped
@@ -73,6 +79,8 @@ class UdpFlow:
             self.idle = 0
             if transport is not None:
                 transport.sendto(data, client)
+                if self.record is not None:
+                    self.record.sent_bytes += len(data)
 
     def tick(self) -> bool:
         """One idle sweep: True once no datagram went either way for more than ``TICKS`` sweeps."""
@@ -86,6 +94,10 @@ class UdpFlow:
         self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
         untrack(self.target, self)
+        record, recording = self.record, self.listener.recording
+        if record is not None and recording is not None:  # (UDP has no resets: a flow just goes idle)
+            self.record = None
+            recording.report(record)
 
 
 class UdpListener(asyncio.DatagramProtocol):
@@ -118,6 +130,10 @@ class UdpListener(asyncio.DatagramProtocol):
         except OSError:
             return None
         listener.udp_flows[addr] = flow
+        recording = listener.recording
+        if recording is not None and route.group is not None:
+            record = flow.record = recording.start("UDP", client)
+            record.target_group_arn, record.target_ip, record.target_port = route.group.arn, target.host, target.port
         return flow
 
     def error_received(self, exc: Exception) -> None:
