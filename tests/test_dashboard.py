@@ -22,8 +22,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from emulator.server import EmulatorServer
-from tests.alb_support import forward, listener, listener_url, target_group, wait_for
-from tests.backends import HttpEcho
+from tests import nlb_support
+from tests.alb_support import forward, free_port, listener, listener_url, target_group, wait_for
+from tests.backends import HttpEcho, TcpEcho
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -174,3 +175,22 @@ def test_without_recording_the_page_says_so() -> None:
     finally:
         server.stop()
     assert snapshot["recording"] is False and snapshot["requests"] == [] and snapshot["flows"] == []
+
+
+def test_an_nlb_flow_is_listed_when_it_ends(emulator_url: str, elbv2: Any, subnets: list[str], vpc_id: str) -> None:
+    with TcpEcho() as backend:
+        lb_arn = nlb_support.nlb(elbv2, subnets, "tcp-proxy")
+        tg = nlb_support.target_group(elbv2, vpc_id, "echo", ports=[backend.port])
+        listener_arn = nlb_support.listener(elbv2, lb_arn, tg, port=free_port())
+        nlb_support.wait_healthy(elbv2, tg)  # checked once a listener forwards to it
+        with nlb_support.connect(nlb_support.listener_address(emulator_url, listener_arn)) as sock:
+            sock.sendall(b"hello")
+            assert nlb_support.recv_exactly(sock, 5) == b"hello"
+
+        def listed() -> dict[str, Any] | None:
+            flows = requests.get(f"{emulator_url}/_emulator/ui/api/snapshot", timeout=5).json()["flows"]
+            return next((flow for flow in flows if flow["listener"].startswith("tcp-proxy :")), None)
+
+        flow = wait_for(listed, timeout=PAGE_DEADLINE)
+    assert flow["protocol"] == "TCP" and flow["target"] == f"127.0.0.1:{backend.port}" and flow["targetGroup"] == "echo"
+    assert flow["receivedBytes"] == 5 and flow["sentBytes"] == 5
