@@ -24,6 +24,7 @@ from emulator.dns import DnsResponder
 from emulator.observability.console import RequestPrinter
 from emulator.observability.hub import ObservationHub
 from emulator.observability.metrics_setup import metrics_pipeline
+from emulator.observability.recent import RecentTraffic
 from emulator.observability.s3_delivery import S3LogDelivery
 from emulator.store import SqlitePersistence, Store, TargetHealthBoard
 from emulator.store.services_state import ServicesState
@@ -92,6 +93,9 @@ class EmulatorServer:
         if observability is None:
             observability = os.environ.get(OBSERVABILITY_ENV, "on") != "off"
         self.observations = ObservationHub() if observability else None
+        self.recent_traffic = RecentTraffic() if self.observations is not None else None  # the dashboard's feed
+        if self.observations is not None and self.recent_traffic is not None:
+            self.observations.subscribe(self.recent_traffic)
         if enforce_security_groups is None:
             enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
         timing = timing or Timing.named("fast")
@@ -127,7 +131,8 @@ class EmulatorServer:
             observer=self.observations,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins,
-                              prometheus=self.metrics.exporter if self.metrics is not None else None)
+                              prometheus=self.metrics.exporter if self.metrics is not None else None,
+                              feed=self.recent_traffic)
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))
@@ -156,7 +161,7 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         self._start_planes()
-        log.info("elbv2-emulator ready on %s", self.url)
+        log.info("elbv2-emulator ready on %s (dashboard: %s/_emulator/ui)", self.url, self.url)
         try:
             self._http.serve_forever()
         finally:

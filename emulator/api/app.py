@@ -15,6 +15,8 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
+from emulator.api.dashboard import register_dashboard_routes
+from emulator.api.dashboard_view import TrafficFeed
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
@@ -27,20 +29,23 @@ from emulator.protocol import XML_CONTENT_TYPE
 
 def create_app(
     services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None,
-    prometheus: PrometheusExporter | None = None,
+    prometheus: PrometheusExporter | None = None, feed: TrafficFeed | None = None,
 ) -> WsgiApp:
     """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes, behind the
-    browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them)."""
-    flask_app = _flask_app(services, dataplane)
+    browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them).
+    ``prometheus``: the metrics ``GET /_emulator/metrics`` serves; ``feed``: the recent traffic the dashboard
+    (``/_emulator/ui``) shows; None when they are not recorded."""
+    flask_app = _flask_app(services, dataplane, feed)
     register_metrics_routes(flask_app, prometheus)  # GET /_emulator/metrics
     front = Elbv2Front(flask_app, Elbv2Endpoint(services, dataplane))
     policy = OriginPolicy(api_host, origins or OriginSettings(), lambda name: name in dns_table(services.store))
     return OriginGuard(front, policy)
 
 
-def _flask_app(services: Services, dataplane: DataPlaneView) -> Flask:
+def _flask_app(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | None) -> Flask:
     app = Flask("elbv2-emulator")
     moto_app = DomainDispatcherApplication(create_backend_app)
+    register_dashboard_routes(app, services, dataplane, feed)
 
     @app.get("/_emulator/health")
     def health() -> Response:
