@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -154,7 +154,7 @@ def _crl(ca: trustme.CA, serial: int) -> bytes:
     """A CRL signed by ``ca`` that revokes ``serial``."""
     issuer = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
     key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
     crl = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject).last_update(now)
            .next_update(now + timedelta(days=1)).add_revoked_certificate(revoked).sign(key, hashes.SHA256()))

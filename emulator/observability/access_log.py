@@ -13,7 +13,7 @@ The small helpers here (times, the ``elb`` resource id, quoting) are shared by t
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from api_models.observations import RequestRecord
 
@@ -24,7 +24,7 @@ _ANSWERED_BY_LOAD_BALANCER = {"fixed-response", "redirect"}
 
 def iso_time(seconds: float) -> str:
     """``2018-07-02T22:23:00.186641Z``: ISO 8601, UTC, microseconds (AWS's ``time`` fields)."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def resource_id(load_balancer_arn: str) -> str:

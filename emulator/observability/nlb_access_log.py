@@ -17,7 +17,7 @@ logs"). ``format_flow`` also renders TCP and UDP flows in the same shape (type `
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from api_models.observations import FlowRecord
 from emulator.observability.access_log import NOT_APPLICABLE, plain, resource_id
@@ -27,7 +27,7 @@ LOG_VERSION = "2.0"
 
 def _second_time(seconds: float) -> str:
     """``2018-12-20T02:59:40``: the NLB log's time format (no fraction, no zone letter)."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _milliseconds(seconds: float) -> str:

@@ -31,7 +31,7 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from api_models.identifiers import arn_region_account
@@ -83,8 +83,8 @@ class _Window:
 
 def _log_key(kind: LogKind, load_balancer_arn: str, destination: Destination, end: float) -> str:
     region, account = arn_region_account(load_balancer_arn)
-    end_time = datetime.fromtimestamp(end, timezone.utc)
-    delivered = datetime.fromtimestamp(time.time(), timezone.utc)
+    end_time = datetime.fromtimestamp(end, UTC)
+    delivered = datetime.fromtimestamp(time.time(), UTC)
     parts = [kind.file_prefix + account, "elasticloadbalancing", region,
              resource_id(load_balancer_arn).replace("/", "."), end_time.strftime("%Y%m%dT%H%MZ")]
     if kind.with_address:
