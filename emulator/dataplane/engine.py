@@ -195,6 +195,12 @@ class DataPlane:
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
         desired = listener_configs(snapshot, self.target_groups, self._listen_host, views, web_acls)
+        forwarding: dict[str, set[str]] = {}  # target group -> the load balancers whose listeners forward to it
+        for config in desired.values():
+            for group_arn in config.target_groups:
+                forwarding.setdefault(group_arn, set()).add(config.load_balancer.LoadBalancerArn)
+        for group_arn, runtime in self.target_groups.items():
+            runtime.load_balancer_arns = tuple(sorted(forwarding.get(group_arn, ())))
         # Before listeners see new targets: mark them initial and (fast timing) run their first check.
         await self._health.sync(self.target_groups, {arn: c for c in desired.values() for arn in c.target_groups})
         for arn in [arn for arn in self._running if arn not in desired]:

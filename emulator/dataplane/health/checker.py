@@ -30,10 +30,12 @@ import asyncio
 import functools
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from api_models.observations import HealthCheckRecord
 from emulator.dataplane.health.grpc_probe import start_grpc_probe
 from emulator.dataplane.health.plan import CheckPlan
 from emulator.dataplane.health.probes import http_request, start_probe
@@ -61,7 +63,7 @@ class _Check:
 
     __slots__ = (
         "runtime", "plan", "target", "state", "enabled", "timer", "in_flight", "finished", "first", "request",
-        "request_for", "nlb_authority", "drain_timer",
+        "request_for", "nlb_authority", "drain_timer", "launched",
     )
 
     def __init__(
@@ -82,6 +84,7 @@ class _Check:
         self.first: asyncio.Future[None] | None = None  # resolved when the first check (fast timing) reports
         self.request = b""  # the GET, rebuilt only when path, host or port change
         self.request_for: tuple[str, str] | None = None  # (path, Host) it was built for
+        self.launched = 0.0  # time.time() when the probe in flight started
         self.nlb_authority = ""  # Host of an NLB's HTTP check: the NLB's address and listener port
         self.drain_timer: asyncio.TimerHandle | None = None  # ends an NLB target's unhealthy.draining
 
@@ -102,6 +105,7 @@ class HealthChecker:
         self._board = collaborators.health
         self._instance_address = collaborators.instance_address
         self._reset_flows = reset_flows
+        self._observer = collaborators.observer  # each probe's verdict (health check logs)
         self._checks: dict[TargetKey, _Check] = {}
         self._plans: dict[str, CheckPlan] = {}  # group ARN -> the plan of its current config
 
@@ -209,6 +213,7 @@ class HealthChecker:
         plan, target = check.plan, check.target
         port = target.port if plan.port is None else plan.port
         check.in_flight = True
+        check.launched = time.time()
         try:
             if plan.kind == "grpc":
                 start_grpc_probe(target.host, port, plan.path, plan.codes, plan.timeout, plan.tls, check.finished)
@@ -232,6 +237,8 @@ class HealthChecker:
     def _finished(self, check: _Check, result: CheckResult) -> None:
         check.in_flight = False
         if self._checks.get(check.target.key) is check:
+            if self._observer is not None:
+                self._observer.health_check(_probe_record(check, result))
             self._record(check, result)
         if check.first is not None and not check.first.done():
             check.first.set_result(None)
@@ -283,3 +290,29 @@ class HealthChecker:
         if self._checks.get(check.target.key) is check and check.state.end_unhealthy_draining():
             self._board.set(check.target.key, check.state.status)
             self._reset_flows(check.target)
+
+
+_MISMATCHED_CODE = re.compile(r"\[(\d+)\]")
+
+
+def _probe_record(check: _Check, result: CheckResult) -> HealthCheckRecord:
+    """One probe as AWS's health check logs show it ("Health check logs for your Application Load Balancer").
+    The status code is known for a mismatch (its reason names it) and for a pass against a one-code matcher
+    (the code it must have been); otherwise it is not logged."""
+    plan, target, now = check.plan, check.target, time.time()
+    status: int | None = None
+    if plan.kind != "tcp":
+        if result is None and len(plan.codes) == 1:
+            status = next(iter(plan.codes))
+        elif result is not None and result.reason == "Target.ResponseCodeMismatch":
+            found = _MISMATCHED_CODE.search(result.description or "")
+            status = int(found.group(1)) if found else None
+    group = check.runtime.group
+    timed_out = result is not None and result.reason == "Target.Timeout"
+    protocol = group.HealthCheckProtocol or ("TCP" if plan.nlb else "HTTP")
+    return HealthCheckRecord(
+        target_group_arn=group.TargetGroupArn, load_balancer_arns=check.runtime.load_balancer_arns,
+        target_id=target.id, target_ip=target.host, target_port=target.port if plan.port is None else plan.port,
+        protocol="gRPC" if plan.kind == "grpc" else protocol, time=now,
+        latency=-1.0 if timed_out else now - check.launched, status_code=status, healthy=result is None,
+        reason="-" if result is None else (result.reason or "-"))

@@ -37,6 +37,7 @@ class TargetGroupRuntime:
         self.tls = group.Protocol in ("HTTPS", "TLS")
         self.http2 = group.ProtocolVersion in ("HTTP2", "GRPC")  # ALB sends HTTP/2 to its targets
         self.invokes_lambda = group.TargetType == "lambda"
+        self.load_balancer_arns: tuple[str, ...] = ()  # whose listeners forward here (set by the reconciler)
         self.settings = TargetGroupSettings.of(group.attributes)  # recomputed by ``update`` only
         self.targets: dict[TargetKey, Target] = {}
         self.routable: list[Target] = []  # what new requests/flows may go to; rebuilt by refresh_routable()
