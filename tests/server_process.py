@@ -26,12 +26,13 @@ def api_ready(url: str) -> bool:
 
 @contextmanager
 def emulator_process(*options: str, port: int | None = None, env: dict[str, str] | None = None,
-                     preexec_fn: Callable[[], None] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+                     preexec_fn: Callable[[], None] | None = None,
+                     stdout: int = subprocess.DEVNULL) -> Iterator[tuple[str, subprocess.Popen]]:
     """(API URL, process) of ``elbv2-emulator serve`` with ``options``, ready; killed with SIGKILL afterwards
-    (durability must never depend on a clean shutdown)."""
+    (durability must never depend on a clean shutdown). ``stdout=subprocess.PIPE``: read what it prints (text)."""
     port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), *options],
-                               env=env, preexec_fn=preexec_fn, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env=env, preexec_fn=preexec_fn, stdout=stdout, stderr=subprocess.DEVNULL, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: api_ready(url) or process.poll() is not None, timeout=30)

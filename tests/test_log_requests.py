@@ -6,7 +6,6 @@ from __future__ import annotations
 import queue
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,33 +14,24 @@ from contextlib import contextmanager
 import boto3
 import requests
 
-from tests.alb_support import alb, free_port, listener, listener_url, wait_for
+from tests.alb_support import alb, free_port, listener, listener_url
 from tests.backends import TcpEcho
 from tests.conftest import REGION
 from tests.nlb_support import listener as nlb_listener
 from tests.nlb_support import listener_address, nlb, wait_healthy
 from tests.nlb_support import target_group as nlb_target_group
 from tests.s3_logs_support import ALB_ACCESS_LOG_COLUMNS, ALB_ACCESS_LOG_REGEX, parse
-from tests.server_process import api_ready
+from tests.server_process import emulator_process
 
 
 @contextmanager
 def _printing_emulator() -> Iterator[tuple[str, queue.Queue[str]]]:
     """(API URL, the lines it prints on stdout) of ``serve --log-requests``."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--log-requests"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout], daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: api_ready(url) or process.poll() is not None, timeout=30)
-        assert process.poll() is None, "the emulator exited at start"
+    with emulator_process("--log-requests", stdout=subprocess.PIPE) as (url, process):
+        lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in process.stdout], daemon=True).start()
         yield url, lines
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def _next_line(lines: queue.Queue[str], containing: str, timeout: float = 5.0) -> str:
