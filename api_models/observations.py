@@ -13,6 +13,13 @@ consumers need nothing from the data plane:
   ``ConnectionRecord``;
 - health-check logs ("Health check logs for your Application Load Balancer"): ``HealthCheckRecord``.
 
+ALB requests are counted, and only some are handed over as records. Every request adds to its listener's
+``ListenerCounters`` on the loop (CloudWatch's ALB metrics and the dashboard's rates are derived from those
+totals); its ``RequestRecord`` is handed to the observer when something needs each request (the load
+balancer's access logs are on, or ``Observer.every_request``), else at a bounded rate (the dashboard's recent
+requests). At tens of thousands of requests a second, a Python object per request for another thread to
+read would cost the data plane a third of its throughput; counting costs it a few percent.
+
 Times are wall-clock seconds (``time.time()``); a duration AWS logs as ``-1`` is ``-1.0`` here, a field it
 logs as ``-`` is ``None`` or the empty string. The observer is called on the data plane's event loop, so it
 must return at once: implementations queue what they get and do their work elsewhere.
@@ -44,7 +51,9 @@ class RequestRecord:
     chosen_cert_arn: str = "-"
     trace_id: str = "-"  # the X-Amzn-Trace-Id the target received ("Root=...")
     matched_rule_priority: int | None = None  # 0 for the default rule; None when no rule was evaluated
-    actions_executed: list[str] = field(default_factory=list)  # AWS's names: waf, authenticate, forward, ...
+    # AWS's names (waf, authenticate, forward, ...), comma-separated as logged: a string, so that a record holds
+    # no container (one less object per request for the garbage collector to track)
+    actions_executed: str = ""
     redirect_url: str = "-"
     error_reason: str = "-"  # AWS's error-reason codes, e.g. TargetConnectionErrorCode, LambdaInvalidResponse
     classification: str = "-"  # desync mitigation: Acceptable | Ambiguous | Severe ("-" when compliant)
@@ -60,6 +69,13 @@ class RequestRecord:
     received_bytes: int = 0  # request bytes from the client (head and body)
     sent_bytes: int = 0  # response bytes to the client (head and body)
     conn_trace_id: str = "-"  # the client connection's id, shared with its ConnectionRecord
+    # False: the request is only counted (``ListenerCounters``); its record is not handed over, so the fields
+    # only logs show (request line, user agent) are not filled in.
+    wanted: bool = True
+
+    def executed(self, action: str) -> None:
+        """``action`` ran: added to ``actions_executed``."""
+        self.actions_executed = f"{self.actions_executed},{action}" if self.actions_executed else action
 
 
 @dataclass(slots=True, eq=False)
@@ -132,8 +148,47 @@ class HealthCheckRecord:
     reason: str = "-"  # the reason code of a failed probe, e.g. Target.Timeout, Target.ResponseCodeMismatch
 
 
+NO_GROUP = "-"  # the target group of a request no target group was chosen for (as access logs show it)
+
+
+@dataclass(slots=True, eq=False)
+class GroupCounters:
+    """Running totals of one listener's requests that ended with one target group (or ``NO_GROUP``).
+
+    Written only on the data plane's loop, as each request ends; read on the observer's thread. Totals only
+    grow, so a reader takes differences between two reads. ``response_times`` (seconds from forwarding to the
+    target's response head, one per answered forward) is handed over by replacing the list: the reader takes
+    the list it replaced at its previous read, when no append to it can still be under way."""
+
+    requests: int = 0
+    target_statuses: dict[int, int] = field(default_factory=dict)  # the target's status code -> requests
+    elb_statuses: dict[int, int] = field(default_factory=dict)  # the load balancer's own answers, by code
+    fixed_responses: int = 0  # requests a fixed-response action answered
+    redirects: int = 0  # requests a redirect action answered
+    processed_bytes: int = 0  # request and response bytes, heads included
+    response_times: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class ListenerCounters:
+    """The running totals of one ALB listener's requests (see ``GroupCounters`` for who writes and reads)."""
+
+    load_balancer_arn: str
+    listener_arn: str
+    groups: dict[str, GroupCounters] = field(default_factory=dict)  # target group ARN (or NO_GROUP) ->
+    rule_matches: dict[int, int] = field(default_factory=dict)  # matched rule's priority (0: default) -> requests
+
+
 class Observer(Protocol):
     """Where the data planes report traffic; called on their event loop, so every method returns at once."""
+
+    # True when every ALB request's record is wanted (e.g. a console printing each), not only those of load
+    # balancers with access logs on.
+    every_request: bool
+
+    def counters(self, load_balancer_arn: str, listener_arn: str) -> ListenerCounters:
+        """The listener's totals: the same object for the same listener, across its configuration changes."""
+        ...
 
     def request(self, record: RequestRecord) -> None: ...
 

@@ -107,7 +107,7 @@ class EmulatorServer:
         if self.observations is not None:  # access, connection and health check logs (README "Access logs")
             self.observations.subscribe(S3LogDelivery(self.services.store, self.services.timing))
             if log_requests:
-                self.observations.subscribe(RequestPrinter())
+                self.observations.subscribe(RequestPrinter(), every_request=True)
         self.metrics = None if self.observations is None else metrics_pipeline(
             self.services.store, self.services.health, self.services.timing)
         if self.observations is not None and self.metrics is not None:

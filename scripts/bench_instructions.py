@@ -12,7 +12,11 @@ Cases:
   newconn    GET with "Connection: close", a new client connection each
 
     python scripts/bench_instructions.py [--requests 300] [--cases keepalive,newconn] [--baseline DIR]
-                                         [--top 15]
+                                         [--baseline-env NAME=VALUE ...] [--top 15]
+
+``--baseline-env NAME=VALUE`` (repeatable, as in bench_dataplane.py) counts the baseline with those environment
+variables, from this checkout unless ``--baseline`` names another: ``--baseline-env
+ELBV2_EMULATOR_OBSERVABILITY=off`` counts what recording traffic costs per request.
 
 ``--top N`` also prints the N C functions (CPython's, llhttp's, uvloop's) whose instruction counts differ
 most between the two, per request. Needs valgrind (Debian: ``apt-get install valgrind``). Each emulator takes
@@ -59,10 +63,12 @@ def _client(host: str, port: int, close: bool) -> Callable[[], None]:
     return one
 
 
-def _count(checkout: Path, case: str, requests: int, backend_port: int, directory: str) -> tuple[int, Path]:
-    """Instructions per request of ``case`` for the emulator from ``checkout``, and callgrind's output file."""
-    out = Path(directory) / f"callgrind.{checkout.name}.{case}"
-    emulator = benchlib.Emulator(checkout=checkout, startup_seconds=600, wrapper=(
+def _count(name: str, checkout: Path, env: dict[str, str], case: str, requests: int, backend_port: int,
+           directory: str) -> tuple[int, Path]:
+    """Instructions per request of ``case`` for the emulator from ``checkout`` run with ``env`` added to its
+    environment, and callgrind's output file."""
+    out = Path(directory) / f"callgrind.{name}.{case}"
+    emulator = benchlib.Emulator(checkout=checkout, env=env, startup_seconds=600, wrapper=(
         "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"))
     try:
         host, port = bench_dataplane._alb(emulator, backend_port)
@@ -99,20 +105,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--cases", default="keepalive,newconn")
     parser.add_argument("--baseline", help="another checkout of this repository, counted the same way")
+    parser.add_argument("--baseline-env", metavar="NAME=VALUE", action="append", default=[],
+                        help="run the baseline with this environment variable (repeatable)")
     parser.add_argument("--top", type=int, default=0)
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
-    checkouts = {"emulator": benchlib.ROOT}
+    checkouts: dict[str, tuple[Path, dict[str, str]]] = {"emulator": (benchlib.ROOT, {})}
     baseline = benchlib.checkout(args.baseline)
-    if baseline is not None:
-        checkouts["baseline"] = baseline
+    baseline_env = dict(pair.split("=", 1) for pair in args.baseline_env)
+    if baseline is not None or baseline_env:
+        checkouts["baseline"] = (baseline or benchlib.ROOT, baseline_env)
     backend, backend_port = benchlib.http_backend()
     try:
         with tempfile.TemporaryDirectory() as directory:
             for case in args.cases.split(","):
-                counts = {name: _count(root, case, args.requests, backend_port, directory)
-                          for name, root in checkouts.items()}
+                counts = {name: _count(name, root, env, case, args.requests, backend_port, directory)
+                          for name, (root, env) in checkouts.items()}
                 print(f"{case}: user-space instructions per request ({args.requests} requests, callgrind)")
                 for name, (count, _) in counts.items():
                     print(f"  {name:<10} {count:>9,}")

@@ -18,6 +18,7 @@ import requests
 import trustme
 
 from api_models.observations import ConnectionRecord, FlowRecord, RequestRecord
+from emulator.observability.hub import Batch
 from tests import nlb_support
 from tests.alb_support import address, alb, forward, free_port, listener, listener_url, target_group, wait_for
 from tests.alb_tls_support import import_certificate
@@ -32,9 +33,9 @@ class Collector:
         self.records: list[object] = []
         self.lock = threading.Lock()
 
-    def take(self, record: object) -> None:
+    def take(self, batch: Batch) -> None:
         with self.lock:
-            self.records.append(record)
+            self.records += [*batch.requests, *batch.flows, *batch.connections, *batch.health_checks]
 
     def tick(self, now: float) -> None:
         pass
@@ -97,7 +98,7 @@ def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_serve
     assert record.client_port > 0
     assert (record.method, record.url, record.protocol) == ("GET", f"http://{host}:{port}/hello?x=1", "HTTP/1.1")
     assert record.user_agent == "capture-test"
-    assert record.actions_executed == ["forward"]
+    assert record.actions_executed == "forward"
     assert (record.target_group_arn, record.target_ip, record.target_port) == (tg, backend.host, backend.port)
     assert record.trace_id == trace
     assert (record.elb_status_code, record.target_status_code) == (200, 200)
@@ -117,12 +118,12 @@ def test_alb_http1_requests(elbv2, subnets, vpc_id, emulator_url, emulator_serve
     assert (opened.tls_protocol, opened.tls_handshake_latency, opened.tls_verify_status) == ("-", -1.0, "-")
 
     [fixed] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=5)
-    assert fixed.actions_executed == ["fixed-response"]
+    assert fixed.actions_executed == "fixed-response"
     assert (fixed.elb_status_code, fixed.target_status_code, fixed.target_ip) == (418, None, None)
     assert (fixed.target_group_arn, fixed.forwarded_time, fixed.response_time) == ("-", -1.0, -1.0)
 
     [moved] = _requests(emulator_server, collector, 1, listener_arn=arn, matched_rule_priority=7)
-    assert moved.actions_executed == ["redirect"]
+    assert moved.actions_executed == "redirect"
     assert moved.elb_status_code == 301
     assert moved.redirect_url == f"http://example.com:{port}/moved"  # (#{port} is kept by default)
 
@@ -155,7 +156,7 @@ def test_alb_dead_target_502(elbv2, subnets, vpc_id, emulator_url, emulator_serv
         assert requests.get(f"{url}/gone").status_code == 502
 
     [record] = _requests(emulator_server, collector, 1, listener_arn=arn)
-    assert record.actions_executed == ["forward"]
+    assert record.actions_executed == "forward"
     assert (record.elb_status_code, record.target_status_code) == (502, None)
     assert (record.target_ip, record.target_port, record.target_group_arn) == (backend.host, backend.port, tg)
     assert record.forwarded_time == -1.0  # the request never reached the target
@@ -197,7 +198,7 @@ def test_alb_https_http2_request_and_connection(elbv2, acm, subnets, vpc_id, emu
     assert (record.domain_name, record.chosen_cert_arn) == (HOST, cert)
     assert (record.elb_status_code, record.target_status_code, record.target_group_arn) == (200, 200, tg)
     assert record.sent_bytes == len(response.content)  # (HTTP/2: the body's bytes; HPACK heads are not counted)
-    assert record.actions_executed == ["forward"] and record.matched_rule_priority == 0
+    assert record.actions_executed == "forward" and record.matched_rule_priority == 0
 
     opened, closed = _connections(emulator_server, collector, record.conn_trace_id)
     assert (opened.tls_protocol, opened.tls_cipher) == (record.ssl_protocol, record.ssl_cipher)

@@ -120,7 +120,7 @@ def request_row(record: RequestRecord, labels: dict[str, str], group_names: dict
         "request": f"{record.method} {_path(record.url)}",
         "protocol": record.protocol,
         "rule": _rule_text(record),
-        "actions": ", ".join(record.actions_executed) or "–",
+        "actions": record.actions_executed.replace(",", ", ") or "–",
         "targetGroup": (group_names.get(record.target_group_arn, _arn_name(record.target_group_arn))
                         if record.target_group_arn != "-" else "–"),
         "target": _address(record.target_ip, record.target_port),

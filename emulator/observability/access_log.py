@@ -71,7 +71,7 @@ def _processing_times(record: RequestRecord) -> tuple[str, str, str]:
         if record.response_time >= 0:
             return request, duration(record.response_time - record.forwarded_time), duration(0.0)
         return request, "-1", "-1"
-    if _ANSWERED_BY_LOAD_BALANCER.intersection(record.actions_executed) and record.end_time >= 0:
+    if _ANSWERED_BY_LOAD_BALANCER.intersection(record.actions_executed.split(",")) and record.end_time >= 0:
         return duration(record.end_time - record.request_creation_time), duration(0.0), duration(0.0)
     return "-1", "-1", "-1"
 
@@ -112,7 +112,7 @@ def format_request(record: RequestRecord) -> str:
         quoted(record.chosen_cert_arn),
         priority,
         iso_time(record.request_creation_time),
-        quoted(",".join(record.actions_executed)),
+        quoted(record.actions_executed),
         quoted(record.redirect_url),
         quoted(record.error_reason),
         quoted(target),

@@ -11,9 +11,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from api_models.observations import FlowRecord, RequestRecord
 from emulator.observability.access_log import format_request
-from emulator.observability.hub import Record
+from emulator.observability.hub import Batch
 from emulator.observability.nlb_access_log import format_flow
 
 
@@ -23,19 +22,18 @@ class RequestPrinter:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
-    def take(self, record: Record) -> None:
-        if isinstance(record, RequestRecord):
-            self._write(format_request(record))
-        elif isinstance(record, FlowRecord):
-            self._write(format_flow(record))
+    def take(self, batch: Batch) -> None:
+        lines = [format_request(record) for record in batch.requests] + [format_flow(flow) for flow in batch.flows]
+        if lines:
+            self._write("\n".join(lines))
 
     def tick(self, now: float) -> None:
-        """Nothing is buffered: each line was written when its record arrived."""
+        """Nothing is buffered: each batch's lines were written when it arrived."""
 
     def flush(self) -> None:
         (self._stream or sys.stdout).flush()
 
-    def _write(self, line: str) -> None:
-        stream = self._stream or sys.stdout  # looked up per line: tests and tools may swap sys.stdout
-        stream.write(line + "\n")
+    def _write(self, lines: str) -> None:
+        stream = self._stream or sys.stdout  # looked up per batch: tests and tools may swap sys.stdout
+        stream.write(lines + "\n")
         stream.flush()

@@ -2,9 +2,16 @@
 consumers on the hub's own thread, so nothing a consumer does (formatting, gzip, moto calls) runs on the
 data plane's loop.
 
-A consumer subscribes to the record kinds it wants (``Consumer``); ``flush`` hands over everything queued
-so far and then asks each consumer to deliver what it buffers (shutdown, and tests that read S3 or
-CloudWatch at once).
+The hub hands consumers a ``Batch`` (everything queued since the last drain, one list per record kind, and the
+ALB listeners' running totals, ``ListenerCounters``), so a consumer's per-record work is a tight loop over one
+kind. It drains every ``DRAIN_SECONDS``, and sooner when
+``WAKE_AT`` requests or flows are queued: records then die young. That matters for the data plane's speed
+more than anything a consumer does. CPython's cyclic garbage collector starts a collection once 700 more
+container objects are alive than at the last one; the data plane's hot path otherwise leaves none alive, so
+queued records would be what makes it collect, promote them and, every few seconds, walk the whole heap.
+
+``flush`` hands over everything queued so far and then asks each consumer to deliver what it buffers
+(shutdown, and tests that read S3 or CloudWatch at once).
 """
 
 from __future__ import annotations
@@ -13,53 +20,88 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, RequestRecord
+from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, ListenerCounters, RequestRecord
 
 log = logging.getLogger("elbv2_emulator.observability")
 
-Record = RequestRecord | FlowRecord | ConnectionRecord | HealthCheckRecord
 DRAIN_SECONDS = 0.05  # how often the hub hands queued records to the consumers
+WAKE_AT = 256  # queued requests (or flows) that wake the hub before DRAIN_SECONDS: well under the GC's 700
+
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class Batch:
+    """The records of one drain, oldest first within each kind."""
+
+    requests: list[RequestRecord]
+    flows: list[FlowRecord]
+    connections: list[ConnectionRecord]
+    health_checks: list[HealthCheckRecord]
+    counters: list[ListenerCounters]  # every ALB listener's totals so far (they only grow)
 
 
 class Consumer(Protocol):
     """What the hub feeds; ``take`` and ``tick`` run on the hub's thread, one call at a time."""
 
-    def take(self, record: Record) -> None: ...  # one record (the consumer ignores kinds it does not want)
+    def take(self, batch: Batch) -> None: ...  # the records of one drain (a consumer reads the kinds it wants)
     def tick(self, now: float) -> None: ...  # called after every drain: deliver what is due
     def flush(self) -> None: ...  # deliver everything buffered now (shutdown, ``ObservationHub.flush``)
 
 
 class ObservationHub:
-    """An ``api_models.observations.Observer``: the data plane's side appends to a deque (thread-safe and
-    O(1), no lock on the loop); the hub's thread drains it."""
+    """An ``api_models.observations.Observer``: the data plane's side appends to a deque per kind (thread-safe
+    and O(1), no lock on the loop); the hub's thread drains them."""
 
     def __init__(self) -> None:
         self.consumers: list[Consumer] = []
-        self._queue: deque[Record] = deque()
-        self._stop = threading.Event()
+        self.every_request = False  # set by ``subscribe(..., every_request=True)``, before traffic starts
+        self._counters: dict[str, ListenerCounters] = {}  # by listener ARN
+        self._requests: deque[RequestRecord] = deque()
+        self._flows: deque[FlowRecord] = deque()
+        self._connections: deque[ConnectionRecord] = deque()
+        self._health_checks: deque[HealthCheckRecord] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
         self._lock = threading.Lock()  # one drain at a time (the hub's thread, or ``flush`` from another)
         self._thread: threading.Thread | None = None
 
     # -- the Observer protocol (the data plane's loop) --------------------------------------------------------
 
+    def counters(self, load_balancer_arn: str, listener_arn: str) -> ListenerCounters:
+        found = self._counters.get(listener_arn)
+        if found is None:
+            found = self._counters[listener_arn] = ListenerCounters(load_balancer_arn, listener_arn)
+        return found
+
     def request(self, record: RequestRecord) -> None:
-        self._queue.append(record)
+        queue = self._requests
+        queue.append(record)
+        if len(queue) == WAKE_AT:
+            self._wake.set()
 
     def flow(self, record: FlowRecord) -> None:
-        self._queue.append(record)
+        queue = self._flows
+        queue.append(record)
+        if len(queue) == WAKE_AT:
+            self._wake.set()
 
     def connection(self, record: ConnectionRecord) -> None:
-        self._queue.append(record)
+        self._connections.append(record)
 
     def health_check(self, record: HealthCheckRecord) -> None:
-        self._queue.append(record)
+        self._health_checks.append(record)
 
     # -- the hub's side ---------------------------------------------------------------------------------------
 
-    def subscribe(self, consumer: Consumer) -> None:
+    def subscribe(self, consumer: Consumer, every_request: bool = False) -> None:
+        """``every_request``: the consumer needs every ALB request's record (not only those of load balancers
+        with access logs on); subscribe it before listeners start."""
         self.consumers.append(consumer)
+        self.every_request = self.every_request or every_request
 
     def unsubscribe(self, consumer: Consumer) -> None:
         """Stop feeding ``consumer`` (a test's collector, once the test is over)."""
@@ -72,7 +114,8 @@ class ObservationHub:
 
     def stop(self) -> None:
         """Stop the thread, after delivering everything (AWS writes access logs at shutdown too)."""
-        self._stop.set()
+        self._stopping = True
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(5)
         self.flush()
@@ -87,7 +130,9 @@ class ObservationHub:
                     log.exception("observability consumer %r failed to flush", consumer)
 
     def _run(self) -> None:
-        while not self._stop.wait(DRAIN_SECONDS):
+        while not self._stopping:
+            self._wake.wait(DRAIN_SECONDS)
+            self._wake.clear()
             with self._lock:
                 self._drain()
                 now = time.time()
@@ -98,11 +143,16 @@ class ObservationHub:
                         log.exception("observability consumer %r failed", consumer)
 
     def _drain(self) -> None:
-        queue, consumers = self._queue, self.consumers
-        while queue:
-            record = queue.popleft()
-            for consumer in consumers:
-                try:
-                    consumer.take(record)
-                except Exception:
-                    log.exception("observability consumer %r failed on %r", consumer, record)
+        batch = Batch(_taken(self._requests), _taken(self._flows), _taken(self._connections),
+                      _taken(self._health_checks), list(self._counters.values()))
+        for consumer in self.consumers:
+            try:
+                consumer.take(batch)
+            except Exception:
+                log.exception("observability consumer %r failed on a batch", consumer)
+
+
+def _taken(queue: deque[R]) -> list[R]:
+    """What ``queue`` holds now, removed from it (the loop may append meanwhile: those wait for the next drain)."""
+    popleft = queue.popleft
+    return [popleft() for _ in range(len(queue))]

@@ -44,7 +44,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, RequestRecord
+from api_models.observations import NO_GROUP, ConnectionRecord, FlowRecord, GroupCounters, ListenerCounters
+from emulator.observability.hub import Batch
 from emulator.observability.metrics_topology import HostCounts, Topology, TopologyReader, target_group_dimension
 from emulator.timing import Timing
 
@@ -52,7 +53,6 @@ log = logging.getLogger("elbv2_emulator.observability.metrics")
 
 ALB_NAMESPACE, NLB_NAMESPACE = "AWS/ApplicationELB", "AWS/NetworkELB"
 AWS_PERIOD_SECONDS = 60.0  # "Elastic Load Balancing measures and sends its metrics in 60-second intervals"
-NO_GROUP = "-"
 MAX_SAMPLES = 2000  # samples a statistic keeps for percentiles
 Dimensions = tuple[tuple[str, str], ...]  # (Name, Value) pairs in AWS's order
 
@@ -86,8 +86,18 @@ class Statistic:
         if self.samples is not None:
             if len(self.samples) < MAX_SAMPLES:
                 self.samples.append(value)
-            elif (slot := random.randrange(int(self.count))) < MAX_SAMPLES:  # reservoir sampling
-                self.samples[slot] = value
+            elif random.random() * self.count < MAX_SAMPLES:  # reservoir sampling: kept with p = MAX / count,
+                self.samples[int(random.random() * MAX_SAMPLES)] = value  # in place of any sample
+
+    def add_many(self, values: list[float]) -> None:
+        if not values:
+            return
+        if self.samples is not None:
+            self.samples = merged_samples(self.samples, self.count, values, len(values))
+        self.sum += sum(values)
+        self.count += len(values)
+        self.minimum = min(self.minimum, min(values))
+        self.maximum = max(self.maximum, max(values))
 
     def merge(self, other: Statistic) -> None:
         if other.samples is not None:
@@ -165,7 +175,8 @@ class _Tally:
 class _Period:
     index: int
     tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)  # (LB ARN, TG ARN or NO_GROUP)
-    rule_matches: list[tuple[str, str, int]] = field(default_factory=list)  # (LB ARN, listener ARN, priority)
+    # (LB ARN, listener ARN, priority of the matched rule) -> requests
+    rule_matches: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
     def tally(self, load_balancer_arn: str, target_group_arn: str) -> _Tally:
         key = (load_balancer_arn, target_group_arn)
@@ -175,8 +186,24 @@ class _Period:
         return found
 
 
-def _status_class(code: int) -> str:
-    return f"{code // 100}XX"
+@dataclass(slots=True)
+class _Seen:
+    """What the aggregator has already tallied of one ``GroupCounters``."""
+
+    requests: int = 0
+    target_statuses: dict[int, int] = field(default_factory=dict)
+    elb_statuses: dict[int, int] = field(default_factory=dict)
+    fixed_responses: int = 0
+    redirects: int = 0
+    processed_bytes: int = 0
+    response_times: list[float] = field(default_factory=list)  # replaced at the last drain, tallied at the next
+
+
+# Metric names by status class (code // 100), exact code, and the action that answered: looked up per request.
+_TARGET_CODE_METRICS = {n: f"HTTPCode_Target_{n}XX_Count" for n in range(1, 6)}
+_ELB_CODE_METRICS = {n: f"HTTPCode_ELB_{n}XX_Count" for n in range(3, 6)}  # AWS has no HTTPCode_ELB_2XX_Count
+_ELB_EXACT_METRICS = {code: f"HTTPCode_ELB_{code}_Count" for code in (500, 502, 503, 504)}
+_ANSWERING_ACTION_METRICS = {"fixed-response": "HTTP_Fixed_Response_Count", "redirect": "HTTP_Redirect_Count"}
 
 
 class MetricsAggregator:
@@ -189,22 +216,25 @@ class MetricsAggregator:
         self._period: _Period | None = None
         self._open_connections: dict[str, set[str]] = defaultdict(set)  # LB ARN -> open connections' ids
         self._active_connections: dict[str, int] = defaultdict(int)  # LB ARN -> open at some time this period
+        # What has been tallied of each ALB listener's totals (kept as long as the hub keeps the totals).
+        self._seen: dict[GroupCounters, _Seen] = {}
+        self._seen_rules: dict[str, dict[int, int]] = {}  # listener ARN -> rule priority -> requests
+        self._listeners: list[ListenerCounters] = []  # as of the last batch
 
     # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------
 
-    def take(self, record: object) -> None:
-        if self._period is None:  # before the first tick: the record opens the first period
+    def take(self, batch: Batch) -> None:
+        if self._period is None:  # before the first tick: the batch opens the first period
             self.tick(time.time())
         period = self._period
         assert period is not None
-        if isinstance(record, RequestRecord):
-            self._request(period, record)
-        elif isinstance(record, ConnectionRecord):
-            self._connection(period, record)
-        elif isinstance(record, FlowRecord):
-            self._flow(period, record)
-        elif not isinstance(record, HealthCheckRecord):  # health checks are excluded from AWS's metrics
-            log.debug("metrics ignore %r", record)
+        self._listeners = batch.counters
+        self._harvest(period, batch.counters)
+        for connection in batch.connections:
+            self._connection(period, connection)
+        for flow in batch.flows:
+            self._flow(period, flow)
+        # (health checks are excluded from AWS's metrics)
 
     def tick(self, now: float) -> None:
         index = int(now // self.period_seconds)
@@ -219,37 +249,66 @@ class MetricsAggregator:
     def flush(self) -> None:
         """Publish the open period so far (shutdown, ``ObservationHub.flush``); the rest of it follows when
         it ends, merged into the same minute's datapoints."""
+        if self._period is not None:
+            self._harvest(self._period, self._listeners, final=True)
         if self._period is not None and (self._period.tallies or self._period.rule_matches):
             closed, self._period = self._period, _Period(self._period.index)
             self._close(closed)
 
     # -- tallying ---------------------------------------------------------------------------------------------
 
-    def _request(self, period: _Period, record: RequestRecord) -> None:
-        group = record.target_group_arn
-        tally = period.tally(record.load_balancer_arn, group)
+    def _harvest(self, period: _Period, listeners: list[ListenerCounters], final: bool = False) -> None:
+        """What each ALB listener's totals grew by since the last drain, into the open period. ``final``
+        (``flush``): the response times of this drain too, not only those of the last."""
+        for listener in listeners:
+            load_balancer_arn = listener.load_balancer_arn
+            for group_arn, group in list(listener.groups.items()):  # (the loop may add a group meanwhile)
+                seen = self._seen.get(group)
+                if seen is None:
+                    seen = self._seen[group] = _Seen()
+                if group.requests == seen.requests and not seen.response_times:
+                    continue
+                self._tally_group(period.tally(load_balancer_arn, group_arn), group_arn != NO_GROUP, group, seen,
+                                  final)
+            matches = dict(listener.rule_matches)
+            seen_matches = self._seen_rules.setdefault(listener.listener_arn, {})
+            for priority, total in matches.items():
+                if total != seen_matches.get(priority, 0):
+                    rule = (load_balancer_arn, listener.listener_arn, priority)
+                    period.rule_matches[rule] = period.rule_matches.get(rule, 0) + total - seen_matches.get(priority, 0)
+            self._seen_rules[listener.listener_arn] = matches
+
+    @staticmethod
+    def _tally_group(tally: _Tally, counted: bool, group: GroupCounters, seen: _Seen, final: bool) -> None:
         counts = tally.counts
-        if group != NO_GROUP:
-            counts["RequestCount"] += 1
-        if record.target_status_code is not None:
-            counts[f"HTTPCode_Target_{_status_class(record.target_status_code)}_Count"] += 1
-        elif record.elb_status_code is not None:
-            code = record.elb_status_code
-            if code >= 300:  # AWS has no HTTPCode_ELB_2XX_Count
-                counts[f"HTTPCode_ELB_{_status_class(code)}_Count"] += 1
-            if code in (500, 502, 503, 504):
-                counts[f"HTTPCode_ELB_{code}_Count"] += 1
-        if record.elb_status_code is not None and record.actions_executed:
-            last = record.actions_executed[-1]
-            if last == "fixed-response":
-                counts["HTTP_Fixed_Response_Count"] += 1
-            elif last == "redirect":
-                counts["HTTP_Redirect_Count"] += 1
-        if record.forwarded_time >= 0 and record.response_time >= record.forwarded_time:
-            tally.response_time.add(record.response_time - record.forwarded_time)
-        counts["ProcessedBytes"] += record.received_bytes + record.sent_bytes
-        if record.matched_rule_priority is not None:
-            period.rule_matches.append((record.load_balancer_arn, record.listener_arn, record.matched_rule_priority))
+        requests = group.requests
+        if counted:  # RequestCount: only "requests where the load balancer node was able to choose a target"
+            counts["RequestCount"] += requests - seen.requests
+        target_statuses, elb_statuses = dict(group.target_statuses), dict(group.elb_statuses)
+        for code, total in target_statuses.items():
+            if total != seen.target_statuses.get(code, 0):
+                counts[_TARGET_CODE_METRICS.get(code // 100, "HTTPCode_Target_5XX_Count")] += (
+                    total - seen.target_statuses.get(code, 0))
+        for code, total in elb_statuses.items():
+            grown = total - seen.elb_statuses.get(code, 0)
+            if grown and code >= 300:
+                counts[_ELB_CODE_METRICS.get(code // 100, "HTTPCode_ELB_5XX_Count")] += grown
+                if code in _ELB_EXACT_METRICS:
+                    counts[_ELB_EXACT_METRICS[code]] += grown
+        fixed, redirects, processed = group.fixed_responses, group.redirects, group.processed_bytes
+        if fixed != seen.fixed_responses:
+            counts["HTTP_Fixed_Response_Count"] += fixed - seen.fixed_responses
+        if redirects != seen.redirects:
+            counts["HTTP_Redirect_Count"] += redirects - seen.redirects
+        counts["ProcessedBytes"] += processed - seen.processed_bytes
+        fresh, group.response_times = group.response_times, []
+        tally.response_time.add_many(seen.response_times)
+        if final:
+            tally.response_time.add_many(fresh)
+            fresh = []
+        seen.requests, seen.target_statuses, seen.elb_statuses = requests, target_statuses, elb_statuses
+        seen.fixed_responses, seen.redirects, seen.processed_bytes, seen.response_times = (
+            fixed, redirects, processed, fresh)
 
     def _connection(self, period: _Period, record: ConnectionRecord) -> None:
         counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
@@ -307,8 +366,8 @@ class MetricsAggregator:
     @staticmethod
     def _rule_evaluations(topology: Topology, period: _Period) -> dict[str, float]:
         evaluated: dict[str, float] = defaultdict(float)
-        for lb_arn, listener_arn, priority in period.rule_matches:
-            evaluated[lb_arn] += topology.rules_evaluated(listener_arn, priority)
+        for (lb_arn, listener_arn, priority), requests in period.rule_matches.items():
+            evaluated[lb_arn] += requests * topology.rules_evaluated(listener_arn, priority)
         return evaluated
 
 

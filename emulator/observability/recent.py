@@ -1,9 +1,11 @@
-"""The dashboard's feed: the last few hundred ALB requests and NLB flows, and each listener's request rate.
+"""The dashboard's feed: the last few hundred ALB requests and NLB flows handed over, and each listener's rate.
 
 A hub ``Consumer``: ``take`` runs on the hub's thread, the reads (``requests``, ``flows``, ``rates``) on the
 API's threads, so one lock guards the buffers; reads copy out what they return. Rates are counted per
-listener in one-second buckets, by when the hub received the record (a request is reported when it ends),
-and averaged over the last ``RATE_WINDOW_SECONDS``: CloudWatch's ``RequestCount`` per second, live.
+listener in one-second buckets, by when the hub saw the request end (an ALB listener's totals grow) or received
+the flow, and averaged over the last ``RATE_WINDOW_SECONDS``: CloudWatch's ``RequestCount`` per second, live.
+Under load the requests shown are a sample (``emulator.dataplane.alb.recording.SAMPLE_RATE``); the rates
+count every one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api_models.observations import FlowRecord, RequestRecord
-from emulator.observability.hub import Record
+from emulator.observability.hub import Batch
 
 RECENT_LIMIT = 200  # records kept per kind
 RATE_WINDOW_SECONDS = 5
@@ -39,9 +41,9 @@ class _Counter:
         self.buckets: dict[int, int] = {}
         self.total = 0
 
-    def count(self, second: int) -> None:
-        self.buckets[second] = self.buckets.get(second, 0) + 1
-        self.total += 1
+    def count(self, second: int, records: int) -> None:
+        self.buckets[second] = self.buckets.get(second, 0) + records
+        self.total += records
 
     def forget_before(self, second: int) -> None:
         for old in [s for s in self.buckets if s < second]:
@@ -62,23 +64,32 @@ class RecentTraffic:
         self._requests: deque[RequestRecord] = deque(maxlen=limit)
         self._flows: deque[FlowRecord] = deque(maxlen=limit)
         self._counters: dict[str, _Counter] = {}
+        self._seen: dict[str, int] = {}  # ALB listener ARN -> its requests counted so far (the hub's thread)
         self._clock = clock
 
     # -- the hub's thread --------------------------------------------------------------------------------
 
-    def take(self, record: Record) -> None:
-        if not isinstance(record, (RequestRecord, FlowRecord)):
-            return  # connections and health checks: the dashboard reads target health from the health board
+    def take(self, batch: Batch) -> None:
+        """ALB rates come from the listeners' totals (only some requests are handed over as records), NLB rates
+        from the flows. Connections and health checks are not kept: the dashboard reads target health from the
+        health board."""
         second = int(self._clock())
+        grown: dict[str, int] = {}
+        for listener in batch.counters:
+            total = sum(group.requests for group in list(listener.groups.values()))
+            if total != self._seen.get(listener.listener_arn, 0):
+                grown[listener.listener_arn] = total - self._seen.get(listener.listener_arn, 0)
+                self._seen[listener.listener_arn] = total
+        for flow in batch.flows:
+            grown[flow.listener_arn] = grown.get(flow.listener_arn, 0) + 1
         with self._lock:
-            if isinstance(record, RequestRecord):
-                self._requests.append(record)
-            else:
-                self._flows.append(record)
-            counter = self._counters.get(record.listener_arn)
-            if counter is None:
-                counter = self._counters[record.listener_arn] = _Counter()
-            counter.count(second)
+            self._requests.extend(batch.requests)
+            self._flows.extend(batch.flows)
+            for arn, records in grown.items():
+                counter = self._counters.get(arn)
+                if counter is None:
+                    counter = self._counters[arn] = _Counter()
+                counter.count(second, records)
 
     def tick(self, now: float) -> None:
         with self._lock:

@@ -1,7 +1,7 @@
 """Access, connection and health check logs delivered to S3 as AWS delivers them: gzip objects in the bucket
 and under the prefix each load balancer's attributes name, written into moto's in-process S3.
 
-A hub ``Consumer``: each record is formatted (``access_log``, ``nlb_access_log``, ``connection_log``,
+A hub ``Consumer``: each record of a batch is formatted (``access_log``, ``nlb_access_log``, ``connection_log``,
 ``health_check_log``) for every load balancer that enables that log (``access_logs.s3.enabled``,
 ``connection_logs.s3.enabled``, ``health_check_logs.s3.enabled``, with ``.bucket`` and ``.prefix``) and
 buffered per (load balancer, log kind, destination). AWS publishes a file per load balancer node every 5
@@ -35,12 +35,12 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from api_models.identifiers import arn_region_account
-from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, RequestRecord
+from api_models.observations import ConnectionRecord, FlowRecord, RequestRecord
 from api_models.resources import LoadBalancer
 from emulator.observability.access_log import format_request, resource_id
 from emulator.observability.connection_log import format_connection, is_logged
 from emulator.observability.health_check_log import format_health_check
-from emulator.observability.hub import Record
+from emulator.observability.hub import Batch
 from emulator.observability.nlb_access_log import format_flow
 from emulator.store import Store
 from emulator.store.store import Change
@@ -50,7 +50,7 @@ log = logging.getLogger("elbv2_emulator.observability.s3")
 
 AWS_INTERVAL_SECONDS = 300.0  # "Elastic Load Balancing publishes a log file for each load balancer node every 5 minutes"
 _RANDOM_ALPHABET = string.ascii_lowercase + string.digits
-R = TypeVar("R", RequestRecord, FlowRecord, ConnectionRecord, HealthCheckRecord)
+R = TypeVar("R", RequestRecord, FlowRecord, ConnectionRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +122,16 @@ class S3LogDelivery:
 
     # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------------
 
-    def take(self, record: Record) -> None:
-        if isinstance(record, RequestRecord):
-            self._add(ACCESS, record.load_balancer_arn, format_request, record)
-        elif isinstance(record, FlowRecord):
-            if record.protocol == "TLS":  # "Access logs are created only if the load balancer has a TLS listener"
-                self._add(NLB_ACCESS, record.load_balancer_arn, format_flow, record)
-        elif isinstance(record, ConnectionRecord):
-            if is_logged(record):
-                self._add(CONNECTION, record.load_balancer_arn, format_connection, record)
-        elif isinstance(record, HealthCheckRecord):
-            for load_balancer_arn in record.load_balancer_arns:
-                self._add(HEALTH_CHECK, load_balancer_arn, format_health_check, record)
+    def take(self, batch: Batch) -> None:
+        self._add_all(ACCESS, batch.requests, format_request)
+        # "Access logs are created only if the load balancer has a TLS listener"
+        self._add_all(NLB_ACCESS, [flow for flow in batch.flows if flow.protocol == "TLS"], format_flow)
+        self._add_all(CONNECTION, [record for record in batch.connections if is_logged(record)], format_connection)
+        for check in batch.health_checks:
+            for load_balancer_arn in check.load_balancer_arns:
+                destination = self._destination(HEALTH_CHECK, load_balancer_arn)
+                if destination is not None:
+                    self._window(HEALTH_CHECK, load_balancer_arn, destination).append(format_health_check(check))
 
     def tick(self, now: float) -> None:
         due = [key for key, window in self._windows.items() if window.due <= now]
@@ -165,17 +163,27 @@ class S3LogDelivery:
             return None
         return Destination(bucket, attributes.get(f"{kind.attribute}.s3.prefix", ""), load_balancer.address)
 
-    def _add(self, kind: LogKind, load_balancer_arn: str, formatter: Callable[[R], str], record: R) -> None:
-        destination = self._destination(kind, load_balancer_arn)
-        if destination is None:
-            return
+    def _add_all(self, kind: LogKind, records: list[R], formatter: Callable[[R], str]) -> None:
+        """Each record's line, in the window of its load balancer's destination (most have none: checked once
+        per load balancer and batch)."""
+        destinations: dict[str, Destination | None] = {}
+        for record in records:
+            load_balancer_arn = record.load_balancer_arn
+            if load_balancer_arn not in destinations:
+                destinations[load_balancer_arn] = self._destination(kind, load_balancer_arn)
+            destination = destinations[load_balancer_arn]
+            if destination is not None:
+                self._window(kind, load_balancer_arn, destination).append(formatter(record))
+
+    def _window(self, kind: LogKind, load_balancer_arn: str, destination: Destination) -> list[str]:
+        """The lines of the file being filled for ``destination``."""
         key = (kind, load_balancer_arn, destination)
         window = self._windows.get(key)
         if window is None:
             # Windows are aligned on the interval, as AWS's are on the 5-minute marks.
             due = (math.floor(time.time() / self._interval) + 1) * self._interval
             window = self._windows[key] = _Window(due)
-        window.lines.append(formatter(record))
+        return window.lines
 
     def _deliver(self, key: tuple[LogKind, str, Destination], window: _Window) -> None:
         kind, load_balancer_arn, destination = key

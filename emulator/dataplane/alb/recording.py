@@ -6,6 +6,12 @@ record is made and none of this runs. With one, the client leg starts a record w
 ``actions_executed``), the legs add bytes and the target's response head, and ``Exchange.release`` (the one
 place every exchange ends: answered, failed, or abandoned by its client) reports it once (``report``).
 
+Reporting counts the request into the listener's ``ListenerCounters`` (the metrics' source) and hands the
+record over only when it is wanted (``api_models.observations``): always when the load balancer writes access
+logs or the observer wants every request, else within ``SAMPLE_RATE`` a second (bursts up to ``SAMPLE_BURST``)
+for the dashboard's recent requests. The request line and user agent (``describe``) are filled in only for
+records that will be handed over.
+
 The values are raw (wall-clock floats, ints, the strings already at hand); formatting them as AWS's log lines
 is the consumers' business. Field meanings: "Access log entries" in "Access logs for your Application Load
 Balancer" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html).
@@ -17,13 +23,15 @@ from random import getrandbits
 from time import time
 from typing import Protocol
 
-from api_models.observations import ConnectionRecord, Observer, RequestRecord
+from api_models.observations import ConnectionRecord, GroupCounters, Observer, RequestRecord
 from emulator.dataplane.alb.heads import UpstreamRequest
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.selection.forward import Selection
 from emulator.dataplane.tls.termination import TlsSession
 
 ABANDONED = 460  # AWS: "the client closed the connection with the load balancer before the idle timeout"
+# Records handed over per second (and in one burst) when not every one is wanted: the dashboard's feed.
+SAMPLE_RATE, SAMPLE_BURST = 1000.0, 200.0
 
 
 class ConnectionFacts(Protocol):
@@ -42,18 +50,25 @@ def conn_trace_id() -> str:
 
 
 class Recording:
-    """What every record of one listener configuration shares, and where the records go."""
+    """What every record of one listener configuration shares, where the records go, and the listener's
+    counters."""
 
-    __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls")
+    __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls", "counters", "groups",
+                 "every_request", "_tokens", "_refilled")
 
     def __init__(self, observer: Observer, load_balancer_arn: str, listener_arn: str, protocol: str,
-                 port: int) -> None:
+                 port: int, access_logs: bool) -> None:
+        """``access_logs``: the load balancer writes access logs (every record is wanted)."""
         self.observer = observer
         self.load_balancer_arn = load_balancer_arn
         self.listener_arn = listener_arn
         self.tls = protocol == "HTTPS"
         self.scheme = "https" if self.tls else "http"
         self.port = port
+        self.counters = observer.counters(load_balancer_arn, listener_arn)
+        self.groups = self.counters.groups
+        self.every_request = access_logs or observer.every_request
+        self._tokens, self._refilled = SAMPLE_BURST, time()
 
     def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
         """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
@@ -65,11 +80,15 @@ class Recording:
             if session is not None:
                 record.ssl_cipher, record.ssl_protocol = session.cipher, session.protocol
                 record.domain_name, record.chosen_cert_arn = session.server_name, session.certificate_arn
+        if not self.every_request and not self._take_token(record.request_creation_time):
+            record.wanted = False
         return record
 
     def describe(self, record: RequestRecord, request: Request, http10: bool, upgrade: bytes | None) -> None:
         """The chain starts on a complete head: the request line as AWS logs it, and the user agent (before the
         rules' transforms rewrite anything)."""
+        if not record.wanted:
+            return
         record.method = request.method
         url = request.url.decode("latin-1")
         if url[:1] == "/":
@@ -91,7 +110,40 @@ class Recording:
         record.end_time = time()
         if record.elb_status_code is None:
             record.elb_status_code = ABANDONED
-        self.observer.request(record)
+        group = self.groups.get(record.target_group_arn)
+        if group is None:
+            group = self.groups[record.target_group_arn] = GroupCounters()
+        group.requests += 1
+        code = record.target_status_code
+        if code is not None:
+            statuses = group.target_statuses
+            statuses[code] = statuses.get(code, 0) + 1
+            if record.response_time >= record.forwarded_time >= 0:
+                group.response_times.append(record.response_time - record.forwarded_time)
+        else:
+            code, statuses = record.elb_status_code, group.elb_statuses
+            statuses[code] = statuses.get(code, 0) + 1
+            if record.actions_executed.endswith("fixed-response"):
+                group.fixed_responses += 1
+            elif record.actions_executed.endswith("redirect"):
+                group.redirects += 1
+        group.processed_bytes += record.received_bytes + record.sent_bytes
+        priority = record.matched_rule_priority
+        if priority is not None:
+            matches = self.counters.rule_matches
+            matches[priority] = matches.get(priority, 0) + 1
+        if record.wanted:
+            self.observer.request(record)
+
+    def _take_token(self, now: float) -> bool:
+        """Whether the rate of records handed over without being needed allows one more (a token bucket)."""
+        tokens = min(SAMPLE_BURST, self._tokens + (now - self._refilled) * SAMPLE_RATE)
+        self._refilled = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
 
 
 def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
@@ -102,4 +154,5 @@ def forwarded(record: RequestRecord, selection: Selection | None, head: Upstream
         if record.type == "h2" and group.group.ProtocolVersion == "GRPC":
             record.type = "grpcs"
     record.target_ip, record.target_port = head.key[0], head.key[1]
-    record.trace_id = head.trace_id.decode("latin-1")
+    if record.wanted:  # (only logs show it)
+        record.trace_id = head.trace_id.decode("latin-1")

@@ -60,7 +60,8 @@ class ListenerState:
         self.admission = (SourceFilter(security_groups, "tcp", self.port, listener.ListenerArn)
                           if security_groups is not None else None)
         # Where requests are reported (access logs, metrics, the dashboard); None: they are not recorded at all.
-        self.recording = (Recording(observer, balancer.LoadBalancerArn, listener.ListenerArn, self.protocol, self.port)
+        self.recording = (Recording(observer, balancer.LoadBalancerArn, listener.ListenerArn, self.protocol, self.port,
+                                    access_logs=balancer.attributes.get("access_logs.s3.enabled") == "true")
                           if observer is not None else None)
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,

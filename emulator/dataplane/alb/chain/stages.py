@@ -75,7 +75,7 @@ class LoginCallback:
             return GO_ON
         auth = authenticator_for(request, self.authenticators)
         if ctx.record is not None:
-            ctx.record.actions_executed.append("authenticate")
+            ctx.record.executed("authenticate")
         return lb_response(401) if auth is None else auth.complete_login(request)
 
 
@@ -108,7 +108,7 @@ class RuleAuthentication:
         if isinstance(action, (Authenticate, JwtValidation)):
             ctx.action = action.terminal
             if ctx.record is not None:  # (AWS's name for an authenticate action; jwt-validation's own name)
-                ctx.record.actions_executed.append("authenticate" if isinstance(action, Authenticate)
+                ctx.record.executed("authenticate" if isinstance(action, Authenticate)
                                                    else "jwt-validation")
             return action.check(ctx)
         return GO_ON
@@ -128,17 +128,17 @@ class TerminalAction:
         record = ctx.record
         if isinstance(action, Forward):
             if record is not None:
-                record.actions_executed.append("forward")
+                record.executed("forward")
             return GO_ON
         if isinstance(action, FixedResponse):
             if record is not None:
-                record.actions_executed.append("fixed-response")
+                record.executed("fixed-response")
             return action.response
         if isinstance(action, Redirect):
             if record is None:
                 return action.response(ctx.request, self.protocol, self.port)
             location = action.location(ctx.request, self.protocol, self.port)
-            record.actions_executed.append("redirect")
+            record.executed("redirect")
             record.redirect_url = location
             return redirect(action.status, location)
         return _NO_ACTION

@@ -165,7 +165,7 @@ class WebAcl:
     def run(self, ctx: Exchange) -> Outcome:
         record = ctx.record
         if record is not None:  # (access logs' actions_executed; an ACL that cannot be evaluated fails closed)
-            record.actions_executed.append("waf" if self.failed is None else "waf-failed")
+            record.executed("waf" if self.failed is None else "waf-failed")
             if self.failed is not None:
                 record.error_reason = "WAFUnhandledException"
         if self.failed is not None:
