@@ -8,8 +8,8 @@ place every exchange ends: answered, failed, or abandoned by its client) reports
 
 Reporting counts the request into the listener's ``ListenerCounters`` (the metrics' source) and hands the
 record over only when it is wanted (``api_models.observations``): always when the load balancer writes access
-logs or the observer wants every request, else within ``SAMPLE_RATE`` a second (bursts up to ``SAMPLE_BURST``)
-for the dashboard's recent requests. The request line and user agent (``describe``) are filled in only for
+logs or the observer wants every request, else the first ``SAMPLE_RATE`` of each second, for the dashboard's
+recent requests. The request line and user agent (``describe``) are filled in only for
 records that will be handed over.
 
 The values are raw (wall-clock floats, ints, the strings already at hand); formatting them as AWS's log lines
@@ -30,8 +30,7 @@ from emulator.dataplane.selection.forward import Selection
 from emulator.dataplane.tls.termination import TlsSession
 
 ABANDONED = 460  # AWS: "the client closed the connection with the load balancer before the idle timeout"
-# Records handed over per second (and in one burst) when not every one is wanted: the dashboard's feed.
-SAMPLE_RATE, SAMPLE_BURST = 1000.0, 200.0
+SAMPLE_RATE = 1000  # records handed over per second and listener when not every one is wanted
 
 
 class ConnectionFacts(Protocol):
@@ -54,7 +53,7 @@ class Recording:
     counters."""
 
     __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls", "counters", "groups",
-                 "every_request", "_tokens", "_refilled")
+                 "every_request", "_sampled_left", "_sample_window_end")
 
     def __init__(self, observer: Observer, load_balancer_arn: str, listener_arn: str, protocol: str,
                  port: int, access_logs: bool) -> None:
@@ -68,7 +67,7 @@ class Recording:
         self.counters = observer.counters(load_balancer_arn, listener_arn)
         self.groups = self.counters.groups
         self.every_request = access_logs or observer.every_request
-        self._tokens, self._refilled = SAMPLE_BURST, time()
+        self._sampled_left, self._sample_window_end = 0, 0.0
 
     def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
         """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
@@ -80,8 +79,8 @@ class Recording:
             if session is not None:
                 record.ssl_cipher, record.ssl_protocol = session.cipher, session.protocol
                 record.domain_name, record.chosen_cert_arn = session.server_name, session.certificate_arn
-        if not self.every_request and not self._take_token(record.request_creation_time):
-            record.wanted = False
+        if not self.every_request:
+            self._sample(record)
         return record
 
     def describe(self, record: RequestRecord, request: Request, http10: bool, upgrade: bytes | None) -> None:
@@ -135,15 +134,15 @@ class Recording:
         if record.wanted:
             self.observer.request(record)
 
-    def _take_token(self, now: float) -> bool:
-        """Whether the rate of records handed over without being needed allows one more (a token bucket)."""
-        tokens = min(SAMPLE_BURST, self._tokens + (now - self._refilled) * SAMPLE_RATE)
-        self._refilled = now
-        if tokens < 1.0:
-            self._tokens = tokens
-            return False
-        self._tokens = tokens - 1.0
-        return True
+    def _sample(self, record: RequestRecord) -> None:
+        """Hand over the first ``SAMPLE_RATE`` records of each one-second window."""
+        if record.request_creation_time >= self._sample_window_end:
+            self._sample_window_end = record.request_creation_time + 1.0
+            self._sampled_left = SAMPLE_RATE
+        if self._sampled_left:
+            self._sampled_left -= 1
+        else:
+            record.wanted = False
 
 
 def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
