@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from emulator.api.origins import OriginSettings
+from emulator.dataplane.published_ports import PortRange
 from emulator.server import EmulatorServer
 from emulator.timing import Timing
 
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument(
         "--listen-host",
         help="bind every listener on this address instead of each LB's own 127.1.x.y (0.0.0.0 in a container)",
+    )
+    serve.add_argument(
+        "--listener-ports", type=_port_range, metavar="FIRST-LAST",
+        help="bind every listener on a port of this range instead of its own, e.g. 4510-4559 to publish them all"
+             " from a container (default: env ELBV2_EMULATOR_LISTENER_PORTS)",
     )
     serve.add_argument(
         "--security-groups", choices=["enforce", "off"],
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
                    origins=origins,
                    enforce_security_groups=None if args.security_groups is None else args.security_groups == "enforce",
                    observability=None if args.observability is None else args.observability == "on",
-                   log_requests=args.log_requests,
+                   log_requests=args.log_requests, listener_ports=args.listener_ports,
                    ).serve_forever()
 
 
@@ -84,6 +90,13 @@ def _add_origin_options(serve: argparse.ArgumentParser) -> None:
         default=env("ELBV2_EMULATOR_DISABLE_CORS_CHECKS", "").lower() in ("1", "true", "yes"),
         help="answer every Origin and Host, with CORS headers for any origin",
     )
+
+
+def _port_range(text: str) -> PortRange:
+    try:
+        return PortRange.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 if __name__ == "__main__":

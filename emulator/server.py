@@ -20,6 +20,7 @@ from emulator.api.persisting import PersistingApp
 from emulator.control.context import Services
 from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
+from emulator.dataplane.published_ports import PortRange, PublishedPorts
 from emulator.dns import DnsResponder
 from emulator.observability.console import RequestPrinter
 from emulator.observability.hub import ObservationHub
@@ -67,6 +68,7 @@ def _acm_validation_wait(timing: Timing) -> None:
 
 SECURITY_GROUPS_ENV = "ELBV2_EMULATOR_SECURITY_GROUPS"  # "enforce" (the default) or "off"
 OBSERVABILITY_ENV = "ELBV2_EMULATOR_OBSERVABILITY"  # "on" (the default) or "off"
+LISTENER_PORTS_ENV = "ELBV2_EMULATOR_LISTENER_PORTS"  # e.g. "4510-4559"; unset: listeners bind their own ports
 
 
 class EmulatorServer:
@@ -84,12 +86,15 @@ class EmulatorServer:
         enforce_security_groups: bool | None = None,
         observability: bool | None = None,
         log_requests: bool = False,
+        listener_ports: PortRange | None = None,
     ) -> None:
         """``enforce_security_groups``: load balancers admit only the sources their security groups allow (README
         "Security groups"); False admits every source; None (the default) reads ``SECURITY_GROUPS_ENV``, on
         unless it says ``off``. ``observability``: record traffic for access logs, metrics and the dashboard
         (README "Observability"); None reads ``OBSERVABILITY_ENV``, on unless it says ``off``. ``log_requests``:
-        print each ALB request and NLB flow in access-log form on stdout (README "Access logs")."""
+        print each ALB request and NLB flow in access-log form on stdout (README "Access logs").
+        ``listener_ports``: every listener binds a port of this range instead of its own (README "Reaching
+        listeners from outside a container"); None reads ``LISTENER_PORTS_ENV``."""
         if observability is None:
             observability = os.environ.get(OBSERVABILITY_ENV, "on") != "off"
         self.observations = ObservationHub() if observability else None
@@ -100,10 +105,13 @@ class EmulatorServer:
             enforce_security_groups = os.environ.get(SECURITY_GROUPS_ENV, "enforce") != "off"
         timing = timing or Timing.named("fast")
         _acm_validation_wait(timing)
+        if listener_ports is None and os.environ.get(LISTENER_PORTS_ENV):
+            listener_ports = PortRange.parse(os.environ[LISTENER_PORTS_ENV])
+        published = PublishedPorts(listener_ports) if listener_ports is not None else None
         persistence = SqlitePersistence(state_dir) if state_dir is not None else None
         self._moto_state = ServicesState(state_dir) if state_dir is not None else None
         self.services = Services(Store(persistence), TargetHealthBoard(), timing,
-                                 ListenerPorts(listen_host))
+                                 ListenerPorts(listen_host, published))
         if self.observations is not None:  # access, connection and health check logs (README "Access logs")
             self.observations.subscribe(S3LogDelivery(self.services.store, self.services.timing))
             if log_requests:
@@ -129,6 +137,7 @@ class EmulatorServer:
             security_groups=security_groups if enforce_security_groups else None,
             web_acls=web_acls,
             observer=self.observations,
+            published=published,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins,
                               prometheus=self.metrics.exporter if self.metrics is not None else None,

@@ -18,9 +18,11 @@ Handler = Callable[["Context", Request], Result]
 class ListenerPorts(Protocol):
     """Whether the data plane could bind a listener at all (asked before a listener is committed)."""
 
-    def refusal(self, lb_address: str, port: int, protocol: str | None, held_protocol: str | None) -> str | None:
+    def refusal(self, lb_address: str, port: int, protocol: str | None, held_protocol: str | None,
+                creating: bool) -> str | None:
         """Why ``protocol`` on ``port`` cannot be bound for a load balancer at ``lb_address``, or None.
-        ``held_protocol``: the protocol of the listener being modified when it already holds the port."""
+        ``held_protocol``: the protocol of the listener being modified when it already holds the port;
+        ``creating``: the listener is new (not modified)."""
         ...
 
 

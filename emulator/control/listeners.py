@@ -78,11 +78,12 @@ def _check_port_and_protocol(lb: LoadBalancer, req: Request) -> None:
 
 
 def _check_bindable(ctx: Context, lb: LoadBalancer, settings: dict[str, Any], held: Listener | None) -> None:
-    """A port the emulator cannot bind (taken with --listen-host, where all LBs share one address; or no port
-    at all) has no AWS counterpart: answered as the API reference's InvalidConfigurationRequest (CreateListener,
+    """A port the emulator cannot bind (taken with --listen-host, where all LBs share one address; no port at
+    all; with --listener-ports, no port of the range left) has no AWS counterpart: answered as the API reference's InvalidConfigurationRequest (CreateListener,
     "The requested configuration is not valid", HTTP 400) rather than a listener that never listens."""
     held_protocol = held.Protocol if held is not None and held.Port == settings["Port"] else None
-    reason = ctx.services.ports.refusal(lb.address, settings["Port"], settings["Protocol"], held_protocol)
+    reason = ctx.services.ports.refusal(lb.address, settings["Port"], settings["Protocol"], held_protocol,
+                                        creating=held is None)
     if reason is not None:
         raise AwsError("InvalidConfigurationRequest", f"The emulator cannot listen on port {settings['Port']}: {reason}")
 

@@ -20,6 +20,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from emulator.dataplane.published_ports import PublishedPorts
+
 FALLBACK_HOST = "127.0.0.1"
 TCP, UDP = socket.SOCK_STREAM, socket.SOCK_DGRAM
 _TRANSPORTS = {"HTTP": (TCP,), "HTTPS": (TCP,), "TCP": (TCP,), "TLS": (TCP,), "UDP": (UDP,), "TCP_UDP": (TCP, UDP)}
@@ -119,14 +121,21 @@ def _failure(host: str, port: int, kinds: Sequence[int], error: OSError) -> OSEr
 
 class ListenerPorts:
     """Asked by the API before it commits a listener (the control plane's ``ListenerPorts`` protocol):
-    whether the data plane could bind it at all. With ``--listen-host`` that means the exact port."""
+    whether the data plane could bind it at all. With ``--listen-host`` that means the exact port; with
+    ``--listener-ports`` (``published``), a port of the range left for a new listener."""
 
-    def __init__(self, listen_host: str | None) -> None:
+    def __init__(self, listen_host: str | None, published: PublishedPorts | None = None) -> None:
         self._listen_host = listen_host
+        self._published = published
 
-    def refusal(self, lb_address: str, port: int, protocol: str | None, held_protocol: str | None) -> str | None:
+    def refusal(self, lb_address: str, port: int, protocol: str | None, held_protocol: str | None,
+                creating: bool) -> str | None:
         """Why a listener of ``protocol`` on ``port`` cannot be bound, or None. ``held_protocol``: the protocol
         of the listener being modified when it already holds this port (its own sockets are not in the way)."""
+        if self._published is not None:
+            if creating and transports(protocol) and not self._published.has_room():
+                return f"every port of the listener port range {self._published.range} is in use"
+            return None
         kinds = [kind for kind in transports(protocol) if kind not in transports(held_protocol)]
         if not kinds:
             return None

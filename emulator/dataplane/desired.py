@@ -22,6 +22,8 @@ from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, Targ
 from api_models.security_groups import SecurityGroupSource, SecurityGroupView
 from api_models.trust_stores import TrustStore
 from api_models.web_acls import WebAclSource, WebAclView
+from emulator.dataplane.addresses import transports
+from emulator.dataplane.published_ports import PublishedPorts
 from emulator.dataplane.reads import Snapshot, read
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.selection.group import InstanceAddress, TargetAddress, TargetGroupRuntime
@@ -103,10 +105,11 @@ def _target_address(
 def listener_configs(
     snapshot: Snapshot, groups: dict[str, TargetGroupRuntime], listen_host: str | None,
     security_groups: Mapping[str, SecurityGroupView] | None = None,
-    web_acls: Mapping[str, WebAclView] | None = None,
+    web_acls: Mapping[str, WebAclView] | None = None, published: PublishedPorts | None = None,
 ) -> dict[str, ListenerConfig]:
     """One config per listener whose load balancer exists, with its rules in evaluation order.
     ``listen_host`` replaces every LB's own address when set (one shared address, e.g. in a container);
+    ``published`` (--listener-ports) gives each listener with a data plane its port of the range;
     ``security_groups``: the enforced groups of each load balancer (by ARN) that has some; ``web_acls``: the
     associated web ACL of each application load balancer (by ARN) that has one."""
     balancers = {lb.key: lb for lb in read(snapshot, LoadBalancer)}
@@ -114,18 +117,19 @@ def listener_configs(
     rules_by_listener: dict[str, list[Rule]] = defaultdict(list)
     for rule in read(snapshot, Rule):
         rules_by_listener[rule.listener_arn].append(rule)
+    listeners = [listener for listener in read(snapshot, Listener) if listener.LoadBalancerArn in balancers]
+    ports = published.assign([listener.key for listener in listeners if transports(listener.Protocol)]) if published else {}
     configs: dict[str, ListenerConfig] = {}
-    for listener in read(snapshot, Listener):
-        balancer = balancers.get(listener.LoadBalancerArn)
-        if balancer is None:
-            continue
+    for listener in listeners:
+        balancer = balancers[listener.LoadBalancerArn]
         rules = sorted(rules_by_listener[listener.key], key=lambda r: r.priority_number)
         actions = [a for r in rules for a in r.Actions] + list(listener.DefaultActions)
         used = {arn: groups[arn] for arn in forwarded_target_groups(actions) if arn in groups}
         host = listen_host or balancer.address
         store = trust_stores.get((listener.MutualAuthentication or {}).get("TrustStoreArn") or "")
         configs[listener.key] = ListenerConfig(
-            listener, balancer, tuple(rules), used, host, store, may_remap=listen_host is None,
+            listener, balancer, tuple(rules), used, host, store,
+            may_remap=listen_host is None and listener.key not in ports, published_port=ports.get(listener.key),
             security_groups=(security_groups or {}).get(balancer.LoadBalancerArn),
             web_acl=(web_acls or {}).get(balancer.LoadBalancerArn),
         )

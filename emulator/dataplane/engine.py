@@ -26,6 +26,7 @@ from emulator.dataplane import alb, nlb  # noqa: F401  (importing registers thei
 from emulator.dataplane.addresses import ListenerAddress
 from emulator.dataplane.desired import listener_configs, security_group_views, target_group_runtimes, web_acl_views
 from emulator.dataplane.health import HealthChecker
+from emulator.dataplane.published_ports import PublishedPorts
 from emulator.dataplane.runtime import (
     RUNTIMES,
     AdoptsConnections,
@@ -86,12 +87,15 @@ class DataPlane:
         security_groups: SecurityGroupSource | None = None,
         web_acls: WebAclSource | None = None,
         observer: Observer | None = None,
+        published: PublishedPorts | None = None,
     ) -> None:
         """``security_groups``: where the inbound rules of load balancers' security groups come from (EC2);
         None turns their enforcement off; ``web_acls``: where the web ACL associated with a load balancer comes
-        from (WAFv2); None: no web ACL is enforced; ``observer``: where traffic is reported (None: nowhere)."""
+        from (WAFv2); None: no web ACL is enforced; ``observer``: where traffic is reported (None: nowhere);
+        ``published``: the port range every listener binds a port of (--listener-ports), None: their own ports."""
         self._store = store
         self._listen_host = listen_host
+        self._published = published
         self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups,
                                            web_acls, observer)
         # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
@@ -194,7 +198,7 @@ class DataPlane:
         now = datetime.now(UTC)
         timing, instances = self.collaborators.timing, self.collaborators.instance_address
         self.target_groups, next_deadline = target_group_runtimes(snapshot, self.target_groups, timing, now, instances)
-        desired = listener_configs(snapshot, self.target_groups, self._listen_host, views, web_acls)
+        desired = listener_configs(snapshot, self.target_groups, self._listen_host, views, web_acls, self._published)
         forwarding: dict[str, set[str]] = {}  # target group -> the load balancers whose listeners forward to it
         for config in desired.values():
             for group_arn in config.target_groups:

@@ -65,6 +65,12 @@ class ListenerConfig:
     security_groups: SecurityGroupView | None = None
     # The web ACL associated with the load balancer (AssociateWebACL), evaluated for every request (ALB only).
     web_acl: WebAclView | None = None
+    # With --listener-ports: the port of that range the listener binds instead of its own (``published_ports``).
+    published_port: int | None = None
+
+    @property
+    def bind_port(self) -> int:
+        return self.published_port or self.listener.Port or 0
 
     @property
     def binding(self) -> tuple[str, int, str, str, bool]:
@@ -72,7 +78,7 @@ class ListenerConfig:
         re-binding: OpenSSL takes a connection's client-certificate checks from the listening SSL context."""
         mutual = self.listener.MutualAuthentication or {}
         return (
-            self.bind_host, self.listener.Port or 0, self.listener.Protocol or "",
+            self.bind_host, self.bind_port, self.listener.Protocol or "",
             mutual.get("Mode") or "off", bool(mutual.get("IgnoreClientCertificateExpiry")),
         )
 

@@ -40,7 +40,7 @@ class AlbListener:
         self.h2_pool = H2UpstreamPool(self.loop)  # HTTP2/GRPC target groups
         self.tls: TlsTerminator | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._bound = ListenerAddress(f"{config.bind_host}:{config.listener.Port or 0}")
+        self._bound = ListenerAddress(f"{config.bind_host}:{config.bind_port}")
         self._ticker: asyncio.TimerHandle | None = None
 
     @property
@@ -56,7 +56,7 @@ class AlbListener:
         ssl_context = self.tls.context if self.tls is not None else None
 
         protocol: type[AlpnSwitch | ClientConnection] = AlpnSwitch if ssl_context is not None else ClientConnection
-        [sock], bound = bind_listener(self.config.bind_host, self.state.port, (TCP,), self.config.may_remap, 1024)
+        [sock], bound = bind_listener(self.config.bind_host, self.config.bind_port, (TCP,), self.config.may_remap, 1024)
         try:
             self._server = await self.loop.create_server(lambda: protocol(self), sock=sock, ssl=ssl_context,
                                                          backlog=1024)

@@ -38,7 +38,7 @@ class NlbListener:
         self.collaborators = collaborators
         self.route = Route.of(config, collaborators.timing)
         self.admission = _admission(config)
-        self.address: tuple[str, int] = (config.bind_host, config.listener.Port or 0)
+        self.address: tuple[str, int] = (config.bind_host, config.bind_port)
         self.bound = ListenerAddress(f"{self.address[0]}:{self.address[1]}")
         self.tcp_flows: set[TcpFlow] = set()
         self.udp_flows: dict[tuple, UdpFlow] = {}
