@@ -146,7 +146,7 @@ class EmulatorServer:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))
         self._thread: threading.Thread | None = None
-        self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
+        self._dns = DnsResponder(self.services.store, host, dns_port, listen_host) if dns_port is not None else None
 
     @property
     def url(self) -> str:

@@ -62,3 +62,39 @@ def test_dns_responder_answers_a_records_and_nxdomain() -> None:
         assert unknown.header.rcode == RCODE.NXDOMAIN
     finally:
         server.stop()
+
+
+def _own_non_loopback_address() -> str | None:
+    """This machine's address on its default route, if it has one besides loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.123", 53))  # (TEST-NET-1: nothing is sent)
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_with_a_wildcard_listen_host_each_asker_gets_the_address_its_route_reaches() -> None:
+    """The Docker image binds listeners on 0.0.0.0: a compose neighbour using the responder as its DNS server
+    must be answered with the emulator's address on its network, not a loopback address (README "Docker")."""
+    dns_port = _free_udp_and_tcp_port()
+    server = EmulatorServer(host="0.0.0.0", port=0, dns_port=dns_port, listen_host="0.0.0.0").start()
+    try:
+        api = server.url.replace("0.0.0.0", "127.0.0.1")
+        ec2 = boto3.client("ec2", endpoint_url=api, region_name="us-east-1")
+        by_zone: dict[str, str] = {}
+        for subnet in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]:
+            by_zone.setdefault(subnet["AvailabilityZone"], subnet["SubnetId"])
+        elbv2 = boto3.client("elbv2", endpoint_url=api, region_name="us-east-1")
+        port = _free_udp_and_tcp_port()
+        lb = _alb_with_fixed_response(elbv2, sorted(by_zone.values())[:2], port)
+
+        askers = ["127.0.0.1"] + [address for address in [_own_non_loopback_address()] if address]
+        for asker in askers:  # (a query sent to an own address comes from that address)
+            answer = DNSRecord.parse(DNSRecord.question(lb["DNSName"]).send(asker, dns_port, timeout=5))
+            [(kind, address)] = [(QTYPE[rr.rtype], str(rr.rdata)) for rr in answer.rr]
+            assert (kind, address) == ("A", asker)
+            assert requests.get(f"http://{address}:{port}/", timeout=5).text == "hi"
+    finally:
+        server.stop()
