@@ -51,6 +51,7 @@ def _warm_up_moto(ec2_imported: threading.Event, restore: Callable[[threading.Ev
 
     if restore is not None:
         restorer.join()
+    moto_footprint.settle_region_lists()
     moto_footprint.release_free_memory()
     gc.freeze()
 
