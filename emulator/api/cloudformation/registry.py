@@ -6,7 +6,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 
-from emulator.api.cloudformation import stack_events
+from emulator.api.cloudformation import ec2_deletions, stack_events
 from emulator.api.cloudformation.calls import Elbv2Invoker
 from emulator.api.cloudformation.listeners import Listener, ListenerCertificate, ListenerRule
 from emulator.api.cloudformation.load_balancers import LoadBalancer, TargetGroup
@@ -27,3 +27,4 @@ def register(invoker: Elbv2Invoker) -> None:
         models[kind.TYPE] = kind
         names[kind.TYPE] = kind.NAME_PROPERTY
     stack_events.install()
+    ec2_deletions.install()
