@@ -9,7 +9,9 @@ and its siblings); failure handling: CloudFormation User Guide, "Stack status co
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 
 import boto3
 import pytest
@@ -280,6 +282,38 @@ def test_failing_resource_rolls_the_stack_back(cloudformation, elbv2, subnets, v
     # Nothing half-made is left.
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
     assert elbv2.describe_target_groups()["TargetGroups"] == []
+
+
+def test_change_set_create_rolls_back_too(cloudformation, elbv2, subnets, vpc_id) -> None:
+    """ExecuteChangeSet (the path of ``aws cloudformation deploy`` and the CDK CLI) rolls a failed create back."""
+    template = FAILING_TEMPLATE % {"vpc": vpc_id, "subnets": json.dumps(subnets)}
+    change_set = cloudformation.create_change_set(StackName="broken", ChangeSetName="first", ChangeSetType="CREATE",
+                                                  TemplateBody=template)
+    cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
+    assert _status(cloudformation, "broken") == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName="broken")["StackEvents"]
+    assert [e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "CREATE_FAILED"] == ["Bad"]
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+
+
+def test_aws_cli_deploy(tmp_path, elbv2, subnets, emulator_url) -> None:
+    """``aws cloudformation deploy --endpoint-url`` (a change set, its waiters, then ExecuteChangeSet), as the
+    README's CDK flow runs it."""
+    template = {"Resources": {"Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                                      "Properties": {"Name": "deployed", "Subnets": subnets}}},
+                "Outputs": {"Dns": {"Value": {"Fn::GetAtt": ["Alb", "DNSName"]}}}}
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    env = os.environ | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    base = ["aws", "--endpoint-url", emulator_url, "cloudformation"]
+    subprocess.run([*base, "deploy", "--stack-name", "cli", "--template-file", str(path)],
+                   capture_output=True, text=True, env=env, timeout=60, check=True)
+    [lb] = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert lb["LoadBalancerName"] == "deployed"
+    subprocess.run([*base, "delete-stack", "--stack-name", "cli"], capture_output=True, text=True, env=env,
+                   timeout=60, check=True)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
 
 
 def _certificate(acm, ca: trustme.CA, name: str) -> str:

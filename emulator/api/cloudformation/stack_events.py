@@ -6,7 +6,7 @@ once and then, per the CloudFormation User Guide ("Stack failure options", "Stac
 the failed resource's event is CREATE_FAILED with the service's error message as its reason, the stack
 goes ROLLBACK_IN_PROGRESS, deletes every resource it made, and ends ROLLBACK_COMPLETE. This module wraps
 moto's resource creation and deletion (``moto.cloudformation.parsing``) and its stack creation
-(``moto.cloudformation.models.Stack``) to do the same, for every resource type (moto's own too).
+(``moto.cloudformation.models.Stack``, and ExecuteChangeSet) to do the same, for every resource type (moto's own too).
 
 An update that fails is answered as a ValidationError carrying the same reason (after the resource's
 UPDATE_FAILED event); moto does not roll an update back.
@@ -36,6 +36,8 @@ def install() -> None:
     parsing.ResourceMap._delete_resource = _reporting_delete(parsing.ResourceMap._delete_resource)  # type: ignore[method-assign]
     models.Stack.create_resources = _rolling_back(models.Stack.create_resources)  # type: ignore[method-assign, assignment]
     models.Stack.update = _answering_update(models.Stack.update)  # type: ignore[method-assign]
+    backend = models.CloudFormationBackend
+    backend.execute_change_set = _executing(backend.execute_change_set)  # type: ignore[method-assign]
 
 
 def reason(error: BaseException) -> str:
@@ -116,26 +118,55 @@ def _reporting_delete(delete: Callable[..., None]) -> Callable[..., None]:
     return _delete_resource
 
 
+def _roll_back(stack: Any, error: Exception) -> None:
+    """A failed create: delete what was made, and say so in the stack's events and status."""
+    failed = getattr(error, _FAILED_ATTRIBUTE, None)
+    why = (f"The following resource(s) failed to create: [{failed}]. Rollback requested by user."
+           if failed else reason(error))
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=why)
+    try:
+        stack.resource_map.delete()
+    except Exception as cleanup:
+        stack.status = "ROLLBACK_FAILED"
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=reason(cleanup))
+        return
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
 def _rolling_back(create_resources: Callable[[Any], None]) -> Callable[[Any], None]:
     def create_resources_or_roll_back(stack: Any) -> None:
         try:
             create_resources(stack)
         except Exception as error:
-            failed = getattr(error, _FAILED_ATTRIBUTE, None)
-            why = (f"The following resource(s) failed to create: [{failed}]. Rollback requested by user."
-                   if failed else reason(error))
-            stack.status = "ROLLBACK_IN_PROGRESS"
-            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=why)
-            try:
-                stack.resource_map.delete()
-            except Exception as cleanup:
-                stack.status = "ROLLBACK_FAILED"
-                stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=reason(cleanup))
-                return
-            stack.status = "ROLLBACK_COMPLETE"
-            stack._add_stack_event("ROLLBACK_COMPLETE")
+            _roll_back(stack, error)
 
     return create_resources_or_roll_back
+
+
+def _executing(execute_change_set: Callable[..., None]) -> Callable[..., None]:
+    """ExecuteChangeSet (what ``aws cloudformation deploy`` and the CDK CLI use): a failed CREATE change set
+    rolls its stack back; a failed UPDATE one is answered as a ValidationError with the resource's reason."""
+
+    def execute_or_roll_back(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = backend.change_sets.get(change_set_name) or next(
+            (cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name), None)
+        try:
+            execute_change_set(backend, change_set_name, stack_name)
+        except Exception as error:
+            if change_set is None:
+                raise
+            change_set.execution_status = "EXECUTE_FAILED"
+            if change_set.change_set_type != "CREATE":
+                raise _refusal(error) from error
+            _roll_back(change_set.stack, error)
+
+    return execute_or_roll_back
+
+
+def _refusal(error: Exception) -> Exception:
+    return ValidationError(message=reason(error)) if isinstance(error, AwsError) else error
 
 
 def _answering_update(update: Callable[..., None]) -> Callable[..., None]:
@@ -143,6 +174,6 @@ def _answering_update(update: Callable[..., None]) -> Callable[..., None]:
         try:
             update(stack, *args, **kwargs)
         except AwsError as error:  # otherwise an InternalFailure: the caller sees what the resource refused
-            raise ValidationError(message=reason(error)) from error
+            raise _refusal(error) from error
 
     return update_or_refuse
