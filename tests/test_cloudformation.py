@@ -284,6 +284,47 @@ def test_failing_resource_rolls_the_stack_back(cloudformation, elbv2, subnets, v
     assert elbv2.describe_target_groups()["TargetGroups"] == []
 
 
+NAMED_TEMPLATE = """
+Parameters:
+  VpcId: {Type: String}
+  Port: {Type: Number}
+  Timeout: {Type: Number}
+Resources:
+  Named:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      Name: named-targets
+      Protocol: HTTP
+      Port: !Ref Port
+      VpcId: !Ref VpcId
+      HealthCheckTimeoutSeconds: !Ref Timeout
+"""
+
+
+def test_refused_updates_answer_with_the_reason(cloudformation, elbv2, vpc_id) -> None:
+    cloudformation.create_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
+        VpcId=vpc_id, Port=80, Timeout=5))
+    arn = elbv2.describe_target_groups(Names=["named-targets"])["TargetGroups"][0]["TargetGroupArn"]
+
+    # A replacement that would need the custom name the old target group still holds: CloudFormation refuses it.
+    with pytest.raises(ClientError) as replaced:
+        cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
+            VpcId=vpc_id, Port=8080, Timeout=5))
+    assert "custom-named resource requires replacing" in replaced.value.response["Error"]["Message"]
+    # A property ModifyTargetGroup refuses: the ELBv2 message, and the resource's UPDATE_FAILED event.
+    with pytest.raises(ClientError) as modified:
+        elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckTimeoutSeconds=40)
+    with pytest.raises(ClientError) as refused:
+        cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
+            VpcId=vpc_id, Port=80, Timeout=40))
+    message = modified.value.response["Error"]["Message"]
+    assert message in refused.value.response["Error"]["Message"]
+    events = cloudformation.describe_stack_events(StackName="named")["StackEvents"]
+    assert any(e["ResourceStatus"] == "UPDATE_FAILED" and message in e["ResourceStatusReason"] for e in events)
+    group = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+    assert (group["Port"], group["HealthCheckTimeoutSeconds"]) == (80, 5)  # neither update changed it
+
+
 def test_change_set_create_rolls_back_too(cloudformation, elbv2, subnets, vpc_id) -> None:
     """ExecuteChangeSet (the path of ``aws cloudformation deploy`` and the CDK CLI) rolls a failed create back."""
     template = FAILING_TEMPLATE % {"vpc": vpc_id, "subnets": json.dumps(subnets)}

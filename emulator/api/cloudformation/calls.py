@@ -18,8 +18,6 @@ from botocore.serialize import QuerySerializer
 from emulator.errors import AwsError, validation_error
 from emulator.protocol.model import operation_model
 
-_TRUE, _FALSE = frozenset({"true"}), frozenset({"false"})
-
 
 class Elbv2Invoker(Protocol):
     """What a stack needs of the API: run one call (``emulator.api.elbv2.Elbv2Endpoint.invoke``)."""
@@ -84,8 +82,8 @@ def _boolean(value: Any, path: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).lower()
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
+    if text in ("true", "false"):
+        return text == "true"
     raise validation_error(f"Property {path} must be a boolean, got {value!r}")  # wording inferred
 
 
