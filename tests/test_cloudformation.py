@@ -37,12 +37,14 @@ Parameters:
   AppPort: {Type: Number}
   ApiPort: {Type: Number}
   ApiPath: {Type: String, Default: "/api/*"}
-  SparePort: {Type: Number, Default: 80}
+  ApiGroupPort: {Type: Number, Default: 80}
+  Scheme: {Type: String, Default: internet-facing}
 Resources:
   Alb:
     Type: AWS::ElasticLoadBalancingV2::LoadBalancer
     Properties:
       Subnets: !Ref Subnets
+      Scheme: !Ref Scheme
       LoadBalancerAttributes:
         - {Key: idle_timeout.timeout_seconds, Value: "30"}
       Tags:
@@ -64,18 +66,11 @@ Resources:
     Type: AWS::ElasticLoadBalancingV2::TargetGroup
     Properties:
       Protocol: HTTP
-      Port: 80
+      Port: !Ref ApiGroupPort
       VpcId: !Ref VpcId
       TargetType: ip
       Targets:
         - {Id: 127.0.0.1, Port: !Ref ApiPort}
-  Spare:
-    Type: AWS::ElasticLoadBalancingV2::TargetGroup
-    Properties:
-      Protocol: HTTP
-      Port: !Ref SparePort
-      VpcId: !Ref VpcId
-      TargetType: ip
   Web:
     Type: AWS::ElasticLoadBalancingV2::Listener
     Properties:
@@ -107,7 +102,7 @@ Outputs:
   AppName: {Value: !GetAtt App.TargetGroupName}
   AppFullName: {Value: !GetAtt App.TargetGroupFullName}
   AppLoadBalancers: {Value: !Join [",", !GetAtt App.LoadBalancerArns]}
-  SpareArn: {Value: !Ref Spare}
+  ApiArn: {Value: !Ref Api}
   ListenerArn: {Value: !GetAtt Web.ListenerArn}
   RuleArn: {Value: !GetAtt ApiRule.RuleArn}
   RuleRef: {Value: !Ref ApiRule}
@@ -219,23 +214,45 @@ def test_stack_resources_are_the_emulators_and_carry_traffic(web_stack, elbv2, e
 def test_update_in_place_and_by_replacement(web_stack, cloudformation, elbv2, emulator_url) -> None:
     parameters, outputs, _, _ = web_stack
     url = listener_url(emulator_url, outputs["ListenerArn"])
-    updated = dict(parameters, ApiPath="/v2/*", SparePort=8080)
+    updated = dict(parameters, ApiPath="/v2/*", ApiGroupPort=8080)
     cloudformation.update_stack(StackName="web", TemplateBody=WEB_TEMPLATE, Parameters=_parameters(**updated))
     assert _status(cloudformation, "web") == "UPDATE_COMPLETE"
     after = _outputs(cloudformation, "web")
 
-    # The rule's conditions: no interruption, the same rule.
+    # A target group's Port: replacement. The rule that forwards to it follows the new group, and the old
+    # one, no longer in use, is deleted in the clean-up.
+    assert after["ApiArn"] != outputs["ApiArn"]
+    assert elbv2.describe_target_groups(TargetGroupArns=[after["ApiArn"]])["TargetGroups"][0]["Port"] == 8080
+    with pytest.raises(ClientError) as error:
+        elbv2.describe_target_groups(TargetGroupArns=[outputs["ApiArn"]])
+    assert error.value.response["Error"]["Code"] == "TargetGroupNotFound"
+    # The rule's conditions and actions: no interruption, the same rule.
     assert after["RuleArn"] == outputs["RuleArn"]
+    [rule] = elbv2.describe_rules(RuleArns=[after["RuleArn"]])["Rules"]
+    assert rule["Actions"][0]["TargetGroupArn"] == after["ApiArn"]
+    wait_checked(elbv2, after["ApiArn"])
     assert _get(f"{url}/v2/users")["backend"] == "api"
     assert _get(f"{url}/api/users")["backend"] == "app"
-    # A target group's Port: replacement, a new target group and the old one deleted.
-    assert after["SpareArn"] != outputs["SpareArn"]
-    assert elbv2.describe_target_groups(TargetGroupArns=[after["SpareArn"]])["TargetGroups"][0]["Port"] == 8080
-    with pytest.raises(ClientError) as error:
-        elbv2.describe_target_groups(TargetGroupArns=[outputs["SpareArn"]])
-    assert error.value.response["Error"]["Code"] == "TargetGroupNotFound"
     events = cloudformation.describe_stack_events(StackName="web")["StackEvents"]
     assert any(e["LogicalResourceId"] == "ApiRule" and e["ResourceStatus"] == "UPDATE_COMPLETE" for e in events)
+
+
+def test_a_failed_replacement_keeps_the_old_resources(web_stack, cloudformation, elbv2, emulator_url) -> None:
+    """Scheme needs a new load balancer, whose listener (LoadBalancerArn) must be replaced in turn; but an ALB's
+    target group serves one load balancer only, so the new listener is refused, as on AWS. The update fails
+    with that message, the new load balancer is deleted, and the old one still serves."""
+    parameters, outputs, _, _ = web_stack
+    with pytest.raises(ClientError) as refused:
+        cloudformation.update_stack(StackName="web", TemplateBody=WEB_TEMPLATE,
+                                    Parameters=_parameters(**dict(parameters, Scheme="internal")))
+    assert "cannot be associated with more than one load balancer" in refused.value.response["Error"]["Message"]
+    assert [lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]] == [outputs["AlbArn"]]
+    resources = cloudformation.describe_stack_resources(StackName="web")["StackResources"]
+    assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Alb"] == outputs["AlbArn"]
+    events = cloudformation.describe_stack_events(StackName="web")["StackEvents"]
+    assert any(e["LogicalResourceId"] == "Web" and e["ResourceStatus"] == "UPDATE_FAILED" for e in events)
+    url = listener_url(emulator_url, outputs["ListenerArn"])
+    assert _get(f"{url}/api/users")["backend"] == "api"
 
 
 def test_delete_removes_resources_and_unbinds_listeners(web_stack, cloudformation, elbv2, emulator_url) -> None:

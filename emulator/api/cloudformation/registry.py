@@ -6,7 +6,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 
-from emulator.api.cloudformation import ec2_deletions, stack_events
+from emulator.api.cloudformation import ec2_deletions, replacements, stack_events
 from emulator.api.cloudformation.calls import Elbv2Invoker
 from emulator.api.cloudformation.listeners import Listener, ListenerCertificate, ListenerRule
 from emulator.api.cloudformation.load_balancers import LoadBalancer, TargetGroup
@@ -28,3 +28,4 @@ def register(invoker: Elbv2Invoker) -> None:
         names[kind.TYPE] = kind.NAME_PROPERTY
     stack_events.install()
     ec2_deletions.install()
+    replacements.install()

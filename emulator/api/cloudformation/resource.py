@@ -14,6 +14,9 @@ moto's stacks stay picklable for ``--state-dir``.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
@@ -107,7 +110,7 @@ class Elbv2Resource:
                     "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
                     f"Rename {new[cls.NAME_PROPERTY]} and update the stack again."))
             replacement = cls._create(api, new_resource_name, new)
-            original_resource.delete(account_id, region_name)  # (AWS deletes the old one in its clean-up phase)
+            _retire(original_resource, replacement)
             return replacement
         original_resource.configure(api, new, changed)
         original_resource.properties = new
@@ -160,6 +163,38 @@ class Elbv2Resource:
 
     def attribute(self, api: Elbv2Client, name: str) -> Any:
         raise NotImplementedError
+
+
+Replacement = tuple["Elbv2Resource", "Elbv2Resource"]  # (the old resource, the one that replaced it)
+
+
+class _Replaced(threading.local):
+    """The resources an update replaced, kept until its clean-up phase (``replacing``) on this thread."""
+
+    pending: list[Replacement] | None = None
+
+
+_REPLACED = _Replaced()
+
+
+def _retire(old: Elbv2Resource, new: Elbv2Resource) -> None:
+    if _REPLACED.pending is None:
+        old.delete(old.account, old.region)
+    else:
+        _REPLACED.pending.append((old, new))
+
+
+@contextmanager
+def replacing() -> Iterator[list[Replacement]]:
+    """While a stack updates: the resources replaced meanwhile are collected, not deleted. AWS deletes them in
+    the update's clean-up phase, once the resources that referred to them refer to their replacements (a
+    target group in use by a listener cannot be deleted before)."""
+    pending: list[Replacement] = []
+    _REPLACED.pending = pending
+    try:
+        yield pending
+    finally:
+        _REPLACED.pending = None
 
 
 def _properties(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
