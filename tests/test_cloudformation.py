@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 import boto3
 import pytest
@@ -156,8 +157,10 @@ def web_stack(cloudformation, elbv2, subnets, vpc_id):
     with HttpEcho("app") as app, HttpEcho("api") as api:
         parameters = {"Subnets": ",".join(subnets), "VpcId": vpc_id, "ListenerPort": free_port(),
                       "AppPort": app.port, "ApiPort": api.port}
+        started = time.monotonic()
         cloudformation.create_stack(StackName="web", TemplateBody=WEB_TEMPLATE, Parameters=_parameters(**parameters))
         assert _status(cloudformation, "web") == "CREATE_COMPLETE"
+        assert time.monotonic() - started < 5  # no provisioning waits under --timing fast
         outputs = _outputs(cloudformation, "web")
         wait_checked(elbv2, outputs["AppArn"])
         wait_checked(elbv2, _target_group(elbv2, "web", "Api"))
@@ -340,6 +343,17 @@ def test_refused_updates_answer_with_the_reason(cloudformation, elbv2, vpc_id) -
     assert any(e["ResourceStatus"] == "UPDATE_FAILED" and message in e["ResourceStatusReason"] for e in events)
     group = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
     assert (group["Port"], group["HealthCheckTimeoutSeconds"]) == (80, 5)  # neither update changed it
+
+
+def test_unsupported_property_fails_the_resource(cloudformation, elbv2, subnets) -> None:
+    template = {"Resources": {"Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                                      "Properties": {"Subnets": subnets, "Bogus": "x"}}}}
+    cloudformation.create_stack(StackName="bogus", TemplateBody=json.dumps(template))
+    assert _status(cloudformation, "bogus") == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName="bogus")["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "Encountered unsupported property Bogus" in failed["ResourceStatusReason"]
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
 
 
 def test_change_set_create_rolls_back_too(cloudformation, elbv2, subnets, vpc_id) -> None:
