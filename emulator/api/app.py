@@ -15,6 +15,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
+from emulator.api.cloudformation.bridge import CloudFormationBridge
 from emulator.api.dashboard import register_dashboard_routes
 from emulator.api.dashboard_view import TrafficFeed
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
@@ -37,7 +38,9 @@ def create_app(
     (``/_emulator/ui``) shows; None when they are not recorded."""
     flask_app = _flask_app(services, dataplane, feed)
     register_metrics_routes(flask_app, prometheus)  # GET /_emulator/metrics
-    front = Elbv2Front(flask_app, Elbv2Endpoint(services, dataplane))
+    endpoint = Elbv2Endpoint(services, dataplane)
+    # CloudFormation's ELBv2 resources are the emulator's (README "CloudFormation and the CDK").
+    front = Elbv2Front(CloudFormationBridge(flask_app, endpoint), endpoint)
     policy = OriginPolicy(api_host, origins or OriginSettings(), lambda name: name in dns_table(services.store))
     return OriginGuard(front, policy)
 

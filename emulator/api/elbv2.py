@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from emulator import protocol
 from emulator.api.identity import Caller
-from emulator.control.context import Services
+from emulator.control.context import Result, Services
 from emulator.control.dispatch import handle
 from emulator.dataplane.reads import READS as DATA_PLANE_READS
 from emulator.errors import AwsError
@@ -86,10 +86,16 @@ class Elbv2Endpoint:
             return internal_failure(operation, request_id)
 
     def _run(self, operation: str, form: Mapping[str, str], who: Caller, endpoint_url: str, request_id: str) -> bytes:
+        result = self.invoke(operation, form, who.account, who.region, endpoint_url)
+        return protocol.serialize_result(operation, result, request_id)
+
+    def invoke(self, operation: str, form: Mapping[str, str], account: str, region: str, endpoint_url: str = "") -> Result:
+        """One call from its form fields to its result, raising ``AwsError``: the API's path, which
+        CloudFormation's resources (``emulator.api.cloudformation``) take too."""
         parsed = protocol.parse_request(operation, form)
-        outcome = handle(self._services, who.account, who.region, operation, parsed, endpoint_url)
+        outcome = handle(self._services, account, region, operation, parsed, endpoint_url)
         if outcome.generation is not None and needs_data_plane(outcome.changed_kinds):
             # Answer only once the change is live: a listener just created accepts connections at once, a
             # trust store's new revocations refuse a client certificate at once.
             self._dataplane.wait_applied(outcome.generation)
-        return protocol.serialize_result(operation, outcome.result, request_id)
+        return outcome.result
