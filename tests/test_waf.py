@@ -398,6 +398,22 @@ def test_unsupported_statements_fail_closed_and_managed_groups_match_nothing(aws
     assert request(url).status == 200  # a good definition again
 
 
+def test_waf_fail_open_lets_requests_through_an_acl_that_cannot_be_evaluated(aws: Aws, backend: HttpEcho) -> None:
+    """waf.fail_open.enabled (ModifyLoadBalancerAttributes, "allow a WAF-enabled load balancer to route requests
+    to targets if it is unable to forward the request to AWS WAF"): the ACL the emulator cannot evaluate lets
+    requests through instead of blocking them, and turning the attribute off blocks again."""
+    lb, url = aws.alb("waf-fail-open", backend)
+    aws.protect(lb, [rule("sqli", 0, {"SqliMatchStatement": {"FieldToMatch": {"QueryString": {}},
+                                                             "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}})])
+    assert request(url).status == 403
+    aws.elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
+        {"Key": "waf.fail_open.enabled", "Value": "true"}])
+    assert request(url).status == 200
+    aws.elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
+        {"Key": "waf.fail_open.enabled", "Value": "false"}])
+    assert request(url).status == 403
+
+
 def test_logging_configuration_writes_waf_log_records(aws: Aws, backend: HttpEcho,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     """"Logging AWS WAF protection pack (web ACL) traffic": one JSON record per request once configured."""

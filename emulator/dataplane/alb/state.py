@@ -68,7 +68,8 @@ class ListenerState:
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
             cookies=any(may_set_cookies(a) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
-            web_acl=compile_web_acl(config.web_acl) if config.web_acl is not None else None,
+            web_acl=(compile_web_acl(config.web_acl, balancer.attributes.get("waf.fail_open.enabled") == "true")
+                     if config.web_acl is not None else None),
         )
 
     def past_lifetime(self, created: float, now: float) -> bool:

@@ -14,7 +14,9 @@ still incomplete after ``BODY_WAIT`` is inspected as far as it arrived. A reques
 is evaluated at once, with an empty body (its client sends the body only after the 100 response).
 
 A web ACL that uses something this emulator does not evaluate (``UnsupportedDefinition``: e.g. an SQLi / XSS
-statement) fails closed: every request is blocked with 403, and one log line names the part.
+statement) fails closed: every request is blocked with 403, and one log line names the part. With the load
+balancer's ``waf.fail_open.enabled`` ("allow a WAF-enabled load balancer to route requests to targets if it is
+unable to forward the request to AWS WAF") it fails open instead: such requests go on to the rules unfiltered.
 ManagedRuleGroupStatements evaluate nothing (AWS's managed rules are not emulated): logged once per
 configuration; the rest of the web ACL applies.
 """
@@ -138,10 +140,11 @@ def _group_rule(name: str, reference: dict[str, Any], spec: dict[str, Any], ctx:
 class WebAcl:
     """The chain stage of a web ACL ("3. Web ACL" in ``chain.order``)."""
 
-    __slots__ = ("arn", "rules", "default", "logging", "failed", "inspects_body")
+    __slots__ = ("arn", "rules", "default", "logging", "failed", "inspects_body", "on_failure")
 
-    def __init__(self, view: WebAclView) -> None:
+    def __init__(self, view: WebAclView, fail_open: bool = False) -> None:
         self.arn = view.arn
+        self.on_failure: Answer = GO_ON if fail_open else _FAIL_CLOSED  # waf.fail_open.enabled
         self.failed: str | None = None
         self.rules: tuple[Rule, ...] = ()
         self.default = Action(ALLOW)
@@ -158,18 +161,19 @@ class WebAcl:
             self.logging = document.get("Logging") is not None
             for note in ctx.notes:
                 log.warning("web ACL %s: %s", view.name, note)
-        except Exception as error:  # never crash the listener: fail closed, naming what is not evaluated
+        except Exception as error:  # never crash the listener: fail closed (or open), naming what is not evaluated
             self.failed = str(error) if isinstance(error, UnsupportedDefinition) else repr(error)
-            log.error("web ACL %s blocks every request: %s is not emulated", view.name, self.failed)
+            log.error("web ACL %s %s every request: %s is not emulated", view.name,
+                      "lets through" if fail_open else "blocks", self.failed)
 
     def run(self, ctx: Exchange) -> Outcome:
         record = ctx.record
-        if record is not None:  # (access logs' actions_executed; an ACL that cannot be evaluated fails closed)
+        if record is not None:  # (access logs' actions_executed, for an ACL that cannot be evaluated too)
             record.executed("waf" if self.failed is None else "waf-failed")
             if self.failed is not None:
                 record.error_reason = "WAFUnhandledException"
         if self.failed is not None:
-            return _FAIL_CLOSED
+            return self.on_failure
         if self.inspects_body and not ctx.request_done and not ctx.expect and _has_body(ctx):
             return self._after_body(ctx)
         return self.decide(ctx)
@@ -177,9 +181,10 @@ class WebAcl:
     def decide(self, ctx: Exchange) -> Answer:
         try:
             return self._decide(ctx)
-        except Exception:  # a statement that cannot evaluate this request: fail closed, never crash the leg
-            log.exception("web ACL %s cannot evaluate a request: blocked", self.arn)
-            return _FAIL_CLOSED
+        except Exception:  # a statement that cannot evaluate this request: fail closed (or open), never crash
+            log.exception("web ACL %s cannot evaluate a request: %s", self.arn,
+                          "let through" if self.on_failure is GO_ON else "blocked")
+            return self.on_failure
 
     async def _after_body(self, ctx: Exchange) -> Answer:
         loop = ctx.leg.loop
@@ -234,15 +239,17 @@ def _has_body(ctx: Exchange) -> bool:
     return ctx.chunked or ctx.request.http2 or _declared_length(ctx) > 0
 
 
-_compiled: dict[WebAclView, WebAcl] = {}
+_compiled: dict[tuple[WebAclView, bool], WebAcl] = {}
 
 
-def compile_web_acl(view: WebAclView) -> WebAcl:
+def compile_web_acl(view: WebAclView, fail_open: bool = False) -> WebAcl:
     """The compiled web ACL of ``view``: the same object while the configuration is unchanged, so its rate-based
-    counters survive reconcile passes (a changed configuration starts them afresh)."""
-    acl = _compiled.get(view)
+    counters survive reconcile passes (a changed configuration starts them afresh). ``fail_open``: the load
+    balancer's ``waf.fail_open.enabled``."""
+    key = (view, fail_open)
+    acl = _compiled.get(key)
     if acl is None:
         if len(_compiled) >= 256:
             _compiled.clear()
-        acl = _compiled[view] = WebAcl(view)
+        acl = _compiled[key] = WebAcl(view, fail_open)
     return acl
