@@ -3,7 +3,7 @@ inbound rules of load balancers' security groups and the web ACLs (WAFv2) associ
 
 The server injects these functions into the data plane, which thereby never imports moto or the
 control plane. Certificates come from moto's ACM (imported ones carry their key; requested ones get a
-key from moto). An EC2 instance target receives traffic at the address in its ``elbv2-emulator:address``
+key from moto) or, for IAM server certificate ARNs, from moto's IAM (``upload-server-certificate``). An EC2 instance target receives traffic at the address in its ``elbv2-emulator:address``
 tag, else at its private IP when that is a loopback address, else at 127.0.0.1; a stopped instance has none.
 """
 
@@ -24,7 +24,10 @@ _instances: dict[tuple[str, str, str], Any] = {}
 
 
 def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
-    """(certificate PEM, private key PEM, chain PEM or None) for an ACM certificate ARN, or None."""
+    """(certificate PEM, private key PEM, chain PEM or None) for an ACM certificate or IAM server certificate
+    ARN, or None."""
+    if ":iam::" in arn:
+        return _iam_server_certificate(arn)
     from moto.acm.models import acm_backends
 
     region, account = arn_region_account(arn)
@@ -35,6 +38,21 @@ def certificate_material(arn: str) -> tuple[str, str, str | None] | None:
     as_text = lambda value: value.decode() if isinstance(value, bytes) else value  # noqa: E731
     chain = as_text(bundle.chain) if bundle.chain else None
     return as_text(bundle.cert), as_text(bundle.key), chain
+
+
+def _iam_server_certificate(arn: str) -> tuple[str, str, str | None] | None:
+    """An IAM server certificate (IAM is global: moto keeps it per account and partition)."""
+    from moto.iam.models import iam_backends
+
+    partition, account = arn.split(":")[1], arn.split(":")[4]
+    try:
+        certificates = iam_backends[account][partition].certificates.values()
+    except Exception:  # an unknown partition
+        return None
+    for certificate in certificates:
+        if certificate.arn == arn:
+            return certificate.cert_body, certificate.private_key, certificate.cert_chain or None
+    return None
 
 
 def instance_address(account: str, region: str, instance_id: str) -> str | None:

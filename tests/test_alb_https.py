@@ -7,8 +7,10 @@ import json
 import socket
 import ssl
 
+import boto3
 import pytest
 import trustme
+from botocore.exceptions import ClientError
 
 from tests.alb_support import RawBackend, address, alb, forward, listener, listener_url, read_head, target_group
 from tests.backends import HttpEcho
@@ -93,3 +95,26 @@ def test_https_target_group_gets_tls_unverified(elbv2, subnets, vpc_id, emulator
         import requests
 
         assert requests.get(f"{url}/x", timeout=5).text == "tls target saw GET /x HTTP/1.1"
+
+
+def test_https_listener_serves_an_iam_server_certificate(elbv2, subnets, vpc_id, emulator_url, ca):
+    """CreateListener accepts IAM server certificate ARNs (the API reference's own example uses one): the
+    listener serves the certificate uploaded with iam upload-server-certificate; an ARN IAM does not hold is
+    refused with CertificateNotFound, as an unknown ACM certificate is."""
+    iam = boto3.client("iam", endpoint_url=emulator_url, region_name="us-east-1")
+    cert = ca.issue_cert("iam.example.com", common_name="iam.example.com")
+    uploaded = iam.upload_server_certificate(
+        ServerCertificateName="iam-cert", CertificateBody=cert.cert_chain_pems[0].bytes().decode(),
+        PrivateKey=cert.private_key_pem.bytes().decode(), CertificateChain=ca.cert_pem.bytes().decode(),
+    )["ServerCertificateMetadata"]["Arn"]
+    with HttpEcho() as backend:
+        lb = alb(elbv2, subnets)
+        group = target_group(elbv2, vpc_id, "tg", [backend])
+        arn = listener(elbv2, lb, forward(group), protocol="HTTPS", Certificates=[{"CertificateArn": uploaded}])
+        names, response = _get(address(listener_url(emulator_url, arn)), ca, "iam.example.com")
+        assert names == ["iam.example.com"] and response.startswith(b"HTTP/1.1 200 ")
+
+        missing = uploaded.replace("iam-cert", "no-such-cert")
+        with pytest.raises(ClientError) as refused:
+            listener(elbv2, lb, forward(group), protocol="HTTPS", Certificates=[{"CertificateArn": missing}])
+        assert refused.value.response["Error"]["Code"] == "CertificateNotFound"

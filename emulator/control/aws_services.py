@@ -85,11 +85,17 @@ def instance_state(ctx: Context, instance_id: str) -> str | None:
 
 
 def require_certificate(ctx: Context, certificate_arn: str) -> None:
-    """An ACM certificate must exist in moto; IAM server certificates are accepted as given."""
-    if certificate_arn.startswith("arn:aws:iam:"):
-        return
-    region, account = arn_region_account(certificate_arn)
+    """The certificate must exist: in moto's ACM, or for an IAM server certificate ARN in moto's IAM (uploaded
+    with ``iam upload-server-certificate``), so that the listener can serve it."""
     try:
+        if ":iam::" in certificate_arn:
+            from moto.iam.models import iam_backends
+
+            _, partition, _, _, account, _ = certificate_arn.split(":", 5)
+            if not any(c.arn == certificate_arn for c in iam_backends[account][partition].certificates.values()):
+                raise KeyError(certificate_arn)
+            return
+        region, account = arn_region_account(certificate_arn)
         from moto.acm.models import acm_backends
 
         acm_backends[account or ctx.account][region or ctx.region].get_certificate(certificate_arn)
