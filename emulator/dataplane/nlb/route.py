@@ -1,15 +1,15 @@
 """What a listener does with a new flow, rebuilt from its config on every update and swapped atomically.
 
 The listener's rules are compiled here once per update (``FlowRules``), then evaluated once per new flow:
-the first rule, in ascending priority, whose source-ip condition matches the client's address forwards the
-flow; none matching, the default action does (NLB guide, "Listener rules for your Network Load Balancer").
+the first rule, in ascending priority, whose source-ip condition names the client's IP address type
+(``IpAddressType`` ipv4 or ipv6) forwards the flow; none matching, the default action does (NLB guide,
+"Listener rules for your Network Load Balancer": rules route by "the source IP address type").
 A forward action with several target groups draws one by weight per new flow (NLB guide, "Weighted target
 groups", November 2025); the flow then stays on that group, and its target, for its life.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import ssl
 from collections.abc import Mapping
@@ -29,14 +29,11 @@ UDP_IDLE_SECONDS = 120.0
 # only (e.g. 0.01 turns the 60 s minimum into 0.6 s); read when a listener's config is applied.
 TCP_IDLE_SCALE_ENV = "ELBV2_EMULATOR_TCP_IDLE_SCALE"
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
 @dataclass(frozen=True, slots=True)
 class FlowRule:
-    """A non-default rule: its source-ip CIDR blocks (any may match) and its forward action."""
+    """A non-default rule: the source IP address types it matches ("ipv4", "ipv6") and its forward action."""
 
-    networks: tuple[Network, ...]
+    address_types: frozenset[str]
     forward: WeightedGroups
 
 
@@ -52,7 +49,7 @@ class FlowRules:
         for rule in config.rules:  # ascending priority
             forward = _weighted(list(rule.Actions), groups) if not rule.IsDefault else None
             if forward is not None:
-                rules.append(FlowRule(_networks(rule.Conditions), forward))
+                rules.append(FlowRule(_address_types(rule.Conditions), forward))
         self.rules = tuple(rules)
         # Every group new flows may go to (the listener resets flows of targets that left one of them).
         forwards = [f for f in (self.default, *(r.forward for r in rules)) if f is not None]
@@ -61,18 +58,23 @@ class FlowRules:
     def group(self, client_ip: str) -> TargetGroupRuntime | None:
         """The target group of a new flow from ``client_ip``: evaluated once per flow."""
         if self.rules:
-            address = ipaddress.ip_address(client_ip)
+            address_type = source_address_type(client_ip)
             for rule in self.rules:
-                if any(address in network for network in rule.networks):
+                if address_type in rule.address_types:
                     return rule.forward.pick()
         return self.default.pick() if self.default is not None else None
 
 
-def _networks(conditions: list[Condition]) -> tuple[Network, ...]:
-    """The CIDR blocks of a rule's source-ip condition (the only condition NLB rules take: control.rules)."""
-    values = [v for c in conditions if c.get("Field") == "source-ip"
-              for v in (c.get("SourceIpConfig") or {}).get("Values") or []]
-    return tuple(ipaddress.ip_network(v, strict=False) for v in values)
+def source_address_type(client_ip: str) -> str:
+    """"ipv4" or "ipv6", as a source-ip condition's IpAddressType names the client's address family (an
+    IPv4-mapped IPv6 address is an IPv4 client)."""
+    return "ipv6" if ":" in client_ip and not client_ip.startswith("::ffff:") else "ipv4"
+
+
+def _address_types(conditions: list[Condition]) -> frozenset[str]:
+    """The IpAddressType of a rule's source-ip condition (the only condition NLB rules take: control.rules)."""
+    return frozenset(str((c.get("SourceIpConfig") or {}).get("IpAddressType"))
+                     for c in conditions if c.get("Field") == "source-ip")
 
 
 def _weighted(actions: list[Action], live: Mapping[str, TargetGroupRuntime]) -> WeightedGroups | None:
