@@ -32,7 +32,9 @@ ACCOUNT_LIMITS: Final = MappingProxyType({
     "condition-wildcards-per-alb-rule": 5,
     "target-groups-per-application-load-balancer": 100,
     "target-groups-per-action-on-application-load-balancer": 5,
-    "target-groups-per-action-on-network-load-balancer": 1,
+    # 1 until NLBs took weighted target groups (NLB guide, document history, November 19 2025: "default action
+    # with weighted target groups"); the new default is not published: the ALB's 5 is assumed (inferred).
+    "target-groups-per-action-on-network-load-balancer": 5,
     "certificates-per-application-load-balancer": 25,
     "certificates-per-network-load-balancer": 25,
     "targets-per-target-group": 1000,

@@ -7,7 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+import botocore.session
 import requests
+
+from emulator.protocol.model import MODEL_EXTRAS
 
 
 def listener_address(emulator_url: str, listener_arn: str) -> tuple[str, int]:
@@ -17,6 +21,15 @@ def listener_address(emulator_url: str, listener_arn: str) -> tuple[str, int]:
             host, _, port = entry["Address"].rpartition(":")
             return host, int(port)
     raise AssertionError(f"listener {listener_arn} is not running")
+
+
+def elbv2_with_ip_address_type(emulator_url: str, region: str) -> Any:
+    """An elbv2 client whose model has ``SourceIpConditionConfig.IpAddressType`` (NLB listener rules), which
+    the pinned botocore lacks: the emulator's model extras on the client's loader path, as a user would add
+    them (or a newer botocore)."""
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.append(str(MODEL_EXTRAS))
+    return boto3.Session(botocore_session=session).client("elbv2", endpoint_url=emulator_url, region_name=region)
 
 
 def target_group(elbv2: Any, vpc_id: str, name: str, protocol: str = "TCP", ports: list[int] = (),

@@ -141,8 +141,9 @@ def test_goaway_after_10000_requests(elbv2, acm, subnets, emulator_url, ca):
 
 
 def test_http2_target_group_receives_http2(elbv2, acm, subnets, vpc_id, emulator_url, ca):
-    with H2Echo() as h2c, H2Echo(ca.issue_cert("127.0.0.1")) as h2tls, HttpEcho("health") as health:
-        lb = alb(elbv2, subnets)  # health checks of HTTP2 groups stay HTTP/1.1 GETs: a separate backend answers
+    with H2Echo() as h2c, H2Echo(ca.issue_cert("127.0.0.1")) as h2tls, H2Echo() as health:
+        lb = alb(elbv2, subnets)  # HTTP2 groups are checked over HTTP/2: a separate h2c backend answers the checks,
+        # so the targets' connection counts are the traffic's alone
         plain = target_group(elbv2, vpc_id, "h2c", [h2c], ProtocolVersion="HTTP2", health=health)
         tls = target_group(elbv2, vpc_id, "h2tls", [h2tls], protocol="HTTPS", ProtocolVersion="HTTP2", health=health,
                            HealthCheckProtocol="HTTP")
@@ -165,7 +166,7 @@ def test_http2_target_group_receives_http2(elbv2, acm, subnets, vpc_id, emulator
 def test_protocol_version_mismatches_get_464(elbv2, acm, subnets, vpc_id, emulator_url, ca):
     with H2Echo() as h2c, HttpEcho() as http1:
         lb = alb(elbv2, subnets)
-        h2_group = target_group(elbv2, vpc_id, "h2", [h2c], ProtocolVersion="HTTP2", health=http1)
+        h2_group = target_group(elbv2, vpc_id, "h2", [h2c], ProtocolVersion="HTTP2")  # checked over HTTP/2
         grpc_group = target_group(elbv2, vpc_id, "grpc", [h2c], ProtocolVersion="GRPC",
                                   Matcher={"GrpcCode": "0-99"})
         arn, addr = https_listener(elbv2, acm, emulator_url, ca, lb, forward(target_group(elbv2, vpc_id, "h1", [http1])))

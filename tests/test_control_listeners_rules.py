@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import REGION
+from tests.nlb_support import elbv2_with_ip_address_type
 
 
 def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -333,10 +334,18 @@ def _nlb_listener(elbv2, subnets, vpc_id, ip_type: str) -> tuple[str, str]:
     return listener, tcp
 
 
-_IPV6 = [{"Field": "source-ip", "SourceIpConfig": {"Values": ["::/0"]}}]
+# NLB rules name the source's IP address type (API Reference, SourceIpConditionConfig), which the pinned
+# botocore's model lacks: these tests' client has the emulator's model extras.
+_IPV6 = [{"Field": "source-ip", "SourceIpConfig": {"IpAddressType": "ipv6"}}]
 
 
-def test_nlb_rules_need_a_dual_stack_nlb(elbv2, subnets, vpc_id):
+@pytest.fixture
+def nlb_rules_client(emulator_url):
+    return elbv2_with_ip_address_type(emulator_url, REGION)
+
+
+def test_nlb_rules_need_a_dual_stack_nlb(nlb_rules_client, subnets, vpc_id):
+    elbv2 = nlb_rules_client
     listener, tcp = _nlb_listener(elbv2, subnets, vpc_id, "ipv4")
     with pytest.raises(ClientError) as excinfo:
         elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=_IPV6, Actions=_forward(tcp))
@@ -346,7 +355,8 @@ def test_nlb_rules_need_a_dual_stack_nlb(elbv2, subnets, vpc_id):
     )
 
 
-def test_dual_stack_nlb_rules_take_source_ip_conditions_only(elbv2, subnets, vpc_id):
+def test_dual_stack_nlb_rules_take_source_ip_conditions_only(nlb_rules_client, subnets, vpc_id):
+    elbv2 = nlb_rules_client
     listener, tcp = _nlb_listener(elbv2, subnets, vpc_id, "dualstack")
     rule = elbv2.create_rule(ListenerArn=listener, Priority=1, Conditions=_IPV6, Actions=_forward(tcp))["Rules"][0]
     assert rule["Conditions"] == _IPV6 and rule["Priority"] == "1"

@@ -68,6 +68,10 @@ def _normalise(condition: Condition) -> Condition:
 
 
 def _check_values(field: str, config: dict[str, Any]) -> None:
+    if field == "source-ip" and "IpAddressType" in config:  # an NLB rule's condition (checked in rules.py)
+        if config.get("Values"):
+            raise validation_error("You cannot specify both 'Values' and 'IpAddressType' in 'SourceIpConfig'")  # wording inferred
+        return
     values, regexes = _config_values(config), config.get("RegexValues") or []
     if values and regexes:
         raise validation_error("A condition can use either Values or RegexValues, not both")  # wording inferred from the docs' "either ... or"

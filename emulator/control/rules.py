@@ -53,8 +53,15 @@ def create_rule(ctx: Context, req: Request) -> Result:
 
 def _check_rules_supported(lb: LoadBalancer, req: Request) -> None:
     """ALBs take any rule; NLBs take source-ip rules, and only when dual-stack (NLB guide, "Listener rules":
-    "You must have a dual-stack Network Load Balancer"); GWLB listeners have only their default action."""
+    "You must have a dual-stack Network Load Balancer"); GWLB listeners have only their default action.
+
+    A source-ip condition matches CIDR ``Values`` on an ALB and the source's ``IpAddressType`` on an NLB
+    (API Reference, SourceIpConditionConfig: "For Application Load Balancers, use Values to specify CIDR
+    ranges. For Network Load Balancers, use IpAddressType")."""
+    source_ip = [c.get("SourceIpConfig") or {} for c in req.get("Conditions") or [] if c.get("Field") == "source-ip"]
     if lb.Type == "application":
+        if any("IpAddressType" in config for config in source_ip):
+            raise validation_error("'IpAddressType' is supported only in Network Load Balancer rules")  # wording inferred
         return
     if lb.Type == "gateway" or lb.IpAddressType != "dualstack":
         raise AwsError(
@@ -63,6 +70,10 @@ def _check_rules_supported(lb: LoadBalancer, req: Request) -> None:
         )  # wording inferred
     if any(condition.get("Field") != "source-ip" for condition in req.get("Conditions") or []):
         raise validation_error("Network Load Balancer rules support only 'source-ip' conditions")  # wording inferred
+    if any("IpAddressType" not in config for config in source_ip):
+        raise validation_error(
+            "Network Load Balancer rules match the source IP address type: specify 'IpAddressType' in 'SourceIpConfig'"
+        )  # wording inferred
     if req.get("Transforms"):
         raise validation_error("Transforms are supported only on Application Load Balancer rules")  # wording inferred
 

@@ -1,11 +1,18 @@
 """Access to botocore's elbv2 service model, the single source of truth for the wire format.
 
 Loading the model costs a few hundred milliseconds, so it happens once, on first use.
+
+``MODEL_EXTRAS`` holds what AWS's API has that the pinned botocore's model does not yet, merged in by
+botocore's own extras mechanism (``service-2.sdk-extras.json``, found on the loader's search path):
+``SourceIpConditionConfig.IpAddressType`` (``ipv4`` | ``ipv6``), the source-ip condition of NLB listener
+rules (API Reference, SourceIpConditionConfig; NLB guide, "Listener rules for your Network Load Balancer",
+July 2026). A client sends it once its botocore has it, or with the same directory on its search path.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
@@ -13,12 +20,15 @@ from botocore.model import OperationModel, ServiceModel
 from emulator.errors import AwsError
 
 SERVICE_NAME = "elbv2"
+MODEL_EXTRAS = Path(__file__).with_name("model_extras")
 
 
 @cache
 def service_model() -> ServiceModel:
-    """The elbv2 model bundled with the installed botocore."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+    """The elbv2 model bundled with the installed botocore, with ``MODEL_EXTRAS`` merged in."""
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.append(str(MODEL_EXTRAS))
+    return session.get_service_model(SERVICE_NAME)
 
 
 def api_version() -> str:

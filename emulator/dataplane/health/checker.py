@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from api_models.observations import HealthCheckRecord
-from emulator.dataplane.health.grpc_probe import start_grpc_probe
+from emulator.dataplane.health.grpc_probe import start_grpc_probe, start_http2_probe
 from emulator.dataplane.health.plan import CheckPlan
 from emulator.dataplane.health.probes import http_request, start_probe
 from emulator.dataplane.health.states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
@@ -215,8 +215,9 @@ class HealthChecker:
         check.in_flight = True
         check.launched = time.time()
         try:
-            if plan.kind == "grpc":
-                start_grpc_probe(target.host, port, plan.path, plan.codes, plan.timeout, plan.tls, check.finished)
+            if plan.kind in ("grpc", "http2"):
+                start = start_grpc_probe if plan.kind == "grpc" else start_http2_probe
+                start(target.host, port, plan.path, plan.codes, plan.timeout, plan.tls, check.finished)
                 return
             request: bytes | None = None
             if plan.kind == "http":

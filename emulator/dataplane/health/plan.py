@@ -49,7 +49,7 @@ class CheckPlan:
     checks_enabled: bool  # HealthCheckEnabled
     probes: bool  # the emulator probes the targets (checks enabled, and not Lambda targets)
     nlb: bool  # an NLB group: every failure is Target.FailedHealthChecks, its HTTP Host is the NLB's
-    kind: str  # "tcp" | "http" | "grpc"
+    kind: str  # "tcp" | "http" | "http2" | "grpc"
     tls: bool  # HealthCheckProtocol HTTPS
     port: int | None  # HealthCheckPort; None: each target's traffic port
     path: str  # HTTP path or gRPC method ("" for TCP)
@@ -68,10 +68,9 @@ class CheckPlan:
             kind, path, codes = "tcp", "", ""
         elif group.ProtocolVersion == "GRPC":  # a gRPC call over HTTP/2 (grpc_probe)
             kind, path, codes = "grpc", group.HealthCheckPath or GRPC_DEFAULT_PATH, matcher.get("GrpcCode") or "12"
-        else:
-            kind, path, codes = "http", group.HealthCheckPath or "/", matcher.get("HttpCode") or (
-                "200-399" if nlb else "200"
-            )
+        else:  # an HTTP2 group is checked over HTTP/2, as its traffic goes (grpc_probe)
+            kind = "http2" if group.ProtocolVersion == "HTTP2" else "http"
+            path, codes = group.HealthCheckPath or "/", matcher.get("HttpCode") or ("200-399" if nlb else "200")
         interval = timing.seconds(group.HealthCheckIntervalSeconds)
         timeout = timing.seconds(group.HealthCheckTimeoutSeconds)
         if timing.mode == "fast":

@@ -1,9 +1,9 @@
 """The runtime of one NLB listener: TCP, TLS, UDP or TCP_UDP (both on one port).
 
 ``start`` binds (with the documented remap; TCP_UDP both halves on one port or neither), ``update`` swaps
-the ``Route`` new flows use (existing flows keep their target for life, as on AWS) and resets flows of
-targets that left the group when ``deregistration_delay.connection_termination.enabled`` says so; ``close``
-resets every flow.
+the ``Route`` new flows use (its compiled rules and weights; existing flows keep their group and target for
+life, as on AWS) and resets flows of targets that left a group when
+``deregistration_delay.connection_termination.enabled`` says so; ``close`` resets every flow.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from emulator.dataplane.nlb.tracking import reset_target_flows
 from emulator.dataplane.nlb.udp import UdpFlow, UdpListener
 from emulator.dataplane.runtime import Collaborators, ListenerConfig
 from emulator.dataplane.selection.flow_hash import flow_target
-from emulator.dataplane.selection.group import Target
+from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 from emulator.dataplane.tls.termination import TlsTerminator, certificate_arns
 
 log = logging.getLogger("elbv2_emulator.dataplane")
@@ -50,7 +50,7 @@ class NlbListener:
         self.max_flows = max_client_connections()
         self._refusing = False  # at the cap (logged once each time it is reached)
         self._server: asyncio.AbstractServer | None = None
-        self._known_targets = (self.route.group, self._targets_of(self.route))
+        self._known_targets = self._targets_of(self.route)
         self._tls_key = self._certificate_key(config)
         self._tls: TlsTerminator | None = None
         self._sweepers = [
@@ -129,27 +129,30 @@ class NlbListener:
         self._refusing = True
         return False
 
-    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None:
-        """The target of a new flow (the flow hash; source_ip stickiness hashes the client's address only)."""
-        if route.group is None:
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> tuple[TargetGroupRuntime, Target] | None:
+        """The group (rules, then weights) and target (the flow hash; source_ip stickiness hashes the client's
+        address only) of a new flow; None when no group or no routable target."""
+        group = route.rules.group(client[0])
+        if group is None:
             return None
-        return flow_target(route.group, protocol, client, self.address)
+        target = flow_target(group, protocol, client, self.address)
+        return (group, target) if target is not None else None
 
     def _terminate_departed(self, route: Route) -> None:
-        """Targets whose deregistration delay ended are gone from the group: reset their flows if enabled."""
-        current = self._targets_of(route)
-        group, known = self._known_targets
-        self._known_targets = (route.group, current)
-        if route.group is None or group is not route.group:  # another group: old flows simply continue
-            return
-        departed = [t for t in known if t not in current]
-        if route.group.settings.terminate_on_deregistration:
-            for target in departed:
+        """Targets whose deregistration delay ended are gone from their group: reset their flows if enabled.
+        Groups no longer forwarded to are left alone: their flows simply continue."""
+        current, known = self._targets_of(route), self._known_targets
+        self._known_targets = current
+        for group in route.rules.groups:
+            before = known.get(group)
+            if before is None or not group.settings.terminate_on_deregistration:
+                continue
+            for target in before - current[group]:
                 reset_target_flows(target)
 
     @staticmethod
-    def _targets_of(route: Route) -> set[Target]:
-        return set(route.group.targets.values()) if route.group is not None else set()
+    def _targets_of(route: Route) -> dict[TargetGroupRuntime, set[Target]]:
+        return {group: set(group.targets.values()) for group in route.rules.groups}
 
     # -- TLS ------------------------------------------------------------------------------------
 

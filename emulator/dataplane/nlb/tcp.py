@@ -20,9 +20,9 @@ from api_models.observations import FlowRecord
 from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
 from emulator.dataplane.nlb.recording import FlowRecording
-from emulator.dataplane.nlb.route import Route
+from emulator.dataplane.nlb.route import Route, upstream_tls
 from emulator.dataplane.nlb.tracking import track, untrack
-from emulator.dataplane.selection.group import Target
+from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 
@@ -30,12 +30,12 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)
 class TcpListener(Protocol):
     """What a TCP flow needs of its listener (``NlbListener``)."""
 
-    route: Route  # read when the flow starts: later updates leave the flow's target alone
+    route: Route  # read when the flow starts: later updates leave the flow's group and target alone
     address: tuple[str, int]  # (ip, port) the listener is bound to: a PROXY header's destination
     tcp_flows: set[TcpFlow]  # the listener's open flows: a flow adds itself, and leaves when done
     recording: FlowRecording | None  # where flows are reported (None: traffic is not observed)
 
-    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> tuple[TargetGroupRuntime, Target] | None: ...
     def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
 
 
@@ -206,8 +206,8 @@ class TcpFlow:
         record = self.record = (recording.start("TCP", (peer_host, peer_port), transport)
                                 if recording is not None else None)
         admitted = self.listener.admit("tcp", peer_host, len(self.listener.tcp_flows))
-        target = self.listener.choose(route, "TCP", (peer_host, peer_port)) if admitted else None
-        if target is None:  # refused, at the cap, or no routable target (AWS does not serve it): RST at once
+        chosen = self.listener.choose(route, "TCP", (peer_host, peer_port)) if admitted else None
+        if chosen is None:  # refused, at the cap, or no routable target (AWS does not serve it): RST at once
             self.done = True
             reset_transport(transport)
             if record is not None and recording is not None:
@@ -216,13 +216,15 @@ class TcpFlow:
                 recording.report(record)
             return
         transport.pause_reading()  # hold the client's bytes in the kernel until the target leg is up
+        group, target = chosen
         self.target = target
-        if record is not None and route.group is not None:
-            record.target_group_arn, record.target_ip, record.target_port = route.group.arn, target.host, target.port
+        if record is not None:
+            record.target_group_arn, record.target_ip, record.target_port = group.arn, target.host, target.port
         track(target, self)
         self.listener.tcp_flows.add(self)
-        header = proxy_header((peer_host, peer_port), self.listener.address) if route.proxy_v2 else b""
-        self.connecting = asyncio.ensure_future(self._connect(target, header, route.upstream_tls))
+        proxy_v2 = group.settings.proxy_protocol_v2
+        header = proxy_header((peer_host, peer_port), self.listener.address) if proxy_v2 else b""
+        self.connecting = asyncio.ensure_future(self._connect(target, header, upstream_tls(group)))
 
     async def _connect(self, target: Target, header: bytes, tls: ssl.SSLContext | None) -> None:
         # The target may speak first (before this coroutine resumes), so its leg knows its peer already.

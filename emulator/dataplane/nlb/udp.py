@@ -20,7 +20,7 @@ from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
 from emulator.dataplane.nlb.recording import FlowRecording
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
-from emulator.dataplane.selection.group import Target
+from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 
 _MAX_DATAGRAM = 65535
 _READ_BURST = 64  # replies read per readiness callback, so one busy flow cannot starve the loop
@@ -35,7 +35,7 @@ class UdpFlowListener(Protocol):
     udp_transport: asyncio.DatagramTransport | None  # the listener's socket: replies go out through it
     recording: FlowRecording | None  # where flows are reported (None: traffic is not observed)
 
-    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> Target | None: ...
+    def choose(self, route: Route, protocol: str, client: tuple[str, int]) -> tuple[TargetGroupRuntime, Target] | None: ...
     def admit(self, transport: str, source: str, open_flows: int) -> bool: ...  # False: refused, or at the cap
 
 
@@ -121,19 +121,20 @@ class UdpListener(asyncio.DatagramProtocol):
         client = (addr[0], addr[1])
         if not listener.admit("udp", client[0], len(listener.udp_flows)):  # refused or at the cap: dropped
             return None
-        target = listener.choose(route, "UDP", client)
-        if target is None:  # nothing routable: the datagram is dropped
+        chosen = listener.choose(route, "UDP", client)
+        if chosen is None:  # nothing routable: the datagram is dropped
             return None
-        header = proxy_header(client, listener.address, datagram=True) if route.proxy_v2 else b""
+        group, target = chosen
+        header = proxy_header(client, listener.address, datagram=True) if group.settings.proxy_protocol_v2 else b""
         try:
             flow = UdpFlow(listener, client, target, header)
         except OSError:
             return None
         listener.udp_flows[addr] = flow
         recording = listener.recording
-        if recording is not None and route.group is not None:
+        if recording is not None:
             record = flow.record = recording.start("UDP", client)
-            record.target_group_arn, record.target_ip, record.target_port = route.group.arn, target.host, target.port
+            record.target_group_arn, record.target_ip, record.target_port = group.arn, target.host, target.port
         return flow
 
     def error_received(self, exc: Exception) -> None:

@@ -1,5 +1,7 @@
 """The compiled forward action: which target group (ForwardConfig weights, target-group stickiness), then which
 target in it (target stickiness, else the group's picker), and the cookies the response must carry.
+``WeightedGroups`` is the weight split alone, which the NLB uses per new flow (NLB guide, "Weighted target
+groups", November 2025: weights 0-999 among a default action's target groups).
 
 AWS ("Listener rules for your Application Load Balancer", "Forward actions"; "Sticky sessions", target group
 stickiness): a forward action with several target groups splits requests by weight (weight 0 receives
@@ -42,17 +44,32 @@ class Selection:
         return self.group.stickiness.response_cookies(self.target, set_cookie_values)
 
 
-class Forward:
-    """Forward to one target group, or split by weight with optional target-group stickiness."""
+class WeightedGroups:
+    """One target group, or a split by weight (weight 0 receives nothing; all 0: the first group)."""
 
-    __slots__ = ("groups", "cumulative", "sticky_seconds", "single", "issued")
+    __slots__ = ("groups", "cumulative", "single")
 
-    def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
-        groups = [(g, w) for g, w in groups if w > 0] or groups[:1]  # weight 0 receives nothing
+    def __init__(self, groups: list[tuple[TargetGroupRuntime, int]]) -> None:
+        groups = [(g, w) for g, w in groups if w > 0] or groups[:1]
         self.groups = [g for g, _ in groups]
         self.cumulative = list(accumulate(w for _, w in groups))
-        self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0  # AWSALBTG only when there is a choice
         self.single = self.groups[0] if len(self.groups) == 1 else None
+
+    def pick(self) -> TargetGroupRuntime:
+        """A group drawn by weight."""
+        if self.single is not None:
+            return self.single
+        return self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
+
+
+class Forward(WeightedGroups):
+    """Forward to one target group, or split by weight with optional target-group stickiness."""
+
+    __slots__ = ("sticky_seconds", "issued")
+
+    def __init__(self, groups: list[tuple[TargetGroupRuntime, int]], sticky_seconds: int) -> None:
+        super().__init__(groups)
+        self.sticky_seconds = sticky_seconds if len(self.groups) > 1 else 0  # AWSALBTG only when there is a choice
         self.issued = IssuedPairs(TG_COOKIE, TG_COOKIE_CORS)
 
     def select(self, request: CookieSource) -> Selection:
@@ -61,7 +78,7 @@ class Forward:
         if group is None:
             group = self._sticky_group(request) if self.sticky_seconds else None
             if group is None:
-                group = self.groups[bisect(self.cumulative, random.random() * self.cumulative[-1])]
+                group = self.pick()
             if self.sticky_seconds:
                 cookies = self.issued.get(group, group.arn, self.sticky_seconds)  # (cached: not to be changed)
         stickiness = group.stickiness
