@@ -16,8 +16,8 @@ consumers need nothing from the data plane:
 ALB requests are counted, and only some are handed over as records. Every request adds to its listener's
 ``ListenerCounters`` on the loop (CloudWatch's ALB metrics and the dashboard's rates are derived from those
 totals); its ``RequestRecord`` is handed to the observer when something needs each request (the load
-balancer's access logs are on, or ``Observer.every_request``), else at a bounded rate (the dashboard's recent
-requests). At tens of thousands of requests a second, a Python object per request for another thread to
+balancer's access logs are on, or ``Observer.every_request``), else within the listener's sample budget
+(``ListenerCounters.sample_budget``: the dashboard's recent requests). At tens of thousands of requests a second, a Python object per request for another thread to
 read would cost the data plane a third of its throughput; counting costs it a few percent.
 
 Times are wall-clock seconds (``time.time()``); a duration AWS logs as ``-1`` is ``-1.0`` here, a field it
@@ -27,6 +27,7 @@ must return at once: implementations queue what they get and do their work elsew
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -69,8 +70,9 @@ class RequestRecord:
     received_bytes: int = 0  # request bytes from the client (head and body)
     sent_bytes: int = 0  # response bytes to the client (head and body)
     conn_trace_id: str = "-"  # the client connection's id, shared with its ConnectionRecord
-    # False: the request is only counted (``ListenerCounters``); its record is not handed over, so the fields
-    # only logs show (request line, user agent) are not filled in.
+    # False: the request is only counted (``ListenerCounters``); its record is not handed over, so what only logs
+    # show (arrival and end times, connection and TLS facts, request line, user agent, target, trace id) is not
+    # filled in.
     wanted: bool = True
 
     def executed(self, action: str) -> None:
@@ -161,8 +163,8 @@ class GroupCounters:
     the list it replaced at its previous read, when no append to it can still be under way."""
 
     requests: int = 0
-    target_statuses: dict[int, int] = field(default_factory=dict)  # the target's status code -> requests
-    elb_statuses: dict[int, int] = field(default_factory=dict)  # the load balancer's own answers, by code
+    target_statuses: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))  # status -> requests
+    elb_statuses: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))  # the LB's own answers
     fixed_responses: int = 0  # requests a fixed-response action answered
     redirects: int = 0  # requests a redirect action answered
     processed_bytes: int = 0  # request and response bytes, heads included
@@ -176,7 +178,11 @@ class ListenerCounters:
     load_balancer_arn: str
     listener_arn: str
     groups: dict[str, GroupCounters] = field(default_factory=dict)  # target group ARN (or NO_GROUP) ->
-    rule_matches: dict[int, int] = field(default_factory=dict)  # matched rule's priority (0: default) -> requests
+    # matched rule's priority (0: default) -> requests
+    rule_matches: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    # How many more requests' records to hand over although nothing needs each one (the dashboard's sample): the
+    # loop takes one per record, the observer sets it back to its rate every second.
+    sample_budget: int = 0
 
 
 class Observer(Protocol):

@@ -29,6 +29,8 @@ log = logging.getLogger("elbv2_emulator.observability")
 
 DRAIN_SECONDS = 0.05  # how often the hub hands queued records to the consumers
 WAKE_AT = 256  # queued requests (or flows) that wake the hub before DRAIN_SECONDS: well under the GC's 700
+# ALB records per listener and second handed over although nothing needs each one: the dashboard's sample.
+SAMPLE_RATE = 1000
 
 R = TypeVar("R")
 
@@ -74,7 +76,8 @@ class ObservationHub:
     def counters(self, load_balancer_arn: str, listener_arn: str) -> ListenerCounters:
         found = self._counters.get(listener_arn)
         if found is None:
-            found = self._counters[listener_arn] = ListenerCounters(load_balancer_arn, listener_arn)
+            found = self._counters[listener_arn] = ListenerCounters(load_balancer_arn, listener_arn,
+                                                                    sample_budget=SAMPLE_RATE)
         return found
 
     def request(self, record: RequestRecord) -> None:
@@ -130,9 +133,14 @@ class ObservationHub:
                     log.exception("observability consumer %r failed to flush", consumer)
 
     def _run(self) -> None:
+        refilled = time.monotonic()
         while not self._stopping:
             self._wake.wait(DRAIN_SECONDS)
             self._wake.clear()
+            if time.monotonic() - refilled >= 1.0:
+                refilled = time.monotonic()
+                for counters in list(self._counters.values()):
+                    counters.sample_budget = SAMPLE_RATE  # (a take racing with this loses at most one)
             with self._lock:
                 self._drain()
                 now = time.time()

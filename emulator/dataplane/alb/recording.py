@@ -8,9 +8,10 @@ place every exchange ends: answered, failed, or abandoned by its client) reports
 
 Reporting counts the request into the listener's ``ListenerCounters`` (the metrics' source) and hands the
 record over only when it is wanted (``api_models.observations``): always when the load balancer writes access
-logs or the observer wants every request, else the first ``SAMPLE_RATE`` of each second, for the dashboard's
-recent requests. The request line and user agent (``describe``) are filled in only for
-records that will be handed over.
+logs or the observer wants every request, else within the sample budget the observer gives the listener
+every second (``ListenerCounters.sample_budget``), for the dashboard's recent requests. Only records handed
+over get what nothing but logs show (times of arrival and end, connection and TLS facts, the request line
+and user agent, the target's address, the trace id): a counted-only request costs its record and its counts.
 
 The values are raw (wall-clock floats, ints, the strings already at hand); formatting them as AWS's log lines
 is the consumers' business. Field meanings: "Access log entries" in "Access logs for your Application Load
@@ -30,7 +31,6 @@ from emulator.dataplane.selection.forward import Selection
 from emulator.dataplane.tls.termination import TlsSession
 
 ABANDONED = 460  # AWS: "the client closed the connection with the load balancer before the idle timeout"
-SAMPLE_RATE = 1000  # records handed over per second and listener when not every one is wanted
 
 
 class ConnectionFacts(Protocol):
@@ -53,7 +53,7 @@ class Recording:
     counters."""
 
     __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls", "counters", "groups",
-                 "every_request", "_sampled_left", "_sample_window_end")
+                 "every_request")
 
     def __init__(self, observer: Observer, load_balancer_arn: str, listener_arn: str, protocol: str,
                  port: int, access_logs: bool) -> None:
@@ -67,10 +67,17 @@ class Recording:
         self.counters = observer.counters(load_balancer_arn, listener_arn)
         self.groups = self.counters.groups
         self.every_request = access_logs or observer.every_request
-        self._sampled_left, self._sample_window_end = 0, 0.0
 
     def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
         """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
+        counters = self.counters
+        if not self.every_request:
+            if counters.sample_budget <= 0:
+                record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
+                                       request.peer_port, 0.0)
+                record.wanted = False
+                return record
+            counters.sample_budget -= 1
         record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
                                request.peer_port, time())
         if connection is not None:
@@ -79,15 +86,11 @@ class Recording:
             if session is not None:
                 record.ssl_cipher, record.ssl_protocol = session.cipher, session.protocol
                 record.domain_name, record.chosen_cert_arn = session.server_name, session.certificate_arn
-        if not self.every_request:
-            self._sample(record)
         return record
 
     def describe(self, record: RequestRecord, request: Request, http10: bool, upgrade: bytes | None) -> None:
-        """The chain starts on a complete head: the request line as AWS logs it, and the user agent (before the
-        rules' transforms rewrite anything)."""
-        if not record.wanted:
-            return
+        """The chain starts on a complete head (of a record that is handed over): the request line as AWS logs
+        it, and the user agent (before the rules' transforms rewrite anything)."""
         record.method = request.method
         url = request.url.decode("latin-1")
         if url[:1] == "/":
@@ -106,7 +109,6 @@ class Recording:
 
     def report(self, record: RequestRecord) -> None:
         """The exchange ended: answered, or abandoned by its client before an answer (AWS logs 460)."""
-        record.end_time = time()
         if record.elb_status_code is None:
             record.elb_status_code = ABANDONED
         group = self.groups.get(record.target_group_arn)
@@ -115,35 +117,21 @@ class Recording:
         group.requests += 1
         code = record.target_status_code
         if code is not None:
-            statuses = group.target_statuses
-            statuses[code] = statuses.get(code, 0) + 1
+            group.target_statuses[code] += 1
             if record.response_time >= record.forwarded_time >= 0:
                 group.response_times.append(record.response_time - record.forwarded_time)
         else:
-            code, statuses = record.elb_status_code, group.elb_statuses
-            statuses[code] = statuses.get(code, 0) + 1
+            group.elb_statuses[record.elb_status_code] += 1
             if record.actions_executed.endswith("fixed-response"):
                 group.fixed_responses += 1
             elif record.actions_executed.endswith("redirect"):
                 group.redirects += 1
         group.processed_bytes += record.received_bytes + record.sent_bytes
-        priority = record.matched_rule_priority
-        if priority is not None:
-            matches = self.counters.rule_matches
-            matches[priority] = matches.get(priority, 0) + 1
+        if record.matched_rule_priority is not None:
+            self.counters.rule_matches[record.matched_rule_priority] += 1
         if record.wanted:
+            record.end_time = time()
             self.observer.request(record)
-
-    def _sample(self, record: RequestRecord) -> None:
-        """Hand over the first ``SAMPLE_RATE`` records of each one-second window."""
-        if record.request_creation_time >= self._sample_window_end:
-            self._sample_window_end = record.request_creation_time + 1.0
-            self._sampled_left = SAMPLE_RATE
-        if self._sampled_left:
-            self._sampled_left -= 1
-        else:
-            record.wanted = False
-
 
 def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
     """The chain decided to forward: the target, its group and the trace id the target receives."""
@@ -152,6 +140,6 @@ def forwarded(record: RequestRecord, selection: Selection | None, head: Upstream
         record.target_group_arn = group.group.TargetGroupArn
         if record.type == "h2" and group.group.ProtocolVersion == "GRPC":
             record.type = "grpcs"
-    record.target_ip, record.target_port = head.key[0], head.key[1]
-    if record.wanted:  # (only logs show it)
+    if record.wanted:  # (only logs show them)
+        record.target_ip, record.target_port = head.key[0], head.key[1]
         record.trace_id = head.trace_id.decode("latin-1")

@@ -85,7 +85,7 @@ class Chain:
     def run(self, ctx: Exchange, runs: tuple[StageRun, ...] | None = None) -> None:
         """Run the stages (or ``runs``, the rest of them) until one answers, and act on the answer."""
         record = ctx.record
-        if record is not None and runs is None:
+        if record is not None and runs is None and record.wanted:
             ctx.recording.describe(record, ctx.request, ctx.http10, ctx.upgrade)
         for run in self._runs if runs is None else runs:
             outcome = run(ctx)

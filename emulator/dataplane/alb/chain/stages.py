@@ -127,7 +127,7 @@ class TerminalAction:
         action = ctx.action
         record = ctx.record
         if isinstance(action, Forward):
-            if record is not None:
+            if record is not None and record.wanted:  # (only logs show it)
                 record.executed("forward")
             return GO_ON
         if isinstance(action, FixedResponse):
