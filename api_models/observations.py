@@ -69,6 +69,7 @@ class RequestRecord:
     target_status_code: int | None = None  # what the target answered; None when it did not
     received_bytes: int = 0  # request bytes from the client (head and body)
     sent_bytes: int = 0  # response bytes to the client (head and body)
+    target_connection_failed: bool = False  # no connection to the target could be made (refused, timed out)
     conn_trace_id: str = "-"  # the client connection's id, shared with its ConnectionRecord
     # False: the request is only counted (``ListenerCounters``); its record is not handed over, so what only logs
     # show (arrival and end times, connection and TLS facts, request line, user agent, target, trace id) is not
@@ -168,6 +169,7 @@ class GroupCounters:
     fixed_responses: int = 0  # requests a fixed-response action answered
     redirects: int = 0  # requests a redirect action answered
     processed_bytes: int = 0  # request and response bytes, heads included
+    target_connection_errors: int = 0  # requests for which no connection to the target could be made
     response_times: list[float] = field(default_factory=list)
 
 

@@ -151,6 +151,27 @@ def test_alb_responses_of_the_load_balancer_itself(elbv2: Any, subnets: list[str
     assert statistic(cloudwatch, ALB, "RequestCount", [lb]) is None  # no target was chosen
 
 
+def test_target_connection_errors_are_counted(elbv2: Any, subnets: list[str], vpc_id: str, emulator_url: str,
+                                              cloudwatch: Any) -> None:
+    """TargetConnectionErrorCount ("connections that were not successfully established between the load balancer
+    and target"): a target whose port is closed answers nothing; with every target unhealthy the ALB still
+    routes to them (fail open), and each attempt is a 502 and a connection error."""
+    lb_arn = alb(elbv2, subnets, "conn-errors")
+    closed = _free_port()
+    tg_arn = elbv2.create_target_group(Name="conn-errors", Protocol="HTTP", Port=closed, VpcId=vpc_id,
+                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": "127.0.0.1", "Port": closed}])
+    url = listener_url(emulator_url, listener(elbv2, lb_arn, forward(tg_arn)))
+    wait_for(lambda: elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"][0]
+             ["TargetHealth"]["State"] == "unhealthy", timeout=10)
+    for _ in range(2):
+        assert requests.get(url, timeout=5).status_code == 502
+    lb, tg = lb_dimension(lb_arn), tg_dimension(tg_arn)
+    wait_statistic(cloudwatch, ALB, "TargetConnectionErrorCount", [lb], 2)
+    assert statistic(cloudwatch, ALB, "TargetConnectionErrorCount", [lb, tg]) == 2
+    assert statistic(cloudwatch, ALB, "HTTPCode_ELB_502_Count", [lb]) == 2
+
+
 def test_nlb_flow_metrics(elbv2: Any, subnets: list[str], vpc_id: str, emulator_url: str, cloudwatch: Any) -> None:
     with TcpEcho() as backend:
         lb_arn = nlb(elbv2, subnets, "flows")

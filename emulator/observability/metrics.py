@@ -9,7 +9,8 @@ What AWS publishes, and how it is derived here ("CloudWatch metrics for your App
   "only incremented for requests where the load balancer node was able to choose a target"),
   HTTPCode_Target_{2,3,4,5}XX_Count (the target answered), HTTPCode_ELB_{3,4,5}XX_Count and
   HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), HTTP_Fixed_Response_Count and
-  HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetResponseTime (seconds from
+  HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetConnectionErrorCount
+  (requests whose target refused or did not accept a connection), TargetResponseTime (seconds from
   forwarding to the target's response head), ProcessedBytes (request and response bytes), RuleEvaluations
   (the listener rules evaluated, in priority order, up to the one that matched), RequestCountPerTarget
   (RequestCount over the group's healthy targets); from ``ConnectionRecord``:
@@ -59,7 +60,7 @@ Dimensions = tuple[tuple[str, str], ...]  # (Name, Value) pairs in AWS's order
 # Metrics that AWS also publishes per target group (with TargetGroup, LoadBalancer [, AvailabilityZone]).
 TARGET_GROUP_METRICS = frozenset({
     "RequestCount", "HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count", "HTTPCode_Target_4XX_Count",
-    "HTTPCode_Target_5XX_Count", "TargetResponseTime",
+    "HTTPCode_Target_5XX_Count", "TargetResponseTime", "TargetConnectionErrorCount",
 })
 # Metrics AWS publishes per load balancer only, never per zone.
 LOAD_BALANCER_ONLY_METRICS = frozenset({"RuleEvaluations", "HTTP_Fixed_Response_Count", "HTTP_Redirect_Count"})
@@ -196,6 +197,7 @@ class _Seen:
     fixed_responses: int = 0
     redirects: int = 0
     processed_bytes: int = 0
+    target_connection_errors: int = 0
     response_times: list[float] = field(default_factory=list)  # replaced at the last drain, tallied at the next
 
 
@@ -296,6 +298,9 @@ class MetricsAggregator:
                 if code in _ELB_EXACT_METRICS:
                     counts[_ELB_EXACT_METRICS[code]] += grown
         fixed, redirects, processed = group.fixed_responses, group.redirects, group.processed_bytes
+        connection_errors = group.target_connection_errors
+        if connection_errors != seen.target_connection_errors:
+            counts["TargetConnectionErrorCount"] += connection_errors - seen.target_connection_errors
         if fixed != seen.fixed_responses:
             counts["HTTP_Fixed_Response_Count"] += fixed - seen.fixed_responses
         if redirects != seen.redirects:
@@ -309,6 +314,7 @@ class MetricsAggregator:
         seen.requests, seen.target_statuses, seen.elb_statuses = requests, target_statuses, elb_statuses
         seen.fixed_responses, seen.redirects, seen.processed_bytes, seen.response_times = (
             fixed, redirects, processed, fresh)
+        seen.target_connection_errors = connection_errors
 
     def _connection(self, period: _Period, record: ConnectionRecord) -> None:
         counts = period.tally(record.load_balancer_arn, NO_GROUP).counts

@@ -127,6 +127,8 @@ class Recording:
             elif record.actions_executed.endswith("redirect"):
                 group.redirects += 1
         group.processed_bytes += record.received_bytes + record.sent_bytes
+        if record.target_connection_failed:
+            group.target_connection_errors += 1
         if record.matched_rule_priority is not None:
             self.counters.rule_matches[record.matched_rule_priority] += 1
         if record.wanted:

@@ -275,6 +275,8 @@ async def connect(pool: UpstreamPool, leg: Downstream, exchange: Exchange, head:
         else:
             attach(leg, exchange, upstream, head)
         return
+    if exchange.record is not None:  # (TargetConnectionErrorCount)
+        exchange.record.target_connection_failed = True
     if leg.active is exchange and not leg.closing:
         exchange.keep_alive = False
         leg.fail(status)

@@ -58,6 +58,8 @@ async def _connect(pool: H2UpstreamPool, key: PoolKey, upstream: H2UpstreamStrea
         if not upstream.closed:
             target.open(upstream)
         return
+    if upstream.exchange.record is not None:  # (TargetConnectionErrorCount)
+        upstream.exchange.record.target_connection_failed = True
     if not upstream.closed:
         upstream.owner.upstream_failed(upstream, status)
 
