@@ -1,0 +1,110 @@
+"""The local Lambda runtime (``api_models.lambda_invocation.LambdaInvoker``): invokes moto's stored functions in
+warm worker processes, on its own thread and event loop, so neither the ALB data plane's loop nor the API's
+threads ever wait on a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from concurrent.futures import Future
+from uuid import uuid4
+
+from api_models.lambda_invocation import CRASHED, TIMED_OUT, UNKNOWN_FUNCTION, UNSUPPORTED, Invocation
+from emulator.lambdas.code import CodeCache
+from emulator.lambdas.functions import FunctionSpec, lookup
+from emulator.lambdas.pool import WorkerPool
+from emulator.lambdas.worker import Unsupported, WorkerGone
+
+log = logging.getLogger("elbv2_emulator.lambda")
+UNHANDLED = "Unhandled"  # Lambda's X-Amz-Function-Error for errors the runtime reports
+
+
+def _error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+class LocalLambdaRuntime:
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._code = CodeCache()
+        self._pools: dict[str, WorkerPool] = {}  # by function ARN and version
+
+    def invoke(self, function: str, region: str, account: str, payload: bytes) -> Future[Invocation]:
+        if self._thread is None:
+            self._start()
+        return asyncio.run_coroutine_threadsafe(self._invoke(function, region, account, payload), self._loop)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop.run_forever, name="lambda-runtime", daemon=True)
+                self._thread.start()
+
+    async def _invoke(self, function: str, region: str, account: str, payload: bytes) -> Invocation:
+        found = lookup(function, region, account)
+        if found is None:
+            return Invocation(b"", failure=UNKNOWN_FUNCTION)
+        spec, code = found
+        try:
+            pool = await self._pool(spec, code)
+            worker = await pool.acquire()
+        except Unsupported as error:
+            log.warning("lambda %s cannot run: %s", spec.name, error)
+            return self._failed(spec, UNSUPPORTED, _error("Runtime.Unavailable", str(error)))
+        except (WorkerGone, TimeoutError, OSError, ValueError) as error:  # (ValueError: a zip that is not one)
+            log.warning("lambda %s: its worker did not start: %s", spec.name, error)
+            return self._failed(spec, CRASHED, _error("Runtime.ExitError", f"the function did not start: {error}"))
+        if worker.init_error is not None:
+            pool.release(worker)
+            return self._failed(spec, None, worker.init_error)
+        request_id = str(uuid4())
+        try:
+            kind, body = await worker.call(request_id, spec.arn, payload, spec.timeout)
+        except TimeoutError:
+            pool.discard(worker)  # (Lambda stops the environment: the next invocation gets a fresh one)
+            message = f"RequestId: {request_id} Error: Task timed out after {spec.timeout:.2f} seconds"
+            return self._failed(spec, TIMED_OUT, _error("Sandbox.Timedout", message))
+        except WorkerGone as error:
+            pool.discard(worker)
+            message = f"RequestId: {request_id} Error: Runtime exited: {error}"
+            return self._failed(spec, CRASHED, _error("Runtime.ExitError", message))
+        pool.release(worker)
+        if kind == b"R":
+            return Invocation(body, None, None, spec.arn, spec.version)
+        return self._failed(spec, None, body)
+
+    @staticmethod
+    def _failed(spec: FunctionSpec, failure: str | None, payload: bytes) -> Invocation:
+        return Invocation(payload, UNHANDLED, failure, spec.arn, spec.version)
+
+    async def _pool(self, spec: FunctionSpec, code: bytes) -> WorkerPool:
+        """The warm workers of the function's current revision; a changed function (code, handler,
+        environment, ...) gets new ones and its old ones are stopped."""
+        key = f"{spec.arn}:{spec.version}"
+        pool = self._pools.get(key)
+        if pool is not None and pool.spec.revision == spec.revision:
+            return pool
+        task_root = await self._loop.run_in_executor(None, self._code.unpack, spec.code_sha256, code)
+        pool = self._pools.get(key)  # (another invocation may have made it meanwhile)
+        if pool is not None and pool.spec.revision == spec.revision:
+            return pool
+        if pool is not None:
+            pool.close()
+        pool = self._pools[key] = WorkerPool(spec, task_root)
+        return pool
+
+    def stop(self) -> None:
+        """Stop every worker and remove the unpacked code."""
+        if self._thread is not None:
+            async def close() -> None:
+                for pool in self._pools.values():
+                    pool.close()
+
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        self._code.close()
