@@ -1,0 +1,202 @@
+"""ALB ``lambda`` target groups and Lambda ``Invoke``, run by the local runtime (README "Lambda targets").
+
+AWS: "Use Lambda functions as targets of an Application Load Balancer"
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html) for the event
+and the response; "Invoke" in the AWS Lambda API reference for the direct call.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+
+import boto3
+import pytest
+
+from tests.conftest import REGION
+from tests.lambda_support import alb_for, create_function, http, lambda_role, lambda_target_group
+
+# Echoes the event and the context it saw as JSON, with headers set from the request's ``respond`` parameter.
+ECHO = '''
+import json
+
+def handler(event, context):
+    seen = {"event": event, "context": {
+        "function_name": context.function_name, "memory_limit_in_mb": context.memory_limit_in_mb,
+        "request_id_length": len(context.aws_request_id),
+        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 3000}}
+    return {"statusCode": 201, "statusDescription": "201 Created", "isBase64Encoded": False,
+            "headers": {"Content-Type": "application/json", "X-Function": "echo"},
+            "body": json.dumps(seen)}
+'''
+MULTI = '''
+import json
+
+def handler(event, context):
+    return {"statusCode": 200, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "Content-Type": ["text/plain"]},
+            "body": json.dumps(event)}
+'''
+BINARY = '''
+import base64
+
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
+            "body": base64.b64encode(bytes(range(256))).decode(), "isBase64Encoded": True}
+'''
+
+
+@pytest.fixture
+def lam(emulator_url: str):
+    return boto3.client("lambda", endpoint_url=emulator_url, region_name=REGION)
+
+
+@pytest.fixture
+def role(emulator_url: str) -> str:
+    return lambda_role(boto3.client("iam", endpoint_url=emulator_url, region_name=REGION))
+
+
+def _lb_headers(headers: dict) -> dict:
+    """The headers the load balancer adds (the trace id is random: checked for its form, then dropped)."""
+    trace = headers.pop("x-amzn-trace-id")
+    assert trace.startswith("Root=1-") and len(trace) == len("Root=1-") + 8 + 1 + 24
+    return headers
+
+
+def test_get_event_context_and_response(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "echo", {"app.py": ECHO}, MemorySize=256)
+    tg = lambda_target_group(elbv2, "echo-tg", function, lam)
+    addr = alb_for(elbv2, subnets, emulator_url, tg)
+    status, headers, body = http(addr, b"GET /items/a%20b?x=1&y=a%20b&x=2&flag HTTP/1.1\r\nHost: shop.test\r\n"
+                                       b"X-Custom: one\r\nX-Custom: two\r\nUser-Agent: t/1\r\n")
+    assert status == b"HTTP/1.1 201 Created"
+    assert ("X-Function", "echo") in headers and ("Content-Type", "application/json") in headers
+    seen = json.loads(body)
+    event = seen.pop("event")
+    assert seen == {"context": {"function_name": "echo", "memory_limit_in_mb": 256, "request_id_length": 36,
+                                "remaining_ok": True}}
+    assert _lb_headers(event["headers"]) == {
+        "host": f"shop.test:{addr[1]}",  # (as an instance target receives it: the listener's port appended)
+        "x-custom": "two", "user-agent": "t/1",  # (the last value of a repeated header)
+        "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-port": str(addr[1]),
+    }
+    assert event == {
+        "requestContext": {"elb": {"targetGroupArn": tg}}, "httpMethod": "GET", "path": "/items/a%20b",
+        # Not decoded ("the load balancer does not decode them"); a repeated parameter gives its last value.
+        "queryStringParameters": {"x": "2", "y": "a%20b", "flag": ""},
+        "headers": event["headers"], "body": "", "isBase64Encoded": False,
+    }
+
+
+def test_post_json_and_binary_bodies(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "echo", {"app.py": ECHO})
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "echo-tg", function, lam))
+    payload = b'{"name": "caf\xc3\xa9"}'
+    _, _, body = http(addr, b"POST /orders HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\n" % len(payload), payload)
+    event = json.loads(body)["event"]
+    assert (event["httpMethod"], event["body"], event["isBase64Encoded"]) == ("POST", '{"name": "café"}', False)
+    assert event["headers"]["content-length"] == str(len(payload))
+    assert event["queryStringParameters"] == {}
+    binary = bytes(range(256))
+    _, _, body = http(addr, b"PUT /blob HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\n"
+                            b"Content-Length: 256\r\n", binary)
+    event = json.loads(body)["event"]
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == binary
+
+
+def test_multi_value_headers_and_query_strings(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "multi", {"app.py": MULTI})
+    tg = lambda_target_group(elbv2, "multi-tg", function, lam,
+                             attributes={"lambda.multi_value_headers.enabled": "true"})
+    addr = alb_for(elbv2, subnets, emulator_url, tg)
+    status, headers, body = http(addr, b"GET /m?k=1&k=2&e=%3D HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert [v for n, v in headers if n == "Set-Cookie"] == ["a=1", "b=2"]
+    event = json.loads(body)
+    assert "headers" not in event and "queryStringParameters" not in event
+    assert event["multiValueQueryStringParameters"] == {"k": ["1", "2"], "e": ["%3D"]}
+    mv = event["multiValueHeaders"]
+    assert len(mv.pop("x-amzn-trace-id")) == 1
+    assert mv == {"host": [f"h:{addr[1]}"], "x-a": ["1", "2"], "x-forwarded-for": ["127.0.0.1"],
+                  "x-forwarded-proto": ["http"], "x-forwarded-port": [str(addr[1])]}
+
+
+def test_binary_response_is_decoded(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "binary", {"app.py": BINARY})
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "binary-tg", function, lam))
+    status, headers, body = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
+    assert status == b"HTTP/1.1 200 OK" and body == bytes(range(256))
+    assert ("Content-Type", "application/octet-stream") in headers and ("Content-Length", "256") in headers
+
+
+@pytest.mark.parametrize(("source", "timeout"), [
+    ("def handler(event, context):\n    raise RuntimeError('boom')\n", 3),
+    ("import time\ndef handler(event, context):\n    time.sleep(30)\n", 1),  # Timeout 1 s: killed at 1 s
+    ("def handler(event, context):\n    return {'body': 'no status code'}\n", 3),
+    ("def handler(event, context):\n    return {'statusCode': 200, 'body': 'x' * (1024 * 1024 + 1)}\n", 3),
+], ids=["raises", "times-out", "invalid-response", "response-too-large"])
+def test_failing_functions_answer_502(elbv2, lam, role, subnets, emulator_url, source, timeout):
+    function = create_function(lam, role, "failing", {"app.py": source}, Timeout=timeout)
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "failing-tg", function, lam))
+    status, headers, _ = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
+    assert status == b"HTTP/1.1 502 Bad Gateway" and ("Server", "awselb/2.0") in headers
+    # The worker of a timed-out function was replaced: the function answers again at once.
+    status, _, _ = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
+    assert status == b"HTTP/1.1 502 Bad Gateway"
+
+
+def test_request_body_over_1_mb_is_refused(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "echo", {"app.py": ECHO})
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "echo-tg", function, lam))
+    size = 1024 * 1024 + 1
+    status, _, _ = http(addr, b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\n"
+                              b"Content-Length: %d\r\n" % size, b"a" * size)
+    assert status == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_direct_invoke_uses_the_same_runtime(lam, role):
+    create_function(lam, role, "direct", {"app.py": "def handler(event, context):\n"
+                                                    "    return {'got': event, 'name': context.function_name}\n"})
+    result = lam.invoke(FunctionName="direct", Payload=json.dumps({"a": [1, 2]}))
+    assert (result["StatusCode"], result["ExecutedVersion"]) == (200, "$LATEST") and "FunctionError" not in result
+    assert json.loads(result["Payload"].read()) == {"got": {"a": [1, 2]}, "name": "direct"}
+    create_function(lam, role, "raises", {"app.py": "def handler(event, context):\n    raise KeyError('k')\n"})
+    failed = lam.invoke(FunctionName="raises", Payload=b"{}")
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(failed["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("KeyError", "'k'") and error["stackTrace"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="missing", Payload=b"{}")
+
+
+def test_environment_and_updated_code(lam, role):
+    source = "import os, sys\ndef handler(event, context):\n    return [os.environ['GREETING'], sys.path[0], {}]\n"
+    create_function(lam, role, "env", {"app.py": source.replace("{}", "1")},
+                    Environment={"Variables": {"GREETING": "hello"}})
+    greeting, task_root, version = json.loads(lam.invoke(FunctionName="env")["Payload"].read())
+    assert (greeting, version) == ("hello", 1) and task_root.endswith(task_root.rsplit("/", 1)[-1])
+    from tests.lambda_support import make_zip
+    lam.update_function_code(FunctionName="env", ZipFile=make_zip({"app.py": source.replace("{}", "2")}))
+    assert json.loads(lam.invoke(FunctionName="env")["Payload"].read())[2] == 2  # new code: new workers
+
+
+NODE_ECHO = '''
+exports.handler = async (event, context) => ({
+  statusCode: 200, headers: {"content-type": "application/json"},
+  body: JSON.stringify({path: event.path, query: event.queryStringParameters, name: context.functionName,
+                        memory: context.memoryLimitInMB}),
+});
+'''
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_nodejs_function_behind_the_alb(elbv2, lam, role, subnets, emulator_url):
+    function = create_function(lam, role, "node-echo", {"index.js": NODE_ECHO}, handler="index.handler",
+                               runtime="nodejs20.x")
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "node-tg", function, lam))
+    status, _, body = http(addr, b"GET /n?q=1 HTTP/1.1\r\nHost: h\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert json.loads(body) == {"path": "/n", "query": {"q": "1"}, "name": "node-echo", "memory": "128"}
+    direct = lam.invoke(FunctionName="node-echo", Payload=b'{"path": "/direct"}')
+    assert json.loads(json.loads(direct["Payload"].read())["body"])["path"] == "/direct"
