@@ -51,10 +51,7 @@ def build_event(request: Request, head: UpstreamRequest, body: bytes, group_arn:
     if body or head.length is not None:
         pairs.append(("content-length", str(len(body))))
     pairs.extend(((name.decode("latin-1"), value.decode("latin-1")) for name, value in head.lb_headers()))
-    query: list[tuple[str, str]] = []
-    for part in request.query.split("&") if request.query else ():
-        key, _, value = part.partition("=")
-        query.append((key, value))
+    query = [part.partition("=")[::2] for part in request.query.split("&")] if request.query else []
     event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": group_arn}},
         "httpMethod": request.method,
