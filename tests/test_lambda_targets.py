@@ -15,9 +15,9 @@ import boto3
 import pytest
 import requests
 
-from tests.alb_support import wait_for
+from tests.alb_support import forward, listener, wait_for
 from tests.conftest import REGION
-from tests.lambda_support import alb_for, create_function, http, lambda_role, lambda_target_group
+from tests.lambda_support import alb_for, create_function, http, lambda_role, lambda_target_group, make_zip
 
 # Echoes the event and the context it saw as JSON, with headers set from the request's ``respond`` parameter.
 ECHO = '''
@@ -185,7 +185,6 @@ def test_environment_and_updated_code(lam, role):
                     Environment={"Variables": {"GREETING": "hello"}})
     greeting, task_root, version = json.loads(lam.invoke(FunctionName="env")["Payload"].read())
     assert (greeting, version) == ("hello", 1) and task_root.endswith(task_root.rsplit("/", 1)[-1])
-    from tests.lambda_support import make_zip
     lam.update_function_code(FunctionName="env", ZipFile=make_zip({"app.py": source.replace("{}", "2")}))
     assert json.loads(lam.invoke(FunctionName="env")["Payload"].read())[2] == 2  # new code: new workers
 
@@ -209,3 +208,38 @@ def test_nodejs_function_behind_the_alb(elbv2, lam, role, subnets, emulator_url)
     assert json.loads(body) == {"path": "/n", "query": {"q": "1"}, "name": "node-echo", "memory": "128"}
     direct = lam.invoke(FunctionName="node-echo", Payload=b'{"path": "/direct"}')
     assert json.loads(json.loads(direct["Payload"].read())["body"])["path"] == "/direct"
+
+
+HEALTH = '''
+import json
+
+def handler(event, context):
+    expected = {"requestContext": {"elb": {"targetGroupArn": event["requestContext"]["elb"]["targetGroupArn"]}},
+                "httpMethod": "GET", "path": "/health", "queryStringParameters": {},
+                "headers": {"user-agent": "ELB-HealthChecker/2.0"}, "body": "", "isBase64Encoded": False}
+    return {"statusCode": 200 if event == expected else 500, "body": json.dumps(event)}
+'''
+
+
+def _health(elbv2, tg: str) -> dict:
+    return elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"][0]["TargetHealth"]
+
+
+def test_health_checks_invoke_the_function_when_enabled(elbv2, lam, role, subnets, emulator_url):
+    """AWS, "Enable health checks" (Lambda targets): off by default; when on, the function receives the
+    health check event (user-agent ELB-HealthChecker/2.0) and its statusCode is matched."""
+    function = create_function(lam, role, "health", {"app.py": HEALTH})
+    disabled = lambda_target_group(elbv2, "unchecked-tg", function, lam)
+    checked = lambda_target_group(elbv2, "checked-tg", function, lam, HealthCheckEnabled=True,
+                                  HealthCheckPath="/health")
+    strict = lambda_target_group(elbv2, "strict-tg", function, lam, HealthCheckEnabled=True,
+                                 HealthCheckPath="/other")  # the function answers 500 for any other path
+    alb_for(elbv2, subnets, emulator_url, disabled)
+    lb = elbv2.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+    listener(elbv2, lb, forward(checked))
+    listener(elbv2, lb, forward(strict))
+    assert _health(elbv2, disabled) == {"State": "unavailable", "Reason": "Target.HealthCheckDisabled",
+                                        "Description": "Health checks are disabled"}
+    wait_for(lambda: _health(elbv2, checked)["State"] == "healthy")
+    wait_for(lambda: _health(elbv2, strict)["State"] == "unhealthy")
+    assert _health(elbv2, strict)["Reason"] == "Target.ResponseCodeMismatch"
