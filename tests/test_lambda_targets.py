@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import socket
 
 import boto3
 import pytest
@@ -100,6 +101,15 @@ def test_post_json_and_binary_bodies(elbv2, lam, role, subnets, emulator_url):
     assert (event["httpMethod"], event["body"], event["isBase64Encoded"]) == ("POST", '{"name": "café"}', False)
     assert event["headers"]["content-length"] == str(len(payload))
     assert event["queryStringParameters"] == {}
+    with socket.create_connection(addr, timeout=10) as sock:  # Expect: 100-continue: the body after the 100
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["event"]["body"] == "hello"
     binary = bytes(range(256))
     _, _, body = http(addr, b"PUT /blob HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\n"
                             b"Content-Length: 256\r\n", binary)

@@ -28,6 +28,7 @@ _UPGRADE = lb_response(400)
 _BAD_GATEWAY = lb_response(502)
 _TOO_LARGE = lb_response(413)
 _NO_TARGET = lb_response(503)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # (only HTTP/1.1 requests carry Expect)
 BODY_WAIT = 60.0  # seconds a request body may take to arrive (the ALB's default idle timeout)
 
 
@@ -54,6 +55,8 @@ class LambdaLeg:
     async def _invoke(self, ctx: Exchange, function: str) -> Answer:
         loop = ctx.leg.loop
         end = loop.time() + BODY_WAIT
+        if ctx.expect and not ctx.request_done:
+            ctx.leg.send(_CONTINUE)  # the client waits for it before sending the body the event carries
         while not ctx.request_done and ctx.body is not None:
             if sum(map(len, ctx.body)) > MAX_BODY:
                 return self._fail(ctx, _TOO_LARGE, "LambdaRequestTooLarge")
