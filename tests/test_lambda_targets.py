@@ -13,11 +13,14 @@ import shutil
 import socket
 
 import boto3
+import httpx
 import pytest
 import requests
+import trustme
 
-from tests.alb_support import forward, listener, wait_for
+from tests.alb_support import alb, forward, listener, wait_for
 from tests.conftest import REGION
+from tests.h2_support import HOST, client_context, https_listener
 from tests.lambda_support import alb_for, create_function, http, lambda_role, lambda_target_group, make_zip
 
 # Echoes the event and the context it saw as JSON, with headers set from the request's ``respond`` parameter.
@@ -253,3 +256,17 @@ def test_health_checks_invoke_the_function_when_enabled(elbv2, lam, role, subnet
     wait_for(lambda: _health(elbv2, checked)["State"] == "healthy")
     wait_for(lambda: _health(elbv2, strict)["State"] == "unhealthy")
     assert _health(elbv2, strict)["Reason"] == "Target.ResponseCodeMismatch"
+
+
+def test_https_and_http2_requests(elbv2, acm, lam, role, subnets, emulator_url):
+    ca = trustme.CA()
+    function = create_function(lam, role, "echo", {"app.py": ECHO})
+    lb = alb(elbv2, subnets)
+    _, addr = https_listener(elbv2, acm, emulator_url, ca, lb, forward(lambda_target_group(elbv2, "h2-tg", function, lam)))
+    with httpx.Client(http2=True, verify=client_context(ca), base_url=f"https://{addr[0]}:{addr[1]}") as client:
+        response = client.post("/h2?a=1", content=b"data", headers={"content-type": "text/plain", "host": HOST})
+    assert (response.http_version, response.status_code) == ("HTTP/2", 201)
+    event = response.json()["event"]
+    assert (event["httpMethod"], event["path"], event["queryStringParameters"], event["body"]) == (
+        "POST", "/h2", {"a": "1"}, "data")
+    assert (event["headers"]["x-forwarded-proto"], event["headers"]["host"]) == ("https", f"{HOST}:{addr[1]}")
