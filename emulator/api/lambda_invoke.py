@@ -16,7 +16,7 @@ from flask import Request, Response
 
 from api_models.lambda_invocation import UNKNOWN_FUNCTION, LambdaInvoker
 
-_INVOKE = re.compile(r"^/[^/]+/functions/(?P<function>.+)/invocations/?$")
+_INVOKE = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/(?P<function>.+)/invocations/?$")
 _SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d+/(?P<region>[a-z0-9-]+)/")
 DEFAULT_REGION = "us-east-1"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class WorkerPool:
     def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
         self.spec = spec
         self.task_root = task_root
-        self.idle: deque[Worker] = deque()
+        self.idle: deque[tuple[Worker, float]] = deque()  # with when each was last used (time.monotonic())
         self.count = 0  # workers alive or starting (idle ones included)
         self.waiters: deque[asyncio.Future[Worker | None]] = deque()
         self.closed = False
@@ -27,7 +28,7 @@ class WorkerPool:
     async def acquire(self) -> Worker:
         """A warm worker (the most recently used: its caches are hottest), a new one, or the next one freed."""
         while self.idle:
-            worker = self.idle.pop()
+            worker = self.idle.pop()[0]
             if worker.alive:
                 return worker
             self.count -= 1
@@ -54,7 +55,13 @@ class WorkerPool:
             if not waiter.done():
                 waiter.set_result(worker)
                 return
-        self.idle.append(worker)
+        self.idle.append((worker, time.monotonic()))
+
+    def reap(self, idle_for: float) -> None:
+        """Stop the workers unused for ``idle_for`` seconds (Lambda, too, retires idle environments)."""
+        cutoff = time.monotonic() - idle_for
+        while self.idle and self.idle[0][1] < cutoff:  # (the oldest first: release appends)
+            self.discard(self.idle.popleft()[0])
 
     def discard(self, worker: Worker) -> None:
         """A worker that timed out or died: killed, and its place freed for a new one."""
@@ -73,5 +80,5 @@ class WorkerPool:
         """The function changed or the emulator stops: no worker of this revision serves again."""
         self.closed = True
         while self.idle:
-            self.idle.pop().kill()
+            self.idle.pop()[0].kill()
         self._wake()

@@ -19,6 +19,8 @@ from emulator.lambdas.worker import Unsupported, WorkerGone
 
 log = logging.getLogger("elbv2_emulator.lambda")
 UNHANDLED = "Unhandled"  # Lambda's X-Amz-Function-Error for errors the runtime reports
+SWEEP_INTERVAL = 30.0  # seconds between looks for deleted functions and long-idle workers
+IDLE_LIFETIME = 300.0  # seconds a warm worker may stay unused before it is stopped
 
 
 def _error(error_type: str, message: str) -> bytes:
@@ -43,6 +45,7 @@ class LocalLambdaRuntime:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop.run_forever, name="lambda-runtime", daemon=True)
                 self._thread.start()
+                self._loop.call_soon_threadsafe(self._loop.call_later, SWEEP_INTERVAL, self._sweep)
 
     async def _invoke(self, function: str, region: str, account: str, payload: bytes) -> Invocation:
         found = lookup(function, region, account)
@@ -96,6 +99,20 @@ class LocalLambdaRuntime:
             pool.close()
         pool = self._pools[key] = WorkerPool(spec, task_root)
         return pool
+
+    def _sweep(self) -> None:
+        """Stop the workers of functions deleted or changed since (moto reset, DeleteFunction, new code),
+        and workers idle for ``IDLE_LIFETIME``."""
+        self._loop.call_later(SWEEP_INTERVAL, self._sweep)
+        for key, pool in list(self._pools.items()):
+            spec = pool.spec
+            found = lookup(f"{spec.arn}:{spec.version}" if spec.version != "$LATEST" else spec.arn, spec.region,
+                           spec.account)
+            if found is None or found[0].revision != spec.revision:
+                pool.close()
+                del self._pools[key]
+            else:
+                pool.reap(IDLE_LIFETIME)
 
     def stop(self) -> None:
         """Stop every worker and remove the unpacked code."""
