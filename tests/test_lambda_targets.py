@@ -11,6 +11,7 @@ import base64
 import json
 import shutil
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import httpx
@@ -270,3 +271,16 @@ def test_https_and_http2_requests(elbv2, acm, lam, role, subnets, emulator_url):
     assert (event["httpMethod"], event["path"], event["queryStringParameters"], event["body"]) == (
         "POST", "/h2", {"a": "1"}, "data")
     assert (event["headers"]["x-forwarded-proto"], event["headers"]["host"]) == ("https", f"{HOST}:{addr[1]}")
+
+
+def test_workers_stay_warm_and_serve_one_request_at_a_time(lam, role):
+    """Lambda's concurrency model: an execution environment serves one invocation at a time and is reused;
+    concurrent invocations get environments of their own."""
+    create_function(lam, role, "pid", {"app.py": "import os, time\ndef handler(event, context):\n"
+                                                 "    time.sleep(event['hold'])\n    return os.getpid()\n"})
+    first = json.loads(lam.invoke(FunctionName="pid", Payload=b'{"hold": 0}')["Payload"].read())
+    assert json.loads(lam.invoke(FunctionName="pid", Payload=b'{"hold": 0}')["Payload"].read()) == first
+    with ThreadPoolExecutor(3) as pool:
+        pids = list(pool.map(lambda _: json.loads(lam.invoke(FunctionName="pid", Payload=b'{"hold": 0.3}')
+                                                  ["Payload"].read()), range(3)))
+    assert len(set(pids)) == 3 and first in pids
