@@ -11,7 +11,9 @@ import base64
 import json
 import shutil
 import socket
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import boto3
 import httpx
@@ -284,3 +286,29 @@ def test_workers_stay_warm_and_serve_one_request_at_a_time(lam, role):
         pids = list(pool.map(lambda _: json.loads(lam.invoke(FunctionName="pid", Payload=b'{"hold": 0.3}')
                                                   ["Payload"].read()), range(3)))
     assert len(set(pids)) == 3 and first in pids
+
+
+def test_functions_restored_from_the_state_dir_still_run(tmp_path, monkeypatch):
+    """--state-dir: a function created before a kill -9 is invoked after the restart (moto restores it, code
+    included); invoking it changes nothing stored."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from benchlib import free_port
+    from kill9_loop import Server
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    port = free_port()
+    server = Server(tmp_path, port)
+    try:
+        lam = server.client("lambda")
+        create_function(lam, lambda_role(server.client("iam")), "kept",
+                        {"app.py": "def handler(event, context):\n    return {'kept': event}\n"})
+        assert json.loads(lam.invoke(FunctionName="kept", Payload=b"1")["Payload"].read()) == {"kept": 1}
+    finally:
+        server.kill()
+    server = Server(tmp_path, port)
+    try:
+        lam = server.client("lambda")
+        assert json.loads(lam.invoke(FunctionName="kept", Payload=b"2")["Payload"].read()) == {"kept": 2}
+    finally:
+        server.kill()

@@ -16,7 +16,7 @@ from flask import Request, Response
 
 from api_models.lambda_invocation import UNKNOWN_FUNCTION, LambdaInvoker
 
-_INVOKE = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/(?P<function>.+)/invocations/?$")
+INVOKE_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/(?P<function>.+)/invocations/?$")
 _SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d+/(?P<region>[a-z0-9-]+)/")
 DEFAULT_REGION = "us-east-1"
 
@@ -25,7 +25,7 @@ def answer_invoke(lambdas: LambdaInvoker, request: Request) -> Response | None:
     """The Invoke response, or None when this is not an Invoke the local runtime runs."""
     if request.method != "POST":
         return None
-    matched = _INVOKE.match(request.path)
+    matched = INVOKE_PATH.match(request.path)
     if matched is None:
         return None
     function = unquote(matched.group("function"))
