@@ -139,6 +139,7 @@ class EmulatorServer:
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))
+        self.lambdas.use_endpoint(self.url)  # (the port is bound now: a handler's SDK calls come back here)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port) if dns_port is not None else None
 

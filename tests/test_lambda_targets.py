@@ -312,3 +312,13 @@ def test_functions_restored_from_the_state_dir_still_run(tmp_path, monkeypatch):
         assert json.loads(lam.invoke(FunctionName="kept", Payload=b"2")["Payload"].read()) == {"kept": 2}
     finally:
         server.kill()
+
+
+def test_handlers_sdk_calls_reach_the_emulator(lam, role):
+    """A handler's boto3 gets AWS_ENDPOINT_URL and placeholder credentials: its calls come to this emulator."""
+    create_function(lam, role, "sdk", {"app.py": "import boto3\ndef handler(event, context):\n"
+                                                 "    me = boto3.client('lambda').get_function(FunctionName=context.function_name)\n"
+                                                 "    return me['Configuration']['FunctionArn']\n"})
+    result = lam.invoke(FunctionName="sdk")
+    assert "FunctionError" not in result
+    assert json.loads(result["Payload"].read()) == lam.get_function(FunctionName="sdk")["Configuration"]["FunctionArn"]

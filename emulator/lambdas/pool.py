@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 
 from emulator.lambdas.functions import FunctionSpec
@@ -17,9 +18,10 @@ MAX_WORKERS = 4  # per function revision: enough concurrency locally without swa
 
 
 class WorkerPool:
-    def __init__(self, spec: FunctionSpec, task_root: Path) -> None:
+    def __init__(self, spec: FunctionSpec, task_root: Path, extra_env: Mapping[str, str]) -> None:
         self.spec = spec
         self.task_root = task_root
+        self.extra_env = extra_env
         self.idle: deque[tuple[Worker, float]] = deque()  # with when each was last used (time.monotonic())
         self.count = 0  # workers alive or starting (idle ones included)
         self.waiters: deque[asyncio.Future[Worker | None]] = deque()
@@ -35,7 +37,7 @@ class WorkerPool:
         if self.count < MAX_WORKERS:
             self.count += 1
             try:
-                return await Worker.start(self.spec, self.task_root)
+                return await Worker.start(self.spec, self.task_root, self.extra_env)
             except BaseException:
                 self.count -= 1
                 self._wake()

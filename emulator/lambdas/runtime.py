@@ -29,6 +29,8 @@ def _error(error_type: str, message: str) -> bytes:
 
 class LocalLambdaRuntime:
     def __init__(self) -> None:
+        # Added to every worker's environment (``use_endpoint``); workers started before a change keep theirs.
+        self.extra_env: dict[str, str] = {}
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -97,8 +99,15 @@ class LocalLambdaRuntime:
             return pool
         if pool is not None:
             pool.close()
-        pool = self._pools[key] = WorkerPool(spec, task_root)
+        pool = self._pools[key] = WorkerPool(spec, task_root, dict(self.extra_env))
         return pool
+
+    def use_endpoint(self, url: str) -> None:
+        """Point handlers' AWS SDKs at the emulator (``AWS_ENDPOINT_URL``) with placeholder credentials, as
+        Lambda hands a function its role's credentials: a handler's boto3 or AWS SDK for JavaScript calls
+        reach this emulator, never a real account."""
+        self.extra_env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                          "AWS_SESSION_TOKEN": "test"}
 
     def _sweep(self) -> None:
         """Stop the workers of functions deleted or changed since (moto reset, DeleteFunction, new code),

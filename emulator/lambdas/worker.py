@@ -11,6 +11,7 @@ import shutil
 import struct
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from emulator.lambdas.functions import FunctionSpec
@@ -45,9 +46,10 @@ def command(spec: FunctionSpec, task_root: Path) -> list[str]:
                       "(python3.x and nodejs* are)")
 
 
-def environment(spec: FunctionSpec, task_root: Path) -> dict[str, str]:
-    """The environment Lambda defines for a function ("Defined runtime environment variables"), then the
-    function's own variables (which may not override the reserved ones on AWS; here they simply win)."""
+def environment(spec: FunctionSpec, task_root: Path, extra_env: Mapping[str, str]) -> dict[str, str]:
+    """The environment Lambda defines for a function ("Defined runtime environment variables"), the
+    runtime's ``extra_env`` (the emulator's endpoint and credentials), then the function's own variables
+    (which may not override the reserved ones on AWS; here they simply win)."""
     env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "SYSTEMROOT", "TMPDIR")}
     env.update({
         "LAMBDA_TASK_ROOT": str(task_root), "LAMBDA_RUNTIME_DIR": str(_HERE), "_HANDLER": spec.handler,
@@ -60,6 +62,7 @@ def environment(spec: FunctionSpec, task_root: Path) -> dict[str, str]:
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "TZ": ":UTC", "LANG": "en_US.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
+    env.update(extra_env)
     env.update(spec.environment)
     return env
 
@@ -72,11 +75,11 @@ class Worker:
         self.init_error: bytes | None = None  # the handler could not be loaded: every invocation answers this
 
     @classmethod
-    async def start(cls, spec: FunctionSpec, task_root: Path) -> Worker:
+    async def start(cls, spec: FunctionSpec, task_root: Path, extra_env: Mapping[str, str]) -> Worker:
         """A worker with the handler loaded (Lambda's Init phase, at most ``INIT_LIMIT``)."""
         process = await asyncio.create_subprocess_exec(
             *command(spec, task_root), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env=environment(spec, task_root), cwd=str(task_root),
+            env=environment(spec, task_root, extra_env), cwd=str(task_root),
         )
         worker = cls(process)
         try:
