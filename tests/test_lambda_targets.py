@@ -322,3 +322,10 @@ def test_handlers_sdk_calls_reach_the_emulator(lam, role):
     result = lam.invoke(FunctionName="sdk")
     assert "FunctionError" not in result
     assert json.loads(result["Payload"].read()) == lam.get_function(FunctionName="sdk")["Configuration"]["FunctionArn"]
+
+
+def test_runtimes_not_run_locally_fail_like_a_broken_function(lam, role):
+    create_function(lam, role, "java", {"App.class": ""}, handler="example.App::handle", runtime="java21")
+    result = lam.invoke(FunctionName="java")
+    assert result["FunctionError"] == "Unhandled"
+    assert json.loads(result["Payload"].read())["errorType"] == "Runtime.Unavailable"
