@@ -45,8 +45,11 @@ class LambdaLeg:
             return GO_ON
         if ctx.upgrade is not None:
             return _UPGRADE
-        function = next((t.id for t in selection.group.targets.values() if not t.draining), None)
-        if function is None:  # no function registered
+        target = selection.target
+        # Not routable (e.g. its first health check pending): the one function registered, if there is one.
+        function = target.id if target is not None else next(
+            (t.id for t in selection.group.targets.values() if not t.draining), None)
+        if function is None:
             return _NO_TARGET
         if _declared_length(ctx) > MAX_BODY:
             return self._fail(ctx, _TOO_LARGE, "LambdaRequestTooLarge")

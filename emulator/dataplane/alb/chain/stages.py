@@ -163,7 +163,9 @@ class TargetSelection:
         if group.invokes_lambda:
             if not self.invokes_lambda:
                 return _LAMBDA
-            ctx.selection = selection  # (its target is None: the Lambda leg invokes the group's function)
+            if selection.target is not None:  # (released by ``Exchange.release``, as for any target)
+                selection.target.outstanding += 1
+            ctx.selection = selection  # the Lambda leg invokes the group's function
             return GO_ON
         if (request.http2 or group.http2) and mismatch(request, group.group.ProtocolVersion):
             return _MISMATCH
