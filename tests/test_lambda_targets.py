@@ -72,6 +72,12 @@ def _lb_headers(headers: dict) -> dict:
     return headers
 
 
+def _logged(emulator_url: str, group_name: str) -> list[dict]:
+    """The group's recent requests as the dashboard shows them (with the access log's error_reason)."""
+    rows = requests.get(f"{emulator_url}/_emulator/ui/api/snapshot", timeout=5).json()["requests"]
+    return [row for row in rows if row["targetGroup"] == group_name]
+
+
 def test_get_event_context_and_response(elbv2, lam, role, subnets, emulator_url):
     function = create_function(lam, role, "echo", {"app.py": ECHO}, MemorySize=256)
     tg = lambda_target_group(elbv2, "echo-tg", function, lam)
@@ -162,12 +168,7 @@ def test_failing_functions_answer_502(elbv2, lam, role, subnets, emulator_url, n
     addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, f"{name}-tg", function, lam))
     status, headers, _ = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
     assert status == b"HTTP/1.1 502 Bad Gateway" and ("Server", "awselb/2.0") in headers
-
-    def logged() -> list[dict]:  # the access-log record's error_reason, as the dashboard shows it
-        rows = requests.get(f"{emulator_url}/_emulator/ui/api/snapshot", timeout=5).json()["requests"]
-        return [row for row in rows if row["targetGroup"] == f"{name}-tg"]
-
-    row = wait_for(logged)[0]
+    row = wait_for(lambda: _logged(emulator_url, f"{name}-tg"))[0]
     assert (row["status"], row["targetStatus"], row["error"]) == (502, None, reason)
 
 
@@ -329,3 +330,11 @@ def test_runtimes_not_run_locally_fail_like_a_broken_function(lam, role):
     result = lam.invoke(FunctionName="java")
     assert result["FunctionError"] == "Unhandled"
     assert json.loads(result["Payload"].read())["errorType"] == "Runtime.Unavailable"
+
+
+def test_a_registered_function_that_does_not_exist_is_502(elbv2, subnets, emulator_url):
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:nope"
+    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "nope-tg", missing))
+    status, _, _ = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
+    assert status == b"HTTP/1.1 502 Bad Gateway"
+    assert wait_for(lambda: _logged(emulator_url, "nope-tg"))[0]["error"] == "LambdaResourceNotFound"
