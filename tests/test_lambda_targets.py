@@ -85,7 +85,8 @@ def test_get_event_context_and_response(elbv2, lam, role, subnets, emulator_url)
     status, headers, body = http(addr, b"GET /items/a%20b?x=1&y=a%20b&x=2&flag HTTP/1.1\r\nHost: shop.test\r\n"
                                        b"X-Custom: one\r\nX-Custom: two\r\nUser-Agent: t/1\r\n")
     assert status == b"HTTP/1.1 201 Created"
-    assert ("X-Function", "echo") in headers and ("Content-Type", "application/json") in headers
+    assert headers == [("Content-Type", "application/json"), ("X-Function", "echo"),
+                       ("Content-Length", str(len(body))), ("Connection", "close")]
     seen = json.loads(body)
     event = seen.pop("event")
     assert seen == {"context": {"function_name": "echo", "memory_limit_in_mb": 256, "request_id_length": 36,
@@ -105,14 +106,18 @@ def test_get_event_context_and_response(elbv2, lam, role, subnets, emulator_url)
 
 def test_post_json_and_binary_bodies(elbv2, lam, role, subnets, emulator_url):
     function = create_function(lam, role, "echo", {"app.py": ECHO})
-    addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, "echo-tg", function, lam))
+    tg = lambda_target_group(elbv2, "echo-tg", function, lam)
+    addr = alb_for(elbv2, subnets, emulator_url, tg)
     payload = b'{"name": "caf\xc3\xa9"}'
     _, _, body = http(addr, b"POST /orders HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
                             b"Content-Length: %d\r\n" % len(payload), payload)
     event = json.loads(body)["event"]
-    assert (event["httpMethod"], event["body"], event["isBase64Encoded"]) == ("POST", '{"name": "café"}', False)
-    assert event["headers"]["content-length"] == str(len(payload))
-    assert event["queryStringParameters"] == {}
+    assert _lb_headers(event["headers"]) == {
+        "host": f"h:{addr[1]}", "content-type": "application/json", "content-length": str(len(payload)),
+        "x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-port": str(addr[1])}
+    assert event == {"requestContext": {"elb": {"targetGroupArn": tg}}, "httpMethod": "POST", "path": "/orders",
+                     "queryStringParameters": {}, "headers": event["headers"], "body": '{"name": "café"}',
+                     "isBase64Encoded": False}
     with socket.create_connection(addr, timeout=10) as sock:  # Expect: 100-continue: the body after the 100
         sock.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
                      b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
