@@ -199,6 +199,10 @@ def test_direct_invoke_uses_the_same_runtime(lam, role):
     assert (error["errorType"], error["errorMessage"]) == ("KeyError", "'k'") and error["stackTrace"]
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="missing", Payload=b"{}")
+    assert lam.invoke(FunctionName="direct", InvocationType="DryRun")["StatusCode"] == 204
+    assert lam.invoke(FunctionName="direct", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="missing", InvocationType="DryRun")
 
 
 def test_environment_and_updated_code(lam, role):

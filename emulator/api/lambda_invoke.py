@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+from uuid import uuid4
 
 from flask import Request, Response
 
@@ -37,11 +38,11 @@ def answer_invoke(lambdas: LambdaInvoker, request: Request) -> Response | None:
     region, account = _caller(request)
     kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
     payload = request.get_data(cache=True) or b"{}"
-    if kind == "DryRun":
-        return None  # (moto checks the function exists and answers 204)
+    if kind == "DryRun":  # the caller may invoke it: 204 (unknown functions are moto's 404)
+        return Response(b"", 204, headers={"X-Amzn-RequestId": str(uuid4())}) if _exists(function, region, account) else None
     future = lambdas.invoke(function, region, account, payload)
     if kind == "Event":  # asynchronous: accepted at once; the result is not reported anywhere
-        return Response(b"", 202, headers={"X-Amzn-RequestId": "local"})
+        return Response(b"", 202, headers={"X-Amzn-RequestId": str(uuid4())})
     result = future.result()
     if result.failure == UNKNOWN_FUNCTION:
         return None  # moto answers ResourceNotFoundException, as for any call naming an unknown function
@@ -49,6 +50,19 @@ def answer_invoke(lambdas: LambdaInvoker, request: Request) -> Response | None:
     if result.function_error is not None:
         headers["X-Amz-Function-Error"] = result.function_error
     return Response(result.payload, 200, content_type="application/json", headers=headers)
+
+
+def _exists(function: str, region: str, account: str) -> bool:
+    from moto.awslambda.models import lambda_backends
+
+    try:
+        if function.startswith("arn:"):  # arn:aws:lambda:region:account:function:name[:qualifier]
+            parts = function.split(":")
+            region, account, function = parts[3], parts[4], ":".join(parts[6:])
+        name, _, qualifier = function.partition(":")
+        return lambda_backends[account][region].get_function(name, qualifier or None) is not None
+    except Exception:  # a malformed ARN, moto's not-found errors
+        return False
 
 
 def _caller(request: Request) -> tuple[str, str]:
