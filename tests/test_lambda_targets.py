@@ -157,6 +157,8 @@ def test_binary_response_is_decoded(elbv2, lam, role, subnets, emulator_url):
     status, headers, body = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
     assert status == b"HTTP/1.1 200 OK" and body == bytes(range(256))
     assert ("Content-Type", "application/octet-stream") in headers and ("Content-Length", "256") in headers
+    status, _, body = http(addr, b"HEAD / HTTP/1.1\r\nHost: h\r\n")
+    assert (status, body) == (b"HTTP/1.1 200 OK", b"")
 
 
 @pytest.mark.parametrize(("name", "source", "timeout", "reason"), [

@@ -105,6 +105,8 @@ class LambdaLeg:
             return self._fail(ctx, _BAD_GATEWAY, "LambdaInvalidResponse")
         if record is not None:
             record.target_status_code = status
+        if ctx.request.method == "HEAD":  # a HEAD response has no body, whatever the function returned
+            response.body = b""
         return response
 
     @staticmethod
