@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
 import sys
@@ -29,6 +30,7 @@ from tests.lambda_support import alb_for, create_function, http, lambda_role, la
 # Echoes the event and the context it saw as JSON, with headers set from the request's ``respond`` parameter.
 ECHO = '''
 import json
+import os
 
 def handler(event, context):
     seen = {"event": event, "context": {
@@ -41,6 +43,7 @@ def handler(event, context):
 '''
 MULTI = '''
 import json
+import os
 
 def handler(event, context):
     return {"statusCode": 200, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "Content-Type": ["text/plain"]},
@@ -240,6 +243,7 @@ def test_nodejs_function_behind_the_alb(elbv2, lam, role, subnets, emulator_url)
 
 HEALTH = '''
 import json
+import os
 
 def handler(event, context):
     expected = {"requestContext": {"elb": {"targetGroupArn": event["requestContext"]["elb"]["targetGroupArn"]}},
@@ -349,3 +353,26 @@ def test_a_registered_function_that_does_not_exist_is_502(elbv2, subnets, emulat
     status, _, _ = http(addr, b"GET / HTTP/1.1\r\nHost: h\r\n")
     assert status == b"HTTP/1.1 502 Bad Gateway"
     assert wait_for(lambda: _logged(emulator_url, "nope-tg"))[0]["error"] == "LambdaResourceNotFound"
+
+
+def test_nodejs_without_node_fails_like_a_broken_function(tmp_path, monkeypatch):
+    """Where ``node`` is not on PATH, a Node.js function fails as a broken function does on AWS, saying why."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from benchlib import free_port, start_emulator
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    port = free_port()
+    process = start_emulator(port, env={**os.environ, "PATH": str(Path(sys.executable).parent)})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        lam = boto3.client("lambda", endpoint_url=url, region_name=REGION)
+        role = lambda_role(boto3.client("iam", endpoint_url=url, region_name=REGION))
+        create_function(lam, role, "node", {"index.js": NODE_ECHO}, handler="index.handler", runtime="nodejs20.x")
+        result = lam.invoke(FunctionName="node")
+        assert result["FunctionError"] == "Unhandled"
+        error = json.loads(result["Payload"].read())
+        assert error["errorType"] == "Runtime.Unavailable" and "node" in error["errorMessage"]
+    finally:
+        process.kill()
+        process.wait(10)
