@@ -172,7 +172,7 @@ def test_binary_response_is_decoded(elbv2, lam, role, subnets, emulator_url):
      "LambdaInvalidResponse"),
     ("too-large", "def handler(event, context):\n    return {'statusCode': 200, 'body': 'x' * (1024 * 1024 + 1)}\n",
      3, "LambdaResponseTooLarge"),
-])
+], ids=["raises", "times-out", "invalid-response", "response-too-large"])
 def test_failing_functions_answer_502(elbv2, lam, role, subnets, emulator_url, name, source, timeout, reason):
     function = create_function(lam, role, name, {"app.py": source}, Timeout=timeout)
     addr = alb_for(elbv2, subnets, emulator_url, lambda_target_group(elbv2, f"{name}-tg", function, lam))
@@ -211,13 +211,17 @@ def test_direct_invoke_uses_the_same_runtime(lam, role):
 
 
 def test_environment_and_updated_code(lam, role):
-    source = "import os, sys\ndef handler(event, context):\n    return [os.environ['GREETING'], sys.path[0], {}]\n"
+    """Lambda's runtime environment: the function's variables and Lambda's own, the task root first on
+    sys.path and the working directory; updated code runs in new workers."""
+    source = ("import os, sys\ndef handler(event, context):\n"
+              "    root = os.environ['LAMBDA_TASK_ROOT']\n"
+              "    return [os.environ['GREETING'], os.environ['AWS_LAMBDA_FUNCTION_NAME'], os.environ['_HANDLER'],\n"
+              "            sys.path[0] == root == os.getcwd() and os.path.exists(os.path.join(root, 'app.py')), {}]\n")
     create_function(lam, role, "env", {"app.py": source.replace("{}", "1")},
                     Environment={"Variables": {"GREETING": "hello"}})
-    greeting, task_root, version = json.loads(lam.invoke(FunctionName="env")["Payload"].read())
-    assert (greeting, version) == ("hello", 1) and task_root.endswith(task_root.rsplit("/", 1)[-1])
+    assert json.loads(lam.invoke(FunctionName="env")["Payload"].read()) == ["hello", "env", "app.handler", True, 1]
     lam.update_function_code(FunctionName="env", ZipFile=make_zip({"app.py": source.replace("{}", "2")}))
-    assert json.loads(lam.invoke(FunctionName="env")["Payload"].read())[2] == 2  # new code: new workers
+    assert json.loads(lam.invoke(FunctionName="env")["Payload"].read())[4] == 2  # new code: new workers
 
 
 NODE_ECHO = '''
