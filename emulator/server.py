@@ -22,6 +22,7 @@ from emulator.dataplane.addresses import ListenerPorts
 from emulator.dataplane.engine import DataPlane
 from emulator.dataplane.published_ports import PortRange, PublishedPorts
 from emulator.dns import DnsResponder
+from emulator.lambdas.runtime import LocalLambdaRuntime
 from emulator.observability.console import RequestPrinter
 from emulator.observability.hub import ObservationHub
 from emulator.observability.metrics_setup import metrics_pipeline
@@ -128,6 +129,7 @@ class EmulatorServer:
             instance_address = self._moto_state.after_restore("ec2", instance_address)
             security_groups = self._moto_state.after_restore("ec2", security_groups)
             web_acls = self._moto_state.after_restore("wafv2", web_acls)
+        self.lambdas = LocalLambdaRuntime()  # ALB lambda targets and Lambda Invoke (README "Lambda targets")
         self.dataplane = DataPlane(
             self.services.store,
             self.services.health,
@@ -139,13 +141,15 @@ class EmulatorServer:
             web_acls=web_acls,
             observer=self.observations,
             published=published,
+            lambdas=self.lambdas,
         )
         app: Any = create_app(self.services, self.dataplane, host, origins,
                               prometheus=self.metrics.exporter if self.metrics is not None else None,
-                              feed=self.recent_traffic)
+                              feed=self.recent_traffic, lambdas=self.lambdas)
         if self._moto_state is not None:
             app = PersistingApp(app, self._moto_state)
         self._http = ApiHttpServer(host, port, app, HostRouter(self.services.store, self.dataplane))
+        self.lambdas.use_endpoint(self.url)  # (the port is bound now: a handler's SDK calls come back here)
         self._thread: threading.Thread | None = None
         self._dns = DnsResponder(self.services.store, host, dns_port, listen_host) if dns_port is not None else None
 
@@ -176,6 +180,7 @@ class EmulatorServer:
             self._http.serve_forever()
         finally:
             self.dataplane.stop()
+            self.lambdas.stop()
             if self.observations is not None:
                 self.observations.stop()
 
@@ -183,6 +188,7 @@ class EmulatorServer:
         self._http.shutdown()
         self._http.server_close()
         self.dataplane.stop()
+        self.lambdas.stop()
         if self.observations is not None:
             self.observations.stop()
         if self._dns is not None:

@@ -70,10 +70,11 @@ def test_target_slower_than_idle_timeout_is_504(elbv2, subnets, vpc_id, emulator
         _assert_lb_page(requests.get(url, timeout=10), 504)
 
 
-def test_lambda_target_group_is_502(elbv2, subnets, vpc_id, emulator_url, checks):
+def test_lambda_target_group_without_a_function_is_503(elbv2, subnets, vpc_id, emulator_url, checks):
+    """A Lambda group with no function registered has no target (README "Lambda targets" for the rest)."""
     lb = alb(elbv2, subnets)
     tg = elbv2.create_target_group(Name="fn", TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
-    _assert_lb_page(requests.get(listener_url(emulator_url, listener(elbv2, lb, forward(tg)))), 502)
+    _assert_lb_page(requests.get(listener_url(emulator_url, listener(elbv2, lb, forward(tg)))), 503)
 
 
 def test_protocol_errors(elbv2, subnets, vpc_id, emulator_url, checks):

@@ -15,11 +15,13 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
+from api_models.lambda_invocation import LambdaInvoker
 from emulator.api.cloudformation.bridge import CloudFormationBridge
 from emulator.api.dashboard import register_dashboard_routes
 from emulator.api.dashboard_view import TrafficFeed
 from emulator.api.elbv2 import DataPlaneView, Elbv2Endpoint, Reply, error_reply, internal_failure
 from emulator.api.front import Elbv2Front, WsgiApp
+from emulator.api.lambda_invoke import answer_invoke
 from emulator.api.origins import OriginGuard, OriginPolicy, OriginSettings
 from emulator.control.context import Services
 from emulator.dns import dns_table
@@ -31,12 +33,14 @@ from emulator.protocol import XML_CONTENT_TYPE
 def create_app(
     services: Services, dataplane: DataPlaneView, api_host: str = "127.0.0.1", origins: OriginSettings | None = None,
     prometheus: PrometheusExporter | None = None, feed: TrafficFeed | None = None,
+    lambdas: LambdaInvoker | None = None,
 ) -> WsgiApp:
     """The WSGI app serving the ELBv2 API, moto's services and the ``/_emulator`` admin routes, behind the
     browser checks of ``origins`` (load-balancer DNS names are accepted as Host: the API may route them).
     ``prometheus``: the metrics ``GET /_emulator/metrics`` serves; ``feed``: the recent traffic the dashboard
-    (``/_emulator/ui``) shows; None when they are not recorded."""
-    flask_app = _flask_app(services, dataplane, feed)
+    (``/_emulator/ui``) shows; None when they are not recorded. ``lambdas``: the local runtime that answers
+    Lambda ``Invoke`` (README "Lambda targets"); None leaves Invoke to moto."""
+    flask_app = _flask_app(services, dataplane, feed, lambdas)
     register_metrics_routes(flask_app, prometheus)  # GET /_emulator/metrics
     endpoint = Elbv2Endpoint(services, dataplane)
     # CloudFormation's ELBv2 resources are the emulator's (README "CloudFormation and the CDK").
@@ -45,7 +49,8 @@ def create_app(
     return OriginGuard(front, policy)
 
 
-def _flask_app(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | None) -> Flask:
+def _flask_app(services: Services, dataplane: DataPlaneView, feed: TrafficFeed | None,
+               lambdas: LambdaInvoker | None) -> Flask:
     app = Flask("elbv2-emulator")
     moto_app = DomainDispatcherApplication(create_backend_app)
     register_dashboard_routes(app, services, dataplane, feed)
@@ -72,6 +77,9 @@ def _flask_app(services: Services, dataplane: DataPlaneView, feed: TrafficFeed |
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"])
     def dispatch(path: str) -> WsgiResponse:
+        invoked = answer_invoke(lambdas, request) if lambdas is not None else None
+        if invoked is not None:  # Lambda Invoke, run by the local runtime (moto would need Docker)
+            return invoked
         response = _to_moto(moto_app)
         if response.status_code < 300 and (_changes_admission(request.get_data(cache=True)) or _changes_web_acls()):
             dataplane.refresh()  # security group rules and web ACLs apply from the next connection / request

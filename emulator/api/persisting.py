@@ -2,7 +2,8 @@
 
 This WSGI middleware wraps the whole API. A call is read-only when its action (Query ``Action``, JSON
 ``X-Amz-Target``, RPCv2 ``/operation/<name>``) starts with Describe, List, Get, Head, Lookup or Search,
-or, for REST services without an action name (S3, Lambda), when its method is GET, HEAD or OPTIONS.
+or, for REST services without an action name (S3, Lambda), when its method is GET, HEAD or OPTIONS (and
+Lambda Invoke, which the local runtime answers).
 Every other moto call runs under the state's lock and, before its answer leaves, the caller's backends
 in the call's account and region are written (``ServicesState.persist``). ELBv2 calls persist through
 ELBv2's own store, but a backend that moto created while answering any call (EC2 creates its default
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.api.elbv2 import ELBV2_VERSION
+from emulator.api.lambda_invoke import INVOKE_PATH
 from emulator.store.services_state import ServicesState
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -57,8 +59,9 @@ class _Call:
         self.services = _BACKEND_NAMES.get(signing_name, (signing_name,)) if signing_name else None
         if self.action is not None:
             read_only = self.action.startswith(_READ_PREFIXES) or _is_elbv2(body)
-        else:
-            read_only = environ.get("REQUEST_METHOD", "GET") in _READ_METHODS
+        else:  # (Lambda Invoke runs the local runtime, not moto: it changes nothing stored, and a slow
+            # handler must not hold the state's lock)
+            read_only = environ.get("REQUEST_METHOD", "GET") in _READ_METHODS or INVOKE_PATH.match(path) is not None
         self.mutates_moto = not read_only
 
 

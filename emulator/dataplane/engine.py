@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api_models.lambda_invocation import LambdaInvoker
 from api_models.observations import Observer
 from api_models.resources import Listener
 from api_models.security_groups import SecurityGroupSource
@@ -88,16 +89,18 @@ class DataPlane:
         web_acls: WebAclSource | None = None,
         observer: Observer | None = None,
         published: PublishedPorts | None = None,
+        lambdas: LambdaInvoker | None = None,
     ) -> None:
         """``security_groups``: where the inbound rules of load balancers' security groups come from (EC2);
         None turns their enforcement off; ``web_acls``: where the web ACL associated with a load balancer comes
         from (WAFv2); None: no web ACL is enforced; ``observer``: where traffic is reported (None: nowhere);
-        ``published``: the port range every listener binds a port of (--listener-ports), None: their own ports."""
+        ``published``: the port range every listener binds a port of (--listener-ports), None: their own ports;
+        ``lambdas``: what invokes ``lambda`` targets (None: their groups answer 502)."""
         self._store = store
         self._listen_host = listen_host
         self._published = published
         self.collaborators = Collaborators(timing, health, certificates, instance_address, security_groups,
-                                           web_acls, observer)
+                                           web_acls, observer, lambdas)
         # An NLB target's flows end when it turns unhealthy: the NLB's flow tracking, handed to the checker.
         self._health = HealthChecker(self.collaborators, nlb.reset_target_flows)
         self._loop = _new_loop()

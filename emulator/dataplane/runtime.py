@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from api_models.lambda_invocation import LambdaInvoker
 from api_models.observations import Observer
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.security_groups import SecurityGroupSource, SecurityGroupView
@@ -46,6 +47,8 @@ class Collaborators:
     web_acls: WebAclSource | None = None
     # Where traffic is reported (access logs, metrics, the dashboard); None: nothing is recorded.
     observer: Observer | None = None
+    # What invokes the functions of ``lambda`` target groups (the local runtime); None: those groups answer 502.
+    lambdas: LambdaInvoker | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ class AlbListener:
     def __init__(self, config: ListenerConfig, collaborators: Collaborators) -> None:
         self.collaborators = collaborators
         self.loop = asyncio.get_event_loop()
-        self.state = ListenerState(config, collaborators.observer)
+        self.state = ListenerState(config, collaborators.observer, collaborators.lambdas)
         self.config = config
         self.clients: set[Client] = set()
         self.max_clients = max_client_connections()
@@ -108,7 +108,7 @@ class AlbListener:
 
     def update(self, config: ListenerConfig) -> None:
         try:
-            state = ListenerState(config, self.collaborators.observer)
+            state = ListenerState(config, self.collaborators.observer, self.collaborators.lambdas)
         except Exception:  # keep serving the last good configuration rather than none
             log.exception("cannot compile listener %s", config.listener.ListenerArn)
             return

@@ -7,6 +7,7 @@ import asyncio
 from typing import Protocol
 
 from api_models.attribute_views import ListenerSettings, LoadBalancerSettings
+from api_models.lambda_invocation import LambdaInvoker
 from api_models.observations import Observer
 from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.alb.auth.authenticate import Authenticate
@@ -36,7 +37,8 @@ class ListenerState:
         "authenticators", "http2", "admission", "recording",
     )
 
-    def __init__(self, config: ListenerConfig, observer: Observer | None = None) -> None:
+    def __init__(self, config: ListenerConfig, observer: Observer | None = None,
+                 lambdas: LambdaInvoker | None = None) -> None:
         listener, balancer = config.listener, config.load_balancer
         settings = LoadBalancerSettings.of(balancer.attributes)
         listener_settings = ListenerSettings.of(listener.attributes)
@@ -70,6 +72,7 @@ class ListenerState:
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
             web_acl=(compile_web_acl(config.web_acl, balancer.attributes.get("waf.fail_open.enabled") == "true")
                      if config.web_acl is not None else None),
+            lambdas=lambdas,
         )
 
     def past_lifetime(self, created: float, now: float) -> bool:

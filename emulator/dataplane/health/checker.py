@@ -37,6 +37,7 @@ from typing import Protocol
 
 from api_models.observations import HealthCheckRecord
 from emulator.dataplane.health.grpc_probe import start_grpc_probe, start_http2_probe
+from emulator.dataplane.health.lambda_probe import start_lambda_probe
 from emulator.dataplane.health.plan import CheckPlan
 from emulator.dataplane.health.probes import http_request, start_probe
 from emulator.dataplane.health.states import FAILED, HEALTH_CHECK_DISABLED, HEALTHY, CheckResult, TargetHealthState
@@ -106,6 +107,7 @@ class HealthChecker:
         self._instance_address = collaborators.instance_address
         self._reset_flows = reset_flows
         self._observer = collaborators.observer  # each probe's verdict (health check logs)
+        self._lambdas = collaborators.lambdas  # what invokes Lambda targets' health check events
         self._checks: dict[TargetKey, _Check] = {}
         self._plans: dict[str, CheckPlan] = {}  # group ARN -> the plan of its current config
 
@@ -215,6 +217,13 @@ class HealthChecker:
         check.in_flight = True
         check.launched = time.time()
         try:
+            if plan.kind == "lambda":
+                if self._lambdas is None:  # no runtime to invoke the function: it cannot answer
+                    check.finished(FAILED)
+                else:
+                    start_lambda_probe(self._lambdas, check.runtime, target.id, plan.path, plan.codes,
+                                       plan.timeout, check.finished)
+                return
             if plan.kind in ("grpc", "http2"):
                 start = start_grpc_probe if plan.kind == "grpc" else start_http2_probe
                 start(target.host, port, plan.path, plan.codes, plan.timeout, plan.tls, check.finished)

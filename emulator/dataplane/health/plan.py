@@ -47,9 +47,9 @@ class CheckPlan:
     group: TargetGroup  # the config this plan was derived from: a different object means derive again
     settings: TargetGroupSettings  # the group's attributes, typed
     checks_enabled: bool  # HealthCheckEnabled
-    probes: bool  # the emulator probes the targets (checks enabled, and not Lambda targets)
+    probes: bool  # the emulator probes the targets (HealthCheckEnabled)
     nlb: bool  # an NLB group: every failure is Target.FailedHealthChecks, its HTTP Host is the NLB's
-    kind: str  # "tcp" | "http" | "http2" | "grpc"
+    kind: str  # "tcp" | "http" | "http2" | "grpc" | "lambda"
     tls: bool  # HealthCheckProtocol HTTPS
     port: int | None  # HealthCheckPort; None: each target's traffic port
     path: str  # HTTP path or gRPC method ("" for TCP)
@@ -64,7 +64,9 @@ class CheckPlan:
         nlb = (group.Protocol or "") in NLB_PROTOCOLS
         protocol = group.HealthCheckProtocol or ("TCP" if nlb else "HTTP")
         matcher = group.Matcher or {}
-        if protocol == "TCP":
+        if group.TargetType == "lambda":  # the function is invoked with a health check event (lambda_probe)
+            kind, path, codes = "lambda", group.HealthCheckPath or "/", matcher.get("HttpCode") or "200"
+        elif protocol == "TCP":
             kind, path, codes = "tcp", "", ""
         elif group.ProtocolVersion == "GRPC":  # a gRPC call over HTTP/2 (grpc_probe)
             kind, path, codes = "grpc", group.HealthCheckPath or GRPC_DEFAULT_PATH, matcher.get("GrpcCode") or "12"
@@ -79,9 +81,7 @@ class CheckPlan:
             group=group,
             settings=settings,
             checks_enabled=group.HealthCheckEnabled,
-            # Lambda targets are invoked, not connected to: the emulator does not probe them (reported
-            # healthy when their checks are enabled, as a function that answers would be).
-            probes=group.HealthCheckEnabled and group.TargetType != "lambda",
+            probes=group.HealthCheckEnabled,
             nlb=nlb,
             kind=kind,
             tls=protocol == "HTTPS",

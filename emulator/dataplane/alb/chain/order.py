@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from api_models.lambda_invocation import LambdaInvoker
 from emulator.dataplane.alb.auth.authenticate import Authenticate
+from emulator.dataplane.alb.chain.lambda_leg import LambdaLeg
 from emulator.dataplane.alb.chain.response import ListenerResponseHeaders, ResponseStage, StickinessCookies
 from emulator.dataplane.alb.chain.stages import (
     LoginCallback,
@@ -55,9 +57,11 @@ class Chain:
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
                 guarded: bool, cookies: bool, desync_mode: str, policy: HeaderPolicy,
-                responses: ResponsePolicy, web_acl: Stage | None = None) -> Chain:
+                responses: ResponsePolicy, web_acl: Stage | None = None,
+                lambdas: LambdaInvoker | None = None) -> Chain:
         """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
-        set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one."""
+        set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one;
+        ``lambdas``: what invokes the functions of Lambda target groups (None: they answer 502)."""
         request_order: list[Stage | None] = [
             # 1. Connection admission (security groups, the connection cap): per connection, ``listener.admit``.
             # 2. Request validation and desync classification.
@@ -71,8 +75,9 @@ class Chain:
             RuleAuthentication() if guarded else None,
             TerminalAction(protocol, port),
             # 6. Target selection.
-            TargetSelection(),
-            # 7. The upstream leg.
+            TargetSelection(invokes_lambda=lambdas is not None),
+            # 7. The Lambda leg (Lambda target groups), else the upstream leg.
+            LambdaLeg(lambdas, policy) if lambdas is not None else None,
             UpstreamLeg(policy),
         ]
         response_order: list[ResponseStage | None] = [

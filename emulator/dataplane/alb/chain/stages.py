@@ -145,11 +145,14 @@ class TerminalAction:
 
 
 class TargetSelection:
-    """The forward action's target group and target (``selection.forward``), checked against the group: Lambda
-    groups answer 502 (invoking Lambda is not emulated), a protocol-version mismatch 464 (AWS "HTTP 464"),
-    no routable target 503."""
+    """The forward action's target group and target (``selection.forward``), checked against the group: a
+    Lambda group goes on to the Lambda leg (``chain.lambda_leg``), or answers 502 when no runtime invokes
+    functions; a protocol-version mismatch answers 464 (AWS "HTTP 464"), no routable target 503."""
 
-    __slots__ = ()
+    __slots__ = ("invokes_lambda",)
+
+    def __init__(self, invokes_lambda: bool = False) -> None:
+        self.invokes_lambda = invokes_lambda
 
     def run(self, ctx: Exchange) -> Outcome:
         request, action = ctx.request, ctx.action
@@ -158,7 +161,12 @@ class TargetSelection:
         selection = action.select(request)
         group = selection.group
         if group.invokes_lambda:
-            return _LAMBDA
+            if not self.invokes_lambda:
+                return _LAMBDA
+            if selection.target is not None:  # (released by ``Exchange.release``, as for any target)
+                selection.target.outstanding += 1
+            ctx.selection = selection  # the Lambda leg invokes the group's function
+            return GO_ON
         if (request.http2 or group.http2) and mismatch(request, group.group.ProtocolVersion):
             return _MISMATCH
         target = selection.target
