@@ -243,17 +243,22 @@ def test_update_in_place_and_by_replacement(web_stack, cloudformation, elbv2, em
 def test_a_failed_replacement_keeps_the_old_resources(web_stack, cloudformation, elbv2, emulator_url) -> None:
     """Scheme needs a new load balancer, whose listener (LoadBalancerArn) must be replaced in turn; but an ALB's
     target group serves one load balancer only, so the new listener is refused, as on AWS. The update fails
-    with that message, the new load balancer is deleted, and the old one still serves."""
+    with that message and rolls back ("Stack status codes": UPDATE_ROLLBACK_COMPLETE): the new load balancer is
+    deleted, what the update changed in place is changed back, and the old load balancer still serves."""
     parameters, outputs, _, _ = web_stack
-    with pytest.raises(ClientError) as refused:
-        cloudformation.update_stack(StackName="web", TemplateBody=WEB_TEMPLATE,
-                                    Parameters=_parameters(**dict(parameters, Scheme="internal")))
-    assert "cannot be associated with more than one load balancer" in refused.value.response["Error"]["Message"]
+    cloudformation.update_stack(StackName="web", TemplateBody=WEB_TEMPLATE,
+                                Parameters=_parameters(**dict(parameters, Scheme="internal", ApiPath="/v2/*")))
+    assert _status(cloudformation, "web") == "UPDATE_ROLLBACK_COMPLETE"
+    # The rule's path, changed in place by the same update, is changed back.
+    [rule] = elbv2.describe_rules(RuleArns=[outputs["RuleArn"]])["Rules"]
+    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/api/*"]
     assert [lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]] == [outputs["AlbArn"]]
     resources = cloudformation.describe_stack_resources(StackName="web")["StackResources"]
     assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Alb"] == outputs["AlbArn"]
     events = cloudformation.describe_stack_events(StackName="web")["StackEvents"]
-    assert any(e["LogicalResourceId"] == "Web" and e["ResourceStatus"] == "UPDATE_FAILED" for e in events)
+    assert any(e["LogicalResourceId"] == "Web" and e["ResourceStatus"] == "UPDATE_FAILED"
+               and "cannot be associated with more than one load balancer" in e["ResourceStatusReason"]
+               for e in events)
     url = listener_url(emulator_url, outputs["ListenerArn"])
     assert _get(f"{url}/api/users")["backend"] == "api"
 
@@ -321,24 +326,25 @@ Resources:
 """
 
 
-def test_refused_updates_answer_with_the_reason(cloudformation, elbv2, vpc_id) -> None:
+def test_refused_updates_fail_with_the_reason_and_roll_back(cloudformation, elbv2, vpc_id) -> None:
     cloudformation.create_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
         VpcId=vpc_id, Port=80, Timeout=5))
     arn = elbv2.describe_target_groups(Names=["named-targets"])["TargetGroups"][0]["TargetGroupArn"]
 
     # A replacement that would need the custom name the old target group still holds: CloudFormation refuses it.
-    with pytest.raises(ClientError) as replaced:
-        cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
-            VpcId=vpc_id, Port=8080, Timeout=5))
-    assert "custom-named resource requires replacing" in replaced.value.response["Error"]["Message"]
+    cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
+        VpcId=vpc_id, Port=8080, Timeout=5))
+    assert _status(cloudformation, "named") == "UPDATE_ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName="named")["StackEvents"]
+    assert any(e["ResourceStatus"] == "UPDATE_FAILED" and "custom-named resource requires replacing"
+               in e["ResourceStatusReason"] for e in events)
     # A property ModifyTargetGroup refuses: the ELBv2 message, and the resource's UPDATE_FAILED event.
     with pytest.raises(ClientError) as modified:
         elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckTimeoutSeconds=40)
-    with pytest.raises(ClientError) as refused:
-        cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
-            VpcId=vpc_id, Port=80, Timeout=40))
+    cloudformation.update_stack(StackName="named", TemplateBody=NAMED_TEMPLATE, Parameters=_parameters(
+        VpcId=vpc_id, Port=80, Timeout=40))
+    assert _status(cloudformation, "named") == "UPDATE_ROLLBACK_COMPLETE"
     message = modified.value.response["Error"]["Message"]
-    assert message in refused.value.response["Error"]["Message"]
     events = cloudformation.describe_stack_events(StackName="named")["StackEvents"]
     assert any(e["ResourceStatus"] == "UPDATE_FAILED" and message in e["ResourceStatusReason"] for e in events)
     group = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]

@@ -8,8 +8,11 @@ goes ROLLBACK_IN_PROGRESS, deletes every resource it made, and ends ROLLBACK_COM
 moto's resource creation and deletion (``moto.cloudformation.parsing``) and its stack creation
 (``moto.cloudformation.models.Stack``, and ExecuteChangeSet) to do the same, for every resource type (moto's own too).
 
-An update that fails is answered as a ValidationError carrying the same reason (after the resource's
-UPDATE_FAILED event); moto does not roll an update back.
+An update that fails is rolled back as AWS rolls it back ("Stack status codes": UPDATE_ROLLBACK_IN_PROGRESS,
+then UPDATE_ROLLBACK_COMPLETE): the failed resource's event is UPDATE_FAILED with the service's message, and the
+previous template is applied again, so what the update had changed in place is changed back and what it had
+added is deleted. UpdateStack and ExecuteChangeSet answer as on AWS, before the outcome shows in the stack's
+status and events (here the outcome is already there when they answer).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import models, parsing
-from moto.cloudformation.exceptions import ValidationError
 
 from emulator.errors import AwsError
 
@@ -35,7 +37,7 @@ def install() -> None:
     # Methods of moto's classes, replaced on the class.
     parsing.ResourceMap._delete_resource = _reporting_delete(parsing.ResourceMap._delete_resource)  # type: ignore[method-assign]
     models.Stack.create_resources = _rolling_back(models.Stack.create_resources)  # type: ignore[method-assign, assignment]
-    models.Stack.update = _answering_update(models.Stack.update)  # type: ignore[method-assign]
+    models.Stack.update = _rolling_back_update(models.Stack.update)  # type: ignore[method-assign]
     backend = models.CloudFormationBackend
     backend.execute_change_set = _executing(backend.execute_change_set)  # type: ignore[method-assign]
 
@@ -145,35 +147,67 @@ def _rolling_back(create_resources: Callable[[Any], None]) -> Callable[[Any], No
     return create_resources_or_roll_back
 
 
+def _parameters_now(stack: Any) -> dict[str, str]:
+    """The stack's parameter values, defaults included: moto compares an update's parameters with those it was
+    given, so a rollback must name the defaults it had used as well."""
+    values = {name: str(value) for name, value in (stack.resource_map.input_parameters or {}).items()}
+    for name, declared in (stack.template_dict.get("Parameters") or {}).items():
+        if name not in values and isinstance(declared, dict) and "Default" in declared:
+            values[name] = str(declared["Default"])
+    return values
+
+
+def _roll_back_update(stack: Any, previous: tuple[str, dict[str, Any]], error: Exception) -> None:
+    """A failed update: apply the previous template (and parameters) again, and say so."""
+    failed = getattr(error, _FAILED_ATTRIBUTE, None)
+    why = (f"The following resource(s) failed to update: [{failed}]." if failed else reason(error))
+    stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=why)
+    template, parameters = previous
+    try:
+        stack.template = template
+        stack._parse_template()
+        stack.resource_map.update(stack.template_dict, parameters)
+        stack.output_map = stack._create_output_map()
+    except Exception as cleanup:
+        stack.status = "UPDATE_ROLLBACK_FAILED"
+        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", resource_status_reason=reason(cleanup))
+        return
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _rolling_back_update(update: Callable[..., None]) -> Callable[..., None]:
+    def update_or_roll_back(stack: Any, *args: Any, **kwargs: Any) -> None:
+        previous = (stack.template, _parameters_now(stack))
+        try:
+            update(stack, *args, **kwargs)
+        except Exception as error:
+            _roll_back_update(stack, previous, error)
+
+    return update_or_roll_back
+
+
 def _executing(execute_change_set: Callable[..., None]) -> Callable[..., None]:
     """ExecuteChangeSet (what ``aws cloudformation deploy`` and the CDK CLI use): a failed CREATE change set
-    rolls its stack back; a failed UPDATE one is answered as a ValidationError with the resource's reason."""
+    rolls its stack back, a failed UPDATE one rolls the update back."""
 
     def execute_or_roll_back(backend: Any, change_set_name: str, stack_name: str | None = None) -> None:
         change_set = backend.change_sets.get(change_set_name) or next(
             (cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name), None)
+        stack = backend.stacks.get(change_set.stack_id) if change_set is not None else None
+        previous = (stack.template, _parameters_now(stack)) if stack is not None else None
         try:
             execute_change_set(backend, change_set_name, stack_name)
         except Exception as error:
-            if change_set is None:
+            if change_set is None or stack is None or previous is None:
                 raise
             change_set.execution_status = "EXECUTE_FAILED"
-            if change_set.change_set_type != "CREATE":
-                raise _refusal(error) from error
-            _roll_back(change_set.stack, error)
+            if change_set.change_set_type == "CREATE":
+                _roll_back(stack, error)
+            else:
+                _roll_back_update(stack, previous, error)
 
     return execute_or_roll_back
 
 
-def _refusal(error: Exception) -> Exception:
-    return ValidationError(message=reason(error)) if isinstance(error, AwsError) else error
-
-
-def _answering_update(update: Callable[..., None]) -> Callable[..., None]:
-    def update_or_refuse(stack: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            update(stack, *args, **kwargs)
-        except AwsError as error:  # otherwise an InternalFailure: the caller sees what the resource refused
-            raise _refusal(error) from error
-
-    return update_or_refuse
