@@ -13,12 +13,14 @@ consumers need nothing from the data plane:
   ``ConnectionRecord``;
 - health-check logs ("Health check logs for your Application Load Balancer"): ``HealthCheckRecord``.
 
-ALB requests are counted, and only some are handed over as records. Every request adds to its listener's
-``ListenerCounters`` on the loop (CloudWatch's ALB metrics and the dashboard's rates are derived from those
-totals); its ``RequestRecord`` is handed to the observer when something needs each request (the load
-balancer's access logs are on, or ``Observer.every_request``), else within the listener's sample budget
-(``ListenerCounters.sample_budget``: the dashboard's recent requests). At tens of thousands of requests a second, a Python object per request for another thread to
-read would cost the data plane a third of its throughput; counting costs it a few percent.
+ALB requests and client connections are counted, and only some are handed over as records. Each adds to its
+listener's ``ListenerCounters`` on the loop (CloudWatch's ALB metrics and the dashboard's rates are derived
+from those totals). A request's ``RequestRecord`` is handed to the observer when something needs each request
+(the load balancer's access logs are on, or ``Observer.every_request``), else within the listener's sample
+budget (``ListenerCounters.sample_budget``: the dashboard's recent requests); a connection's
+``ConnectionRecord``s when its load balancer writes connection logs, or with ``every_request``. At tens of
+thousands of requests a second, a Python object per request for another thread to read would cost the data
+plane a third of its throughput; counting costs it a few percent.
 
 Times are wall-clock seconds (``time.time()``); a duration AWS logs as ``-1`` is ``-1.0`` here, a field it
 logs as ``-`` is ``None`` or the empty string. The observer is called on the data plane's event loop, so it
@@ -182,6 +184,9 @@ class ListenerCounters:
     groups: dict[str, GroupCounters] = field(default_factory=dict)  # target group ARN (or NO_GROUP) ->
     # matched rule's priority (0: default) -> requests
     rule_matches: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    new_connections: int = 0  # client connections admitted
+    closed_connections: int = 0  # admitted client connections that have closed since
+    rejected_connections: int = 0  # refused by security groups or the connection cap (not by mTLS)
     # How many more requests' records to hand over although nothing needs each one (the dashboard's sample): the
     # loop takes one per record, the observer sets it back to its rate every second.
     sample_budget: int = 0

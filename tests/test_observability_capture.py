@@ -54,7 +54,7 @@ def collector(emulator_server) -> Iterator[Collector]:
     hub = emulator_server.observations
     assert hub is not None, "the session server observes traffic"
     collector = Collector()
-    hub.subscribe(collector)
+    hub.subscribe(collector, every_request=True)  # (listeners created from now on hand over every record)
     yield collector
     hub.unsubscribe(collector)
 

@@ -5,15 +5,16 @@ evaluator, the Prometheus endpoint).
 What AWS publishes, and how it is derived here ("CloudWatch metrics for your Application Load Balancer",
 "CloudWatch metrics for your Network Load Balancer"):
 
-- ``AWS/ApplicationELB``, from ``RequestRecord``: RequestCount (requests for which a target group was chosen:
-  "only incremented for requests where the load balancer node was able to choose a target"),
+- ``AWS/ApplicationELB``, from the listeners' request counts (``ListenerCounters``): RequestCount (requests
+  for which a target group was chosen: "only incremented for requests where the load balancer node was able
+  to choose a target"),
   HTTPCode_Target_{2,3,4,5}XX_Count (the target answered), HTTPCode_ELB_{3,4,5}XX_Count and
   HTTPCode_ELB_{500,502,503,504}_Count (the load balancer answered itself), HTTP_Fixed_Response_Count and
   HTTP_Redirect_Count (the fixed-response and redirect actions that answered), TargetConnectionErrorCount
   (requests whose target refused or did not accept a connection), TargetResponseTime (seconds from
   forwarding to the target's response head), ProcessedBytes (request and response bytes), RuleEvaluations
   (the listener rules evaluated, in priority order, up to the one that matched), RequestCountPerTarget
-  (RequestCount over the group's healthy targets); from ``ConnectionRecord``:
+  (RequestCount over the group's healthy targets); from the listeners' connection counts:
   NewConnectionCount, ActiveConnectionCount (connections open at some time in the period),
   RejectedConnectionCount (refused connections, mTLS failures excepted: AWS counts connections refused "because
   the load balancer had reached its maximum number of connections").
@@ -45,7 +46,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from api_models.observations import NO_GROUP, ConnectionRecord, FlowRecord, GroupCounters, ListenerCounters
+from api_models.observations import NO_GROUP, FlowRecord, GroupCounters, ListenerCounters
 from emulator.observability.hub import Batch
 from emulator.observability.metrics_topology import HostCounts, Topology, TopologyReader, target_group_dimension
 from emulator.timing import Timing
@@ -216,11 +217,11 @@ class MetricsAggregator:
         self._sinks = sinks
         self.period_seconds = timing.seconds(AWS_PERIOD_SECONDS)
         self._period: _Period | None = None
-        self._open_connections: dict[str, set[str]] = defaultdict(set)  # LB ARN -> open connections' ids
-        self._active_connections: dict[str, int] = defaultdict(int)  # LB ARN -> open at some time this period
+        self._open_at_start: dict[str, int] = {}  # LB ARN -> client connections open when the period began
         # What has been tallied of each ALB listener's totals (kept as long as the hub keeps the totals).
         self._seen: dict[GroupCounters, _Seen] = {}
         self._seen_rules: dict[str, dict[int, int]] = {}  # listener ARN -> rule priority -> requests
+        self._seen_connections: dict[str, tuple[int, int]] = {}  # listener ARN -> (admitted, rejected) so far
         self._listeners: list[ListenerCounters] = []  # as of the last batch
 
     # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------
@@ -232,8 +233,6 @@ class MetricsAggregator:
         assert period is not None
         self._listeners = batch.counters
         self._harvest(period, batch.counters)
-        for connection in batch.connections:
-            self._connection(period, connection)
         for flow in batch.flows:
             self._flow(period, flow)
         # (health checks are excluded from AWS's metrics)
@@ -272,6 +271,7 @@ class MetricsAggregator:
                     continue
                 self._tally_group(period.tally(load_balancer_arn, group_arn), group_arn != NO_GROUP, group, seen,
                                   final)
+            self._tally_connections(period, listener)
             matches = dict(listener.rule_matches)
             seen_matches = self._seen_rules.setdefault(listener.listener_arn, {})
             for priority, total in matches.items():
@@ -316,19 +316,17 @@ class MetricsAggregator:
             fixed, redirects, processed, fresh)
         seen.target_connection_errors = connection_errors
 
-    def _connection(self, period: _Period, record: ConnectionRecord) -> None:
-        counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
-        if record.rejected:
-            if not record.tls_verify_status.startswith("Failed"):
-                counts["RejectedConnectionCount"] += 1
+    def _tally_connections(self, period: _Period, listener: ListenerCounters) -> None:
+        """NewConnectionCount and RejectedConnectionCount (refusals by security groups and the connection cap:
+        AWS counts those "because the load balancer had reached its maximum number of connections")."""
+        seen = self._seen_connections.get(listener.listener_arn, (0, 0))
+        admitted, rejected = listener.new_connections, listener.rejected_connections
+        if (admitted, rejected) == seen:
             return
-        open_ids = self._open_connections[record.load_balancer_arn]
-        if record.closed:
-            open_ids.discard(record.conn_trace_id)
-            return
-        open_ids.add(record.conn_trace_id)
-        counts["NewConnectionCount"] += 1
-        self._active_connections[record.load_balancer_arn] += 1
+        counts = period.tally(listener.load_balancer_arn, NO_GROUP).counts
+        counts["NewConnectionCount"] += admitted - seen[0]
+        counts["RejectedConnectionCount"] += rejected - seen[1]
+        self._seen_connections[listener.listener_arn] = (admitted, rejected)
 
     def _flow(self, period: _Period, record: FlowRecord) -> None:
         counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
@@ -342,8 +340,12 @@ class MetricsAggregator:
         counts["TCP_ELB_Reset_Count"] += record.elb_reset
 
     def _carry_connections(self) -> None:
-        """Connections still open when a period starts are active in it too."""
-        self._active_connections = defaultdict(int, {arn: len(ids) for arn, ids in self._open_connections.items() if ids})
+        """Connections still open when a period starts are active in it too (ActiveConnectionCount: those, and
+        the period's new ones)."""
+        open_now: dict[str, int] = defaultdict(int)
+        for listener in self._listeners:
+            open_now[listener.load_balancer_arn] += listener.new_connections - listener.closed_connections
+        self._open_at_start = {arn: count for arn, count in open_now.items() if count > 0}
 
     # -- closing a period -------------------------------------------------------------------------------------
 
@@ -351,9 +353,11 @@ class MetricsAggregator:
         topology = self._topology.read()
         start = period.index * self.period_seconds
         datapoints = _Builder(topology, start)
-        for lb_arn, active in self._active_connections.items():
+        for lb_arn in {*self._open_at_start, *(lb for lb, group in period.tallies if group == NO_GROUP)}:
+            counts = period.tally(lb_arn, NO_GROUP).counts
+            active = self._open_at_start.get(lb_arn, 0) + counts.get("NewConnectionCount", 0)
             if active:
-                period.tally(lb_arn, NO_GROUP).counts["ActiveConnectionCount"] = active
+                counts["ActiveConnectionCount"] = active
         for (lb_arn, tg_arn), tally in period.tallies.items():
             datapoints.traffic(lb_arn, tg_arn, tally)
         for lb_arn, evaluated in self._rule_evaluations(topology, period).items():
@@ -361,8 +365,6 @@ class MetricsAggregator:
         for hosts in topology.host_counts():
             datapoints.hosts(hosts)
         built = datapoints.finish()
-        for arn in [arn for arn in self._open_connections if topology.load_balancer(arn) is None]:
-            del self._open_connections[arn]  # deleted load balancers' connections are gone with them
         for sink in self._sinks:
             try:
                 sink.publish(built, period.index, self.period_seconds)

@@ -37,7 +37,7 @@ class ConnectionFacts(Protocol):
     """What a request's record takes from its client connection (``client_records.Observed``)."""
 
     @property
-    def record(self) -> ConnectionRecord: ...
+    def record(self) -> ConnectionRecord | None: ...  # None: the connection is only counted
     @property
     def session(self) -> TlsSession | None: ...
 
@@ -53,11 +53,12 @@ class Recording:
     counters."""
 
     __slots__ = ("observer", "load_balancer_arn", "listener_arn", "scheme", "port", "tls", "counters", "groups",
-                 "every_request")
+                 "every_request", "connection_records", "connection_traces")
 
     def __init__(self, observer: Observer, load_balancer_arn: str, listener_arn: str, protocol: str,
-                 port: int, access_logs: bool) -> None:
-        """``access_logs``: the load balancer writes access logs (every record is wanted)."""
+                 port: int, access_logs: bool, connection_logs: bool = False) -> None:
+        """``access_logs``, ``connection_logs``: the load balancer writes them (every record of their kind is
+        wanted; connections get their traceability id, which access logs show too)."""
         self.observer = observer
         self.load_balancer_arn = load_balancer_arn
         self.listener_arn = listener_arn
@@ -67,6 +68,8 @@ class Recording:
         self.counters = observer.counters(load_balancer_arn, listener_arn)
         self.groups = self.counters.groups
         self.every_request = access_logs or observer.every_request
+        self.connection_records = connection_logs or observer.every_request  # handed over
+        self.connection_traces = self.connection_records or self.every_request  # made (client_records.opened)
 
     def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
         """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
@@ -80,7 +83,7 @@ class Recording:
             counters.sample_budget -= 1
         record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
                                request.peer_port, time())
-        if connection is not None:
+        if connection is not None and connection.record is not None:
             record.conn_trace_id = connection.record.conn_trace_id
             session = connection.session
             if session is not None:

@@ -63,7 +63,8 @@ class ListenerState:
                           if security_groups is not None else None)
         # Where requests are reported (access logs, metrics, the dashboard); None: they are not recorded at all.
         self.recording = (Recording(observer, balancer.LoadBalancerArn, listener.ListenerArn, self.protocol, self.port,
-                                    access_logs=balancer.attributes.get("access_logs.s3.enabled") == "true")
+                                    access_logs=balancer.attributes.get("access_logs.s3.enabled") == "true",
+                                    connection_logs=balancer.attributes.get("connection_logs.s3.enabled") == "true")
                           if observer is not None else None)
         self.chain = Chain.compile(
             protocol=self.protocol, port=self.port, table=self.table, authenticators=self.authenticators,
