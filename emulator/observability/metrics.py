@@ -79,6 +79,10 @@ class Statistic:
     minimum: float = math.inf
     maximum: float = -math.inf
     samples: list[float] | None = None
+    # Reservoir sampling by skips (Li's "Algorithm L", ACM TOMS 20(4), 1994): the weight, and the number of
+    # the next value that replaces a sample; random draws grow with log(count), not with count.
+    _weight: float = 0.0
+    _next: int = 0
 
     def add(self, value: float, count: float = 1.0) -> None:
         self.sum += value * count
@@ -94,12 +98,28 @@ class Statistic:
     def add_many(self, values: list[float]) -> None:
         if not values:
             return
-        if self.samples is not None:
-            self.samples = merged_samples(self.samples, self.count, values, len(values))
+        seen = int(self.count)  # values before these
         self.sum += sum(values)
         self.count += len(values)
         self.minimum = min(self.minimum, min(values))
         self.maximum = max(self.maximum, max(values))
+        samples = self.samples
+        if samples is None:
+            return
+        taken = 0
+        if len(samples) < MAX_SAMPLES:
+            taken = min(MAX_SAMPLES - len(samples), len(values))
+            samples.extend(values[:taken])
+            if len(samples) < MAX_SAMPLES:
+                return
+        if self._weight == 0.0:  # the reservoir just filled (or was filled by ``merge``): the skips start here
+            self._weight = _shrunk_weight(1.0)
+            self._next = seen + taken + _skip(self._weight)
+        end = seen + len(values)
+        while self._next <= end:  # (values are numbered from 1)
+            samples[random.randrange(MAX_SAMPLES)] = values[self._next - seen - 1]
+            self._weight = _shrunk_weight(self._weight)
+            self._next += _skip(self._weight)
 
     def merge(self, other: Statistic) -> None:
         if other.samples is not None:
@@ -124,6 +144,17 @@ class Statistic:
     @classmethod
     def single(cls, value: float) -> Statistic:
         return cls(value, 1.0, value, value)
+
+
+def _shrunk_weight(weight: float) -> float:
+    return weight * math.exp(math.log(1.0 - random.random()) / MAX_SAMPLES)  # (1 - random(): never log(0))
+
+
+def _skip(weight: float) -> int:
+    """How many values on the next kept one is (Algorithm L's geometric skip, plus one)."""
+    if weight >= 1.0:
+        return 1
+    return math.floor(math.log(1.0 - random.random()) / math.log1p(-weight)) + 1
 
 
 def merged_samples(mine: list[float], my_count: float, theirs: list[float], their_count: float) -> list[float]:
