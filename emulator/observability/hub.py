@@ -27,7 +27,7 @@ from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRec
 
 log = logging.getLogger("elbv2_emulator.observability")
 
-DRAIN_SECONDS = 0.05  # how often the hub hands queued records to the consumers
+DRAIN_SECONDS = 0.05  # how often the hub hands queued records to the consumers (and harvests the counters)
 WAKE_AT = 256  # queued requests (or flows) that wake the hub before DRAIN_SECONDS: well under the GC's 700
 # ALB records per listener and second handed over although nothing needs each one: the dashboard's sample.
 SAMPLE_RATE = 1000

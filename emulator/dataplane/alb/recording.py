@@ -76,10 +76,8 @@ class Recording:
         counters = self.counters
         if not self.every_request:
             if counters.sample_budget <= 0:
-                record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
-                                       request.peer_port, 0.0)
-                record.wanted = False
-                return record
+                return RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
+                                     request.peer_port, 0.0, wanted=False)
             counters.sample_budget -= 1
         record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
                                request.peer_port, time())
@@ -139,12 +137,9 @@ class Recording:
             self.observer.request(record)
 
 def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
-    """The chain decided to forward: the target, its group and the trace id the target receives."""
-    if selection is not None:
-        group = selection.group
-        record.target_group_arn = group.group.TargetGroupArn
-        if record.type == "h2" and group.group.ProtocolVersion == "GRPC":
-            record.type = "grpcs"
-    if record.wanted:  # (only logs show them)
-        record.target_ip, record.target_port = head.key[0], head.key[1]
-        record.trace_id = head.trace_id.decode("latin-1")
+    """The chain decided to forward a request whose record is handed over: the target and the trace id it
+    receives, and gRPC's type (the target group itself is recorded by ``TargetSelection``, for every record)."""
+    if selection is not None and record.type == "h2" and selection.group.group.ProtocolVersion == "GRPC":
+        record.type = "grpcs"
+    record.target_ip, record.target_port = head.key[0], head.key[1]
+    record.trace_id = head.trace_id.decode("latin-1")

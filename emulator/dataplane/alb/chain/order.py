@@ -97,7 +97,7 @@ class Chain:
             if outcome is None:
                 continue
             if isinstance(outcome, UpstreamRequest):
-                if record is not None:
+                if record is not None and record.wanted:
                     forwarded(record, ctx.selection, outcome)
                 ctx.leg.forward(ctx, outcome)
             elif isinstance(outcome, LocalResponse):
@@ -125,7 +125,7 @@ class Chain:
                 record.elb_status_code = answer.status
             leg.respond(ctx, answer)
         else:
-            if record is not None:
+            if record is not None and record.wanted:
                 forwarded(record, ctx.selection, answer)
             leg.forward(ctx, answer)
 

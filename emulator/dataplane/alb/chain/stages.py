@@ -174,6 +174,8 @@ class TargetSelection:
             return _NO_TARGET
         target.outstanding += 1  # released by ``Exchange.release``
         ctx.selection = selection
+        if ctx.record is not None:  # (RequestCount counts the requests for which a target was chosen)
+            ctx.record.target_group_arn = group.group.TargetGroupArn
         return GO_ON
 
 
