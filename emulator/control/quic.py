@@ -4,12 +4,13 @@ NLB guide, "Create a listener for your Network Load Balancer" (prerequisites): "
 are not allowed on dualstack load balancers or load balancers with associated security groups"; "Only one
 QUIC or TCP_QUIC listener is allowed on an Network Load Balancer at any given time"; "QUIC and TCP_QUIC
 listeners are not allowed on an Network Load Balancer that has UDP or TCP_UDP listeners". The guide states
-the rules, not the answers: every refusal here is ``InvalidConfigurationRequest`` (the API reference's
-"The requested configuration is not valid") with wording inferred.
+the rules, not the answers: each listener refusal is ``InvalidConfigurationRequest`` (the API reference's
+"The requested configuration is not valid"), with wording inferred.
 
 API reference, TargetDescription ``QuicServerId``: "required if the protocol is QUIC or TCP_QUIC and can't be
 used with other protocols"; "the 0x prefix followed by 16 hexadecimal characters. Any letters must be
-lowercase"; "unique at the listener level"; "You can't modify the server ID for a registered target".
+lowercase"; "unique at the listener level" (checked per target group here); "You can't modify the server ID
+for a registered target". Refused as ``ValidationError`` (form) and ``InvalidTarget`` (clashes), wording inferred.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 AWS ("Listeners for your Network Load Balancers"): the NLB "acts as a pass through load balancer in accordance
 with RFC9000", keeps a QUIC connection on its target by its connection ID, supports QUIC v1 only and does no
 version negotiation. Each target of a QUIC or TCP_QUIC group is registered with an 8-byte server ID
-(API_TargetDescription ``QuicServerId``) that it encodes in the connection IDs it issues. The emulator reads
-it where the QUIC-LB plaintext layout puts it (draft-ietf-quic-load-balancers: the first octet of the
-connection ID, then the server ID), i.e. the 8 octets after the destination connection ID's first octet:
+(API_TargetDescription ``QuicServerId``) that it encodes in the connection IDs it issues. AWS's pages say
+not where; the emulator reads it where the QUIC-LB plaintext layout puts it (draft-ietf-quic-load-balancers:
+the connection ID's first octet, then the server ID), i.e. the 8 octets after the DCID's first octet:
 
 - a long header (RFC 9000 §17.2: first byte, 4-byte version, DCID length, DCID) carries them when its DCID
   is at least 9 bytes long; a version other than 1 is dropped;
@@ -16,8 +16,8 @@ Datagrams from a client address are forwarded on that address's flow (a ``UdpFlo
 their server ID is the flow target's or they carry none (the client's first Initial packets, whose DCID is
 the client's own choice: the flow hash picks their target). A datagram from a new address (the client
 migrated or was rebound by a NAT) whose server ID names a registered target opens a flow to that target,
-so the connection stays on it. Flows are recorded as UDP flows (their transport). The fast path (a known address, the flow's server ID) compares in place and
-allocates nothing.
+so the connection stays on it. Flows are recorded as UDP flows (their transport). The fast path (a known
+address, the flow's server ID) compares in place and allocates nothing.
 """
 
 from __future__ import annotations
