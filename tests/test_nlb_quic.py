@@ -193,9 +193,9 @@ def test_quic_listener_restrictions(elbv2, ec2, vpc_id, subnets):
     assert code == "InvalidConfigurationRequest" and "UDP" in message
 
 
-def test_quic_server_id_rules(elbv2, vpc_id):
+def test_quic_server_id_rules(elbv2, vpc_id, subnets):
     """API reference, TargetDescription QuicServerId: required for QUIC and TCP_QUIC groups, refused for others;
-    "0x" and 16 lowercase hex digits; unique; not modifiable while registered."""
+    "0x" and 16 lowercase hex digits; unique at the listener level; not modifiable while registered."""
     quic_tg = target_group(elbv2, vpc_id, "quic", protocol="QUIC", HealthCheckProtocol="TCP")
     udp_tg = target_group(elbv2, vpc_id, "udp", protocol="UDP", HealthCheckProtocol="TCP")
     register = elbv2.register_targets
@@ -214,3 +214,11 @@ def test_quic_server_id_rules(elbv2, vpc_id):
     assert _error(register, TargetGroupArn=quic_tg, Targets=[
         {"Id": "127.0.0.1", "Port": 9003, "QuicServerId": SERVER_B},
         {"Id": "127.0.0.1", "Port": 9004, "QuicServerId": SERVER_B}])[0] == "InvalidTarget"
+    # Another group forwarded to by the same listener (weighted forward) may not reuse a server ID.
+    other_tg = target_group(elbv2, vpc_id, "quic-b", protocol="QUIC", HealthCheckProtocol="TCP")
+    elbv2.create_listener(LoadBalancerArn=nlb(elbv2, subnets), Protocol="QUIC", Port=443, DefaultActions=[
+        {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": quic_tg, "Weight": 1},
+                                                               {"TargetGroupArn": other_tg, "Weight": 1}]}}])
+    assert _error(register, TargetGroupArn=other_tg,
+                  Targets=[{"Id": "127.0.0.1", "Port": 9005, "QuicServerId": SERVER_A}])[0] == "InvalidTarget"
+    register(TargetGroupArn=other_tg, Targets=[{"Id": "127.0.0.1", "Port": 9005, "QuicServerId": SERVER_B}])

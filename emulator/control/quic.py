@@ -9,7 +9,7 @@ the rules, not the answers: each listener refusal is ``InvalidConfigurationReque
 
 API reference, TargetDescription ``QuicServerId``: "required if the protocol is QUIC or TCP_QUIC and can't be
 used with other protocols"; "the 0x prefix followed by 16 hexadecimal characters. Any letters must be
-lowercase"; "unique at the listener level" (checked per target group here); "You can't modify the server ID
+lowercase"; "unique at the listener level"; "You can't modify the server ID
 for a registered target". Refused as ``ValidationError`` (form) and ``InvalidTarget`` (clashes), wording inferred.
 """
 
@@ -19,7 +19,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from api_models.resources import Listener, LoadBalancer, TargetGroup, TargetRegistration
+from api_models.resources import Listener, LoadBalancer, Rule, TargetGroup, TargetRegistration
+from emulator.control.context import Context
+from emulator.control.lookups import forwarded_target_groups
 from emulator.errors import AwsError, validation_error
 
 QUIC_PROTOCOLS = ("QUIC", "TCP_QUIC")
@@ -50,9 +52,19 @@ def check_ip_address_type(ip_address_type: str, listeners: Iterable[Listener]) -
         raise _refusal("A load balancer with a QUIC or TCP_QUIC listener cannot be dualstack")
 
 
-def check_server_id(tg: TargetGroup, target: dict[str, Any], live: list[TargetRegistration], port: int | None) -> None:
+def peer_groups(ctx: Context, target_group_arn: str) -> list[str]:
+    """The other target groups forwarded to by the listeners that forward to this one: server IDs are unique
+    across all of them."""
+    listeners = {rule.listener_arn for rule in ctx.tx.all(Rule) if target_group_arn in forwarded_target_groups(rule.Actions)}
+    peers = {arn for rule in ctx.tx.all(Rule) if rule.listener_arn in listeners for arn in forwarded_target_groups(rule.Actions)}
+    return sorted(peers - {target_group_arn})
+
+
+def check_server_id(tg: TargetGroup, target: dict[str, Any], live: list[TargetRegistration], port: int | None,
+                    peers: list[TargetRegistration]) -> None:
     """RegisterTargets: the target's ``QuicServerId`` is given exactly when the group speaks QUIC, is well
-    formed, is not another live target's in the group, and does not change a registered target's."""
+    formed, is not another live target's in the group or in its ``peers`` (the live registrations of the
+    ``peer_groups``), and does not change a registered target's."""
     server_id = target.get("QuicServerId")
     if tg.Protocol not in QUIC_PROTOCOLS:
         if server_id is not None:
@@ -71,6 +83,10 @@ def check_server_id(tg: TargetGroup, target: dict[str, Any], live: list[TargetRe
                            "deregister the target and register it again")  # wording inferred
         if not same_target and registration.QuicServerId == server_id:
             raise AwsError("InvalidTarget", f"QUIC server ID '{server_id}' is already used by target '{registration.Id}'")  # wording inferred
+    for registration in peers:
+        if registration.QuicServerId == server_id and (registration.Id, registration.Port) != (target["Id"], port):
+            raise AwsError("InvalidTarget", f"QUIC server ID '{server_id}' is already used by target '{registration.Id}' "
+                           "behind the same listener")  # wording inferred
 
 
 def _refusal(message: str) -> AwsError:

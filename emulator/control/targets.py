@@ -71,8 +71,11 @@ def register_targets(ctx: Context, req: Request) -> Result:
     if tg.TargetType in ("lambda", "alb") and len({t["Id"] for t in req["Targets"]}) > 1:
         raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # wording inferred
     live = registrations(ctx, tg)
+    quic_group = tg.Protocol in quic.QUIC_PROTOCOLS
+    peers = [registration for arn in (quic.peer_groups(ctx, tg.TargetGroupArn) if quic_group else [])
+             for registration in registrations(ctx, target_group_or_error(ctx, arn))]
     for target in req["Targets"]:
-        quic.check_server_id(tg, target, live, _port(tg, target))
+        quic.check_server_id(tg, target, live, _port(tg, target), peers)
     server_ids = {(t["Id"], _port(tg, t)): t["QuicServerId"] for t in req["Targets"] if t.get("QuicServerId")}
     if len(set(server_ids.values())) != len(server_ids):
         raise AwsError("InvalidTarget", "Each target must have its own QUIC server ID")  # wording inferred
