@@ -173,6 +173,11 @@ def test_quic_listener_restrictions(elbv2, ec2, vpc_id, subnets):
         assert code == "InvalidConfigurationRequest"
         assert ("dualstack" if lb == dualstack else "security groups") in message
 
+    tcp_on_dualstack = listener(elbv2, dualstack, target_group(elbv2, vpc_id, "tcp"), protocol="TCP", port=80)
+    code, message = _error(elbv2.modify_listener, ListenerArn=tcp_on_dualstack, Protocol="QUIC", DefaultActions=[
+        {"Type": "forward", "TargetGroupArn": target_group(elbv2, vpc_id, "quic3", protocol="QUIC", HealthCheckProtocol="TCP")}])
+    assert code == "InvalidConfigurationRequest" and "dualstack" in message  # ModifyListener too
+
     plain = nlb(elbv2, subnets, name="plain")
     listener(elbv2, plain, quic_tg, protocol="QUIC", port=443)
     for protocol, tg in (("TCP_QUIC", tcp_quic_tg), ("QUIC", quic_tg)):
