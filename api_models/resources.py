@@ -159,6 +159,9 @@ class TargetRegistration(Resource):
     Id: str
     Port: int | None = None  # None only for lambda/alb targets without a port
     AvailabilityZone: str | None = None
+    # QUIC and TCP_QUIC groups: "0x" and 16 lowercase hex digits, the server ID the target encodes in its
+    # connection IDs (API_TargetDescription); None for every other protocol.
+    QuicServerId: str | None = None
     registered_at: datetime
     deregistered_at: datetime | None = None  # set when deregistration (draining) started
 

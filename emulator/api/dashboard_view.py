@@ -24,7 +24,7 @@ from emulator.observability.recent import ListenerRate
 
 Scope = tuple[str, str]  # (account, region)
 SHOWN_RECORDS = 100  # rows of each traffic table
-SERVED_PROTOCOLS = frozenset(("HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP"))  # what the data plane binds
+SERVED_PROTOCOLS = frozenset(("HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"))  # what the data plane binds
 
 
 class TrafficFeed(Protocol):
@@ -125,7 +125,7 @@ def _listener(
 
 def _unbound_state(protocol: str | None) -> str:
     """A listener the data plane does not report: about to be bound, or of a protocol it does not serve
-    (Gateway Load Balancer's GENEVE, QUIC: README "Where load balancers listen")."""
+    (Gateway Load Balancer's GENEVE: README "Where load balancers listen")."""
     return "pending" if protocol in SERVED_PROTOCOLS else "not served"
 
 

@@ -13,7 +13,7 @@ from api_models import identifiers as ids
 from api_models.attributes import listener_defaults
 from api_models.resources import Listener, LoadBalancer, Rule
 from api_models.ssl_policies import DEFAULT_POLICY, SSL_POLICIES
-from emulator.control import aws_services, limits
+from emulator.control import aws_services, limits, quic
 from emulator.control.actions import normalise_actions
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import (
@@ -51,6 +51,7 @@ def create_listener(ctx: Context, req: Request) -> Result:
             raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
         return {"Listeners": [existing.to_aws()]}
     limits.check_listeners(ctx, lb)
+    quic.check_listener(lb, settings["Protocol"], siblings)
     _check_fips_mix(ctx, lb, settings["SslPolicy"], listener_arn=None)
     limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=None)
     _check_bindable(ctx, lb, settings, held=None)
@@ -196,6 +197,8 @@ def modify_listener(ctx: Context, req: Request) -> Result:
     )
     if clash:
         raise AwsError("DuplicateListener", "A listener with the specified port already exists.")
+    others = [other for other in listeners_of(ctx, lb.LoadBalancerArn) if other.ListenerArn != listener.ListenerArn]
+    quic.check_listener(lb, settings["Protocol"], others)
     _check_fips_mix(ctx, lb, settings["SslPolicy"], listener.ListenerArn)
     rule = default_rule(ctx, listener.ListenerArn)
     limits.check_unique_target_groups(ctx, lb, settings["DefaultActions"], replaced_rule=rule.RuleArn)

@@ -15,7 +15,7 @@ from api_models.attributes import load_balancer_defaults
 from api_models.capacity import CapacityReservation
 from api_models.resources import LoadBalancer
 from api_models.validation import validate_load_balancer_name
-from emulator.control import aws_services, limits
+from emulator.control import aws_services, limits, quic
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.listeners import remove_listener
 from emulator.control.lookups import listeners_of, load_balancer_or_error
@@ -249,5 +249,6 @@ def set_security_groups(ctx: Context, req: Request) -> Result:
 def set_ip_address_type(ctx: Context, req: Request) -> Result:
     lb = load_balancer_or_error(ctx, req["LoadBalancerArn"])
     _validate_ip_address_type(lb.Type, lb.Scheme, req["IpAddressType"])
+    quic.check_ip_address_type(req["IpAddressType"], listeners_of(ctx, lb.LoadBalancerArn))
     ctx.tx.put(lb.model_copy(update={"IpAddressType": req["IpAddressType"]}))
     return {"IpAddressType": req["IpAddressType"]}

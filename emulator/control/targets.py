@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from api_models.resources import LoadBalancer, TargetGroup, TargetRegistration
-from emulator.control import aws_services, limits
+from emulator.control import aws_services, limits, quic
 from emulator.control.context import Context, Request, Result, operation
 from emulator.control.lookups import load_balancers_of_target_group, target_group_or_error
 from emulator.errors import AwsError
@@ -71,12 +71,21 @@ def register_targets(ctx: Context, req: Request) -> Result:
     if tg.TargetType in ("lambda", "alb") and len({t["Id"] for t in req["Targets"]}) > 1:
         raise AwsError("TooManyTargets", f"A target group with target type '{tg.TargetType}' can have only one target")  # wording inferred
     live = registrations(ctx, tg)
+    quic_group = tg.Protocol in quic.QUIC_PROTOCOLS
+    peers = [registration for arn in (quic.peer_groups(ctx, tg.TargetGroupArn) if quic_group else [])
+             for registration in registrations(ctx, target_group_or_error(ctx, arn))]
+    for target in req["Targets"]:
+        quic.check_server_id(tg, target, live, _port(tg, target), peers)
+    server_ids = {(t["Id"], _port(tg, t)): t["QuicServerId"] for t in req["Targets"] if t.get("QuicServerId")}
+    if len(set(server_ids.values())) != len(server_ids):
+        raise AwsError("InvalidTarget", "Each target must have its own QUIC server ID")  # wording inferred
     new = [target for target in req["Targets"] if not _is_registered(live, target["Id"], _port(tg, target))]
     limits.check_targets(ctx, tg, list(dict.fromkeys((t["Id"], _port(tg, t)) for t in new)))
     for target in new:
         ctx.tx.put(TargetRegistration(
             account=ctx.account, region=ctx.region, target_group_arn=tg.TargetGroupArn, Id=target["Id"],
-            Port=_port(tg, target), AvailabilityZone=target.get("AvailabilityZone"), registered_at=ctx.now,
+            Port=_port(tg, target), AvailabilityZone=target.get("AvailabilityZone"),
+            QuicServerId=target.get("QuicServerId"), registered_at=ctx.now,
         ))
     return None
 
@@ -147,6 +156,9 @@ def _description(
     zone = registration.AvailabilityZone if registration else target.get("AvailabilityZone")
     if zone:
         shown["AvailabilityZone"] = zone
+    server_id = registration.QuicServerId if registration else target.get("QuicServerId")
+    if server_id:
+        shown["QuicServerId"] = server_id
     entry: dict[str, Any] = {"Target": shown, "TargetHealth": _health_dict(_status(ctx, tg, registration, port, in_use, lb_ips))}
     if port is not None:
         entry["HealthCheckPort"] = str(port) if tg.HealthCheckPort in (None, "traffic-port") else tg.HealthCheckPort

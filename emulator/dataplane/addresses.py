@@ -24,7 +24,10 @@ from emulator.dataplane.published_ports import PublishedPorts
 
 FALLBACK_HOST = "127.0.0.1"
 TCP, UDP = socket.SOCK_STREAM, socket.SOCK_DGRAM
-_TRANSPORTS = {"HTTP": (TCP,), "HTTPS": (TCP,), "TCP": (TCP,), "TLS": (TCP,), "UDP": (UDP,), "TCP_UDP": (TCP, UDP)}
+_TRANSPORTS = {
+    "HTTP": (TCP,), "HTTPS": (TCP,), "TCP": (TCP,), "TLS": (TCP,), "UDP": (UDP,), "TCP_UDP": (TCP, UDP),
+    "QUIC": (UDP,), "TCP_QUIC": (TCP, UDP),
+}
 _PORT_UNAVAILABLE = (errno.EACCES, errno.EADDRINUSE, errno.EPERM)
 # TCP_UDP on an ephemeral port: the port TCP got may be taken for UDP; a few draws find one free for both.
 _SHARED_PORT_ATTEMPTS = 16

@@ -1,4 +1,4 @@
-"""The runtime of one NLB listener: TCP, TLS, UDP or TCP_UDP (both on one port).
+"""The runtime of one NLB listener: TCP, TLS, UDP, TCP_UDP (both on one port), QUIC or TCP_QUIC (likewise).
 
 ``start`` binds (with the documented remap; TCP_UDP both halves on one port or neither), ``update`` swaps
 the ``Route`` new flows use (its compiled rules and weights; existing flows keep their group and target for
@@ -16,6 +16,7 @@ from emulator.dataplane.addresses import TCP, ListenerAddress, bind_listener, tr
 from emulator.dataplane.admission import SourceFilter
 from emulator.dataplane.connection_cap import max_client_connections
 from emulator.dataplane.nlb.idle import IdleSweeper
+from emulator.dataplane.nlb.quic import QuicListener
 from emulator.dataplane.nlb.recording import FlowRecording
 from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tcp import ClientLeg, ObservedClientLeg, TcpFlow
@@ -68,13 +69,14 @@ class NlbListener:
         sockets, self.bound = bind_listener(host, port, transports(self.config.listener.Protocol or "TCP"),
                                             self.config.may_remap, _BACKLOG)
         leg = ClientLeg if self.recording is None else ObservedClientLeg
+        datagrams = QuicListener if self.config.listener.Protocol in ("QUIC", "TCP_QUIC") else UdpListener
         try:
             for sock in sockets:
                 if sock.type == TCP:
                     self._server = await loop.create_server(lambda: leg(self), sock=sock, ssl=tls,
                                                             backlog=_BACKLOG)
                 else:
-                    self.udp_transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), sock=sock)
+                    self.udp_transport, _ = await loop.create_datagram_endpoint(lambda: datagrams(self), sock=sock)
         except BaseException:
             await self.close()
             for sock in sockets:  # those not yet handed to a server

@@ -110,20 +110,23 @@ class UdpListener(asyncio.DatagramProtocol):
         flows = self.listener.udp_flows
         flow = flows.get(addr)
         if flow is None:
-            flow = self._open(addr)
+            flow = self.open(addr, None)
             if flow is None:
                 return
         flow.send(data)
 
-    def _open(self, addr: tuple) -> UdpFlow | None:
+    def open(self, addr: tuple, chosen: tuple[TargetGroupRuntime, Target] | None) -> UdpFlow | None:
+        """A new flow from ``addr``, to ``chosen`` (group, target) or else where the listener's flow hash says;
+        None when it is refused, or nothing is routable (the datagram is then dropped)."""
         listener = self.listener
         route = listener.route
         client = (addr[0], addr[1])
         if not listener.admit("udp", client[0], len(listener.udp_flows)):  # refused or at the cap: dropped
             return None
-        chosen = listener.choose(route, "UDP", client)
-        if chosen is None:  # nothing routable: the datagram is dropped
-            return None
+        if chosen is None:
+            chosen = listener.choose(route, "UDP", client)
+            if chosen is None:  # nothing routable: the datagram is dropped
+                return None
         group, target = chosen
         header = proxy_header(client, listener.address, datagram=True) if group.settings.proxy_protocol_v2 else b""
         try:

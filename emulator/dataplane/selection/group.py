@@ -40,6 +40,7 @@ class TargetGroupRuntime:
         self.load_balancer_arns: tuple[str, ...] = ()  # whose listeners forward here (set by the reconciler)
         self.settings = TargetGroupSettings.of(group.attributes)  # recomputed by ``update`` only
         self.targets: dict[TargetKey, Target] = {}
+        self.by_server_id: dict[bytes, Target] = {}  # QUIC groups: targets by their server ID (rebuilt by update)
         self.routable: list[Target] = []  # what new requests/flows may go to; rebuilt by refresh_routable()
         self.generation = 0  # bumped whenever ``routable`` changes
         self.picker = Picker()  # kept across updates: round robin goes on where it was
@@ -59,13 +60,16 @@ class TargetGroupRuntime:
         for reg in registrations:
             key: TargetKey = (self.arn, reg.Id, reg.Port)
             target = self.targets.get(key)
-            if target is None:
+            server_id = bytes.fromhex(reg.QuicServerId[2:]) if reg.QuicServerId else None
+            if target is None or target.server_id != server_id:  # (re-registered with another server ID)
                 port = reg.Port if reg.Port is not None else (group.Port or 0)
                 host = resolve(reg)
-                target = Target(key, reg.Id, host or "", port, unusable=host is None, tls=self.tls)
+                target = Target(key, reg.Id, host or "", port, unusable=host is None, tls=self.tls,
+                                server_id=server_id)
             target.draining = reg.deregistered_at is not None
             current[key] = target
         self.targets = current
+        self.by_server_id = {t.server_id: t for t in current.values() if t.server_id is not None}
         self.refresh_routable()
 
     def refresh_routable(self) -> None:

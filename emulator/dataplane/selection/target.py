@@ -25,6 +25,7 @@ class Target:
     slow_start: float = 0.0  # seconds its share ramps up after healthy_since (0: no slow start)
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
     tls: bool = False  # reached over TLS (an HTTPS or TLS target group)
+    server_id: bytes | None = None  # a QUIC target's 8-byte server ID (RegisterTargets QuicServerId)
     endpoint: tuple[str, int, bool] = field(init=False)  # (host, port, tls): what ALB target connections are pooled by
     extra: dict[str, object] = field(default_factory=dict)  # per-data-plane state (the NLB's open flows)
 
