@@ -86,6 +86,14 @@ class Request:
     def header_values(self, lower_name: bytes) -> list[str]:
         return [v.decode("latin-1") for n, v in self.headers if n == lower_name]
 
+    def declared_length(self) -> int:
+        """The body length the Content-Length header declares (0 without one, or with a malformed one)."""
+        values = self.header_values(b"content-length")
+        try:
+            return int(values[0]) if values else 0
+        except ValueError:
+            return 0
+
     def cookie(self, name: str) -> str | None:
         """The first cookie called ``name`` in any Cookie header."""
         prefix = name + "="

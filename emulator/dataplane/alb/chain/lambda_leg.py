@@ -15,6 +15,7 @@ import asyncio
 import logging
 from time import time
 
+from api_models.identifiers import arn_region_account
 from api_models.lambda_invocation import UNKNOWN_FUNCTION, Invocation, LambdaInvoker
 from emulator.dataplane.alb.exchange import Exchange
 from emulator.dataplane.alb.headers.forwarded import HeaderPolicy
@@ -51,7 +52,7 @@ class LambdaLeg:
             (t.id for t in selection.group.targets.values() if not t.draining), None)
         if function is None:
             return _NO_TARGET
-        if _declared_length(ctx) > MAX_BODY:
+        if ctx.request.declared_length() > MAX_BODY:
             return self._fail(ctx, _TOO_LARGE, "LambdaRequestTooLarge")
         return self._invoke(ctx, function)
 
@@ -87,7 +88,7 @@ class LambdaLeg:
         if record is not None:
             record.target_group_arn, record.trace_id = group.arn, head.trace_id.decode("latin-1")
             record.forwarded_time = time()
-        region, account = _region_account(group.arn)
+        region, account = arn_region_account(group.arn)
         result: Invocation = await asyncio.wrap_future(self.invoker.invoke(function, region, account, event))
         if record is not None:
             record.response_time = time()
@@ -114,16 +115,3 @@ class LambdaLeg:
         if ctx.record is not None:
             ctx.record.error_reason = reason
         return response
-
-
-def _declared_length(ctx: Exchange) -> int:
-    values = ctx.request.header_values(b"content-length")
-    try:
-        return int(values[0]) if values else 0
-    except ValueError:
-        return 0
-
-
-def _region_account(group_arn: str) -> tuple[str, str]:
-    parts = group_arn.split(":")  # arn:aws:elasticloadbalancing:region:account:targetgroup/...
-    return (parts[3], parts[4]) if len(parts) > 4 else ("us-east-1", "123456789012")

@@ -207,7 +207,7 @@ class WebAcl:
         if self.inspects_body and ctx.body:
             body = b"".join(ctx.body)
             inspection.body = body[:BODY_LIMIT].decode("latin-1")
-            inspection.oversize = len(body) > BODY_LIMIT or _declared_length(ctx) > BODY_LIMIT
+            inspection.oversize = len(body) > BODY_LIMIT or ctx.request.declared_length() > BODY_LIMIT
         verdict = Verdict()
         terminated = _evaluate(self.rules, inspection, verdict)
         action = verdict.action if terminated and verdict.action is not None else self.default
@@ -226,17 +226,9 @@ class WebAcl:
         return action.response
 
 
-def _declared_length(ctx: Exchange) -> int:
-    values = ctx.request.header_values(b"content-length")
-    try:
-        return int(values[0]) if values else 0
-    except ValueError:
-        return 0
-
-
 def _has_body(ctx: Exchange) -> bool:
     """Whether a request body follows its head (HTTP/2: the stream has not ended)."""
-    return ctx.chunked or ctx.request.http2 or _declared_length(ctx) > 0
+    return ctx.chunked or ctx.request.http2 or ctx.request.declared_length() > 0
 
 
 _compiled: dict[tuple[WebAclView, bool], WebAcl] = {}
