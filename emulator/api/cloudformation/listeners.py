@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.api.cloudformation.calls import Elbv2Client
-from emulator.api.cloudformation.resource import Elbv2Resource, pick, update_tags, wants
+from emulator.api.cloudformation.resource import Elbv2Resource, list_changes, pick, update_tags, wants
 
 _LISTENER_SETTINGS = ("Port", "Protocol", "SslPolicy", "Certificates", "DefaultActions", "AlpnPolicy",
                       "MutualAuthentication")
@@ -95,9 +95,7 @@ class ListenerCertificate(Elbv2Resource):
     def configure(self, api: Elbv2Client, properties: dict[str, Any], changed: set[str] | None) -> None:
         if changed is None or "Certificates" not in changed:
             return
-        new, old = properties.get("Certificates") or [], self.properties.get("Certificates") or []
-        added = [certificate for certificate in new if certificate not in old]
-        gone = [certificate for certificate in old if certificate not in new]
+        added, gone = list_changes(properties.get("Certificates") or [], self.properties.get("Certificates") or [])
         if added:
             api.call("AddListenerCertificates", ListenerArn=self.physical_id, Certificates=added)
         if gone:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.api.cloudformation.calls import Elbv2Client
-from emulator.api.cloudformation.resource import Elbv2Resource, fitted_name, pick, update_tags, wants
+from emulator.api.cloudformation.resource import Elbv2Resource, fitted_name, list_changes, pick, update_tags, wants
 
 _LB_CREATE = ("Subnets", "SubnetMappings", "SecurityGroups", "Scheme", "Tags", "Type", "IpAddressType",
               "EnablePrefixForIpv6SourceNat")
@@ -112,8 +112,7 @@ class TargetGroup(Elbv2Resource):
 
     def _set_targets(self, api: Elbv2Client, targets: list[dict[str, Any]], previous: list[dict[str, Any]]) -> None:
         """Register what the template adds and deregister what it drops (no interruption for the others)."""
-        gone = [target for target in previous if target not in targets]
-        added = [target for target in targets if target not in previous]
+        added, gone = list_changes(targets, previous)
         if gone:
             api.call("DeregisterTargets", TargetGroupArn=self.physical_id, Targets=gone)
         if added:

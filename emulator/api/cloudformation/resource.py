@@ -221,6 +221,11 @@ def fitted_name(name: str) -> str:
     return f"{head[: _NAME_LENGTH - len(suffix) - 1].rstrip('-')}-{suffix}"
 
 
+def list_changes(new: list[Any], old: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(what ``new`` adds, what it drops) against ``old``: a list property changed in place item by item."""
+    return [item for item in new if item not in old], [item for item in old if item not in new]
+
+
 def update_tags(api: Elbv2Client, arn: str, properties: dict[str, Any], changed: set[str] | None) -> None:
     """Tags changed in place (the create call takes them: nothing to do on create)."""
     if changed is None or "Tags" not in changed:
