@@ -158,7 +158,8 @@ def web_stack(cloudformation, elbv2, subnets, vpc_id):
         parameters = {"Subnets": ",".join(subnets), "VpcId": vpc_id, "ListenerPort": free_port(),
                       "AppPort": app.port, "ApiPort": api.port}
         started = time.monotonic()
-        cloudformation.create_stack(StackName="web", TemplateBody=WEB_TEMPLATE, Parameters=_parameters(**parameters))
+        cloudformation.create_stack(StackName="web", TemplateBody=WEB_TEMPLATE, Parameters=_parameters(**parameters),
+                                    Tags=[{"Key": "env", "Value": "test"}])  # stack-level: on every resource
         assert _status(cloudformation, "web") == "CREATE_COMPLETE"
         assert time.monotonic() - started < 5  # no provisioning waits under --timing fast
         outputs = _outputs(cloudformation, "web")
@@ -173,7 +174,7 @@ def _target_group(elbv2, stack: str, logical_id: str) -> str:
     return resource["StackResourceDetail"]["PhysicalResourceId"]
 
 
-def test_stack_resources_are_the_emulators_and_carry_traffic(web_stack, elbv2, emulator_url) -> None:
+def test_stack_resources_are_the_emulators_and_carry_traffic(web_stack, cloudformation, elbv2, emulator_url) -> None:
     _, outputs, _, _ = web_stack
     lb = elbv2.describe_load_balancers()["LoadBalancers"]
     assert [b["LoadBalancerArn"] for b in lb] == [outputs["AlbArn"]]
@@ -197,8 +198,13 @@ def test_stack_resources_are_the_emulators_and_carry_traffic(web_stack, elbv2, e
     tg_attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
         TargetGroupArn=outputs["AppArn"])["Attributes"]}
     assert tg_attributes["deregistration_delay.timeout_seconds"] == "5"
-    assert elbv2.describe_tags(ResourceArns=[outputs["AlbArn"]])["TagDescriptions"][0]["Tags"] == [
-        {"Key": "team", "Value": "web"}]
+    # The template's tags, and those CloudFormation adds to what it creates ("Resource tag").
+    tags = {t["Key"]: t["Value"] for t in elbv2.describe_tags(ResourceArns=[outputs["AlbArn"]])["TagDescriptions"][0]["Tags"]}
+    stack_id = cloudformation.describe_stacks(StackName="web")["Stacks"][0]["StackId"]
+    assert tags == {"team": "web", "env": "test", "aws:cloudformation:stack-name": "web",
+                    "aws:cloudformation:stack-id": stack_id, "aws:cloudformation:logical-id": "Alb"}
+    rule_tags = elbv2.describe_tags(ResourceArns=[outputs["RuleArn"]])["TagDescriptions"][0]["Tags"]
+    assert {"Key": "aws:cloudformation:logical-id", "Value": "ApiRule"} in rule_tags
 
     url = listener_url(emulator_url, outputs["ListenerArn"])
     assert _get(f"{url}/index.html")["backend"] == "app"
@@ -226,6 +232,8 @@ def test_update_in_place_and_by_replacement(web_stack, cloudformation, elbv2, em
     # one, no longer in use, is deleted in the clean-up.
     assert after["ApiArn"] != outputs["ApiArn"]
     assert elbv2.describe_target_groups(TargetGroupArns=[after["ApiArn"]])["TargetGroups"][0]["Port"] == 8080
+    replaced_tags = elbv2.describe_tags(ResourceArns=[after["ApiArn"]])["TagDescriptions"][0]["Tags"]
+    assert {"Key": "aws:cloudformation:logical-id", "Value": "Api"} in replaced_tags  # the replacement's too
     with pytest.raises(ClientError) as error:
         elbv2.describe_target_groups(TargetGroupArns=[outputs["ApiArn"]])
     assert error.value.response["Error"]["Code"] == "TargetGroupNotFound"

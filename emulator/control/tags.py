@@ -39,7 +39,7 @@ def merge_tags(existing: dict[str, str], tags: list[dict[str, Any]] | None) -> d
             raise AwsError("DuplicateTagKeys", f"Tag key '{key}' specified more than once")  # wording inferred
         seen.add(key)
         merged[key] = tag.get("Value", "")
-    check_tags(len(merged))
+    check_tags(sum(1 for key in merged if not key.startswith("aws:")))  # AWS's own tags do not count
     return merged
 
 

@@ -39,7 +39,7 @@ class Listener(Elbv2Resource):
             api.call("ModifyListener", ListenerArn=arn, **pick(properties, tuple(sorted(names))))
         if wants(changed, properties, "ListenerAttributes") and properties.get("ListenerAttributes"):
             api.call("ModifyListenerAttributes", ListenerArn=arn, Attributes=properties["ListenerAttributes"])
-        update_tags(api, arn, properties, changed)
+        update_tags(api, arn, properties, changed, self.managed_tags)
 
     def remove(self, api: Elbv2Client) -> None:
         api.call("DeleteListener", ListenerArn=self.physical_id)  # its port stops answering
@@ -69,7 +69,7 @@ class ListenerRule(Elbv2Resource):
             api.call("ModifyRule", RuleArn=arn, **pick(properties, ("Conditions", "Actions", "Transforms")), **reset)
         if "Priority" in changed:
             api.call("SetRulePriorities", RulePriorities=[{"RuleArn": arn, "Priority": properties["Priority"]}])
-        update_tags(api, arn, properties, changed)
+        update_tags(api, arn, properties, changed, self.managed_tags)
 
     def remove(self, api: Elbv2Client) -> None:
         api.call("DeleteRule", RuleArn=self.physical_id)

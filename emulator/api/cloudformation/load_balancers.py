@@ -68,7 +68,7 @@ class LoadBalancer(Elbv2Resource):
                          MinimumLoadBalancerCapacity=properties["MinimumLoadBalancerCapacity"])
             else:
                 api.call("ModifyCapacityReservation", LoadBalancerArn=arn, ResetCapacityReservation=True)
-        update_tags(api, arn, properties, changed)
+        update_tags(api, arn, properties, changed, self.managed_tags)
 
     def remove(self, api: Elbv2Client) -> None:
         api.call("DeleteLoadBalancer", LoadBalancerArn=self.physical_id)  # its listeners and rules go with it
@@ -108,7 +108,7 @@ class TargetGroup(Elbv2Resource):
         if wants(changed, properties, "Targets"):
             previous = [] if changed is None else self.properties.get("Targets") or []
             self._set_targets(api, properties.get("Targets") or [], previous)
-        update_tags(api, arn, properties, changed)
+        update_tags(api, arn, properties, changed, self.managed_tags)
 
     def _set_targets(self, api: Elbv2Client, targets: list[dict[str, Any]], previous: list[dict[str, Any]]) -> None:
         """Register what the template adds and deregister what it drops (no interruption for the others)."""

@@ -51,6 +51,7 @@ class Elbv2Resource:
     PROPERTIES: ClassVar[frozenset[str]]  # the type's properties in the template reference
     REPLACING: ClassVar[frozenset[str]] = frozenset()  # properties whose change needs a new resource
     ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()  # what Fn::GetAtt returns
+    managed_tags: dict[str, str] = {}  # (a resource restored from an older state has none; never mutated)
 
     def __init__(self, account: str, region: str, physical_id: str, properties: dict[str, Any]) -> None:
         self.account = account
@@ -60,6 +61,8 @@ class Elbv2Resource:
         # Set by moto once created: what DescribeStackResources reports.
         self.cf_resource_type = self.TYPE
         self.logical_resource_id = ""
+        # The tags CloudFormation puts on what it creates (``stack_tags``): kept when the template's Tags change.
+        self.managed_tags: dict[str, str] = {}
 
     # -- what moto asks of every resource type
 
@@ -92,7 +95,12 @@ class Elbv2Resource:
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Elbv2Resource:
         properties = cls._checked(_properties(cloudformation_json))
-        return cls._create(client(account_id, region_name), resource_name, properties)
+        api = client(account_id, region_name)
+        resource = cls._create(api, resource_name, properties)
+        if "Tags" in cls.PROPERTIES:
+            resource.managed_tags = stack_tags(account_id, region_name, kwargs.get("StackId"), kwargs.get("LogicalId"))
+            _tag(api, resource)
+        return resource
 
     @classmethod
     def update_from_cloudformation_json(
@@ -110,6 +118,8 @@ class Elbv2Resource:
                     "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
                     f"Rename {new[cls.NAME_PROPERTY]} and update the stack again."))
             replacement = cls._create(api, new_resource_name, new)
+            replacement.managed_tags = original_resource.managed_tags
+            _tag(api, replacement)
             _retire(original_resource, replacement)
             return replacement
         original_resource.configure(api, new, changed)
@@ -177,6 +187,28 @@ class _Replaced(threading.local):
 _REPLACED = _Replaced()
 
 
+def stack_tags(account: str, region: str, stack_id: str | None, logical_id: str | None) -> dict[str, str]:
+    """What CloudFormation tags a resource it creates with: the stack's own tags, and ``aws:cloudformation:``
+    stack-name, stack-id and logical-id ("Resource tag" in the CloudFormation User Guide)."""
+    if not stack_id:
+        return {}
+    from moto.cloudformation.models import cloudformation_backends
+
+    stack = cloudformation_backends[account][region].stacks.get(stack_id)
+    tags = dict(getattr(stack, "tags", None) or {}) if stack is not None else {}
+    name = stack.name if stack is not None else stack_id.split("/")[1] if "/" in stack_id else ""
+    tags.update({"aws:cloudformation:stack-name": name, "aws:cloudformation:stack-id": stack_id})
+    if logical_id:
+        tags["aws:cloudformation:logical-id"] = logical_id
+    return tags
+
+
+def _tag(api: Elbv2Client, resource: Elbv2Resource) -> None:
+    if resource.managed_tags:
+        api.call("AddTags", ResourceArns=[resource.physical_id],
+                 Tags=[{"Key": key, "Value": value} for key, value in resource.managed_tags.items()])
+
+
 def _retire(old: Elbv2Resource, new: Elbv2Resource) -> None:
     if _REPLACED.pending is None:
         old.delete(old.account, old.region)
@@ -226,14 +258,16 @@ def list_changes(new: list[Any], old: list[Any]) -> tuple[list[Any], list[Any]]:
     return [item for item in new if item not in old], [item for item in old if item not in new]
 
 
-def update_tags(api: Elbv2Client, arn: str, properties: dict[str, Any], changed: set[str] | None) -> None:
-    """Tags changed in place (the create call takes them: nothing to do on create)."""
+def update_tags(api: Elbv2Client, arn: str, properties: dict[str, Any], changed: set[str] | None,
+                kept: dict[str, str]) -> None:
+    """Tags changed in place (the create call takes them: nothing to do on create); ``kept``: the stack's own
+    tags on the resource, which stay."""
     if changed is None or "Tags" not in changed:
         return
     tags = {tag["Key"]: tag.get("Value", "") for tag in properties.get("Tags") or []}
     described = api.call("DescribeTags", ResourceArns=[arn])["TagDescriptions"]
     current = {tag["Key"]: tag.get("Value", "") for tag in described[0].get("Tags", [])} if described else {}
-    removed = [key for key in current if key not in tags]
+    removed = [key for key in current if key not in tags and key not in kept]
     if removed:
         api.call("RemoveTags", ResourceArns=[arn], TagKeys=removed)
     if tags:

@@ -32,7 +32,7 @@ class TrustStore(Elbv2Resource):
     def configure(self, api: Elbv2Client, properties: dict[str, Any], changed: set[str] | None) -> None:
         if changed is not None and changed.intersection(_BUNDLE):
             api.call("ModifyTrustStore", TrustStoreArn=self.physical_id, **pick(properties, _BUNDLE))
-        update_tags(api, self.physical_id, properties, changed)
+        update_tags(api, self.physical_id, properties, changed, self.managed_tags)
 
     def remove(self, api: Elbv2Client) -> None:
         api.call("DeleteTrustStore", TrustStoreArn=self.physical_id)
