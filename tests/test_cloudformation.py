@@ -317,6 +317,27 @@ def test_failing_resource_rolls_the_stack_back(cloudformation, elbv2, subnets, v
     assert elbv2.describe_target_groups()["TargetGroups"] == []
 
 
+def test_on_failure_do_nothing_keeps_what_was_made_and_delete_deletes_the_stack(cloudformation, elbv2, subnets,
+                                                                              vpc_id) -> None:
+    """CreateStack's OnFailure ("CreateStack", API Reference): DO_NOTHING (or DisableRollback) leaves the stack
+    CREATE_FAILED with what it made; DELETE rolls back and deletes the stack."""
+    template = FAILING_TEMPLATE % {"vpc": vpc_id, "subnets": json.dumps(subnets)}
+    cloudformation.create_stack(StackName="kept", TemplateBody=template, OnFailure="DO_NOTHING")
+    assert _status(cloudformation, "kept") == "CREATE_FAILED"
+    assert len(elbv2.describe_load_balancers()["LoadBalancers"]) == 1  # "Good", made before "Bad" failed
+    cloudformation.delete_stack(StackName="kept")
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+    cloudformation.create_stack(StackName="disabled", TemplateBody=template, DisableRollback=True)
+    assert _status(cloudformation, "disabled") == "CREATE_FAILED"
+    cloudformation.delete_stack(StackName="disabled")
+
+    stack_id = cloudformation.create_stack(StackName="gone", TemplateBody=template, OnFailure="DELETE")["StackId"]
+    assert cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+
+
 NAMED_TEMPLATE = """
 Parameters:
   VpcId: {Type: String}

@@ -4,7 +4,8 @@ moto 5.2 records only the stack's own events, and a resource that fails to creat
 an error, leaving the stack CREATE_IN_PROGRESS with whatever was made before it. AWS answers CreateStack at
 once and then, per the CloudFormation User Guide ("Stack failure options", "Stack status codes"):
 the failed resource's event is CREATE_FAILED with the service's error message as its reason, the stack
-goes ROLLBACK_IN_PROGRESS, deletes every resource it made, and ends ROLLBACK_COMPLETE. This module wraps
+goes ROLLBACK_IN_PROGRESS, deletes every resource it made, and ends ROLLBACK_COMPLETE (CreateStack's OnFailure
+DO_NOTHING keeps them, CREATE_FAILED; DELETE deletes the stack too). This module wraps
 moto's resource creation and deletion (``moto.cloudformation.parsing``) and its stack creation
 (``moto.cloudformation.models.Stack``, and ExecuteChangeSet) to do the same, for every resource type (moto's own too).
 
@@ -17,15 +18,26 @@ status and events (here the outcome is already there when they answer).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from moto.cloudformation import models, parsing
+from moto.cloudformation import models, parsing, responses
 
 from emulator.errors import AwsError
 
 _FAILED_ATTRIBUTE = "_stack_failed_resource"  # set on an exception: the logical ID whose event reports it
+
+
+class _Creating(threading.local):
+    """CreateStack's OnFailure (ROLLBACK, DELETE or DO_NOTHING; DisableRollback means DO_NOTHING), for the
+    stack being created on this thread (moto creates its resources within the call)."""
+
+    on_failure = "ROLLBACK"
+
+
+_CREATING = _Creating()
 
 
 def install() -> None:
@@ -37,6 +49,8 @@ def install() -> None:
     # Methods of moto's classes, replaced on the class.
     parsing.ResourceMap._delete_resource = _reporting_delete(parsing.ResourceMap._delete_resource)  # type: ignore[method-assign]
     models.Stack.create_resources = _rolling_back(models.Stack.create_resources)  # type: ignore[method-assign, assignment]
+    responses.CloudFormationResponse.create_stack = _reading_on_failure(  # type: ignore[method-assign, assignment]
+        responses.CloudFormationResponse.create_stack)
     models.Stack.update = _rolling_back_update(models.Stack.update)  # type: ignore[method-assign]
     backend = models.CloudFormationBackend
     backend.execute_change_set = _executing(backend.execute_change_set)  # type: ignore[method-assign]
@@ -142,9 +156,30 @@ def _rolling_back(create_resources: Callable[[Any], None]) -> Callable[[Any], No
         try:
             create_resources(stack)
         except Exception as error:
+            on_failure = _CREATING.on_failure
+            if on_failure == "DO_NOTHING":  # what was made stays, for the user to look at
+                stack.status = "CREATE_FAILED"
+                stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason(error))
+                return
             _roll_back(stack, error)
+            if on_failure == "DELETE" and stack.status == "ROLLBACK_COMPLETE":
+                models.cloudformation_backends[stack.account_id][stack.region_name].delete_stack(stack.stack_id)
 
     return create_resources_or_roll_back
+
+
+def _reading_on_failure(create_stack: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """CreateStack's OnFailure and DisableRollback, which moto does not read ("CreateStack", API Reference)."""
+
+    def create_stack_reading_on_failure(response: Any) -> Any:
+        disabled = str(response._get_param("DisableRollback", "false")).lower() == "true"
+        _CREATING.on_failure = response._get_param("OnFailure") or ("DO_NOTHING" if disabled else "ROLLBACK")
+        try:
+            return create_stack(response)
+        finally:
+            _CREATING.on_failure = "ROLLBACK"
+
+    return create_stack_reading_on_failure
 
 
 def _parameters_now(stack: Any) -> dict[str, str]:
