@@ -26,6 +26,7 @@ from emulator.dataplane.alb.upstream.http1 import UpstreamPool
 from emulator.dataplane.alb.upstream.http2 import H2UpstreamPool
 from emulator.dataplane.alb.waf.acl import compile_web_acl
 from emulator.dataplane.runtime import ListenerConfig
+from emulator.dataplane.tls.targets import backend_policy, target_tls
 
 
 class ListenerState:
@@ -71,6 +72,7 @@ class ListenerState:
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
             cookies=any(may_set_cookies(a) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
+            target_tls=target_tls(backend_policy(listener.SslPolicy if self.protocol == "HTTPS" else None, "application")),
             web_acl=(compile_web_acl(config.web_acl, balancer.attributes.get("waf.fail_open.enabled") == "true")
                      if config.web_acl is not None else None),
             lambdas=lambdas,

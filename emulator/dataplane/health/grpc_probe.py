@@ -24,7 +24,7 @@ import h2.events
 import h2.exceptions
 
 from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
-from emulator.dataplane.tls.targets import TARGET_TLS_H2
+from emulator.dataplane.tls.targets import HEALTH_CHECK_TLS_H2
 
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
 _EMPTY_MESSAGE = b"\x00\x00\x00\x00\x00"  # uncompressed, zero-length gRPC message
@@ -105,7 +105,7 @@ async def _h2_check(host: str, port: int, exchange: Callable[[asyncio.Future[int
     try:
         async with asyncio.timeout(timeout):
             transport, _ = await loop.create_connection(
-                lambda: exchange(done), host, port, ssl=TARGET_TLS_H2 if tls else None
+                lambda: exchange(done), host, port, ssl=HEALTH_CHECK_TLS_H2 if tls else None
             )
             status = await done
     except TimeoutError:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import cast
 
 from emulator.dataplane.health.states import FAILED, TIMED_OUT, CheckResult, response_code_mismatch
-from emulator.dataplane.tls.targets import TARGET_TLS
+from emulator.dataplane.tls.targets import HEALTH_CHECK_TLS
 
 _MAX_STATUS_LINE = 8192  # a target that sends this much without a line break is not speaking HTTP
 
@@ -210,7 +210,7 @@ async def _transport_check(
     factory = _Connect if request is None else (lambda: _StatusLine(request, done))
     try:
         async with asyncio.timeout(timeout):
-            transport, _ = await loop.create_connection(factory, host, port, ssl=TARGET_TLS if tls else None)
+            transport, _ = await loop.create_connection(factory, host, port, ssl=HEALTH_CHECK_TLS if tls else None)
             if request is None:
                 return None
             status = await done

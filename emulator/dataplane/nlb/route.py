@@ -20,7 +20,7 @@ from api_models.resources import Action, Condition
 from emulator.dataplane.runtime import ListenerConfig
 from emulator.dataplane.selection.forward import WeightedGroups
 from emulator.dataplane.selection.group import TargetGroupRuntime
-from emulator.dataplane.tls.targets import TARGET_TLS
+from emulator.dataplane.tls.targets import backend_policy, target_tls
 from emulator.timing import Timing
 
 # AWS: "UDP flows ... idle timeout of 120 seconds", fixed. Scaled by the timing mode so tests stay quick.
@@ -96,6 +96,11 @@ class Route:
     rules: FlowRules
     tcp_idle: float
     udp_idle: float
+    target_tls: ssl.SSLContext  # TLS target groups' connections, under the listener's back-end policy
+
+    def upstream_tls(self, group: TargetGroupRuntime) -> ssl.SSLContext | None:
+        """TLS to the targets of a TLS target group (the NLB does not verify their certificates)."""
+        return self.target_tls if group.tls else None
 
     @classmethod
     def of(cls, config: ListenerConfig, timing: Timing) -> Route:
@@ -104,9 +109,5 @@ class Route:
             rules=FlowRules(config),
             tcp_idle=tcp_idle * float(os.environ.get(TCP_IDLE_SCALE_ENV, "1")),
             udp_idle=timing.seconds(UDP_IDLE_SECONDS),
+            target_tls=target_tls(backend_policy(config.listener.SslPolicy, "network")).context,
         )
-
-
-def upstream_tls(group: TargetGroupRuntime) -> ssl.SSLContext | None:
-    """TLS to the targets of a TLS target group (the NLB does not verify their certificates)."""
-    return TARGET_TLS if group.tls else None

@@ -20,7 +20,7 @@ from api_models.observations import FlowRecord
 from emulator.dataplane.nlb.idle import TICKS
 from emulator.dataplane.nlb.proxy_protocol import header as proxy_header
 from emulator.dataplane.nlb.recording import FlowRecording
-from emulator.dataplane.nlb.route import Route, upstream_tls
+from emulator.dataplane.nlb.route import Route
 from emulator.dataplane.nlb.tracking import track, untrack
 from emulator.dataplane.selection.group import Target, TargetGroupRuntime
 
@@ -224,7 +224,7 @@ class TcpFlow:
         self.listener.tcp_flows.add(self)
         proxy_v2 = group.settings.proxy_protocol_v2
         header = proxy_header((peer_host, peer_port), self.listener.address) if proxy_v2 else b""
-        self.connecting = asyncio.ensure_future(self._connect(target, header, upstream_tls(group)))
+        self.connecting = asyncio.ensure_future(self._connect(target, header, route.upstream_tls(group)))
 
     async def _connect(self, target: Target, header: bytes, tls: ssl.SSLContext | None) -> None:
         # The target may speak first (before this coroutine resumes), so its leg knows its peer already.

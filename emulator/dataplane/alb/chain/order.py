@@ -37,6 +37,7 @@ from emulator.dataplane.alb.outcomes import Answer, Outcome, Stage
 from emulator.dataplane.alb.recording import forwarded
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.routing.rules import RuleTable
+from emulator.dataplane.tls.targets import TargetTls
 
 _UNDECIDED = lb_response(503)
 StageRun = Callable[[Exchange], Outcome]
@@ -57,11 +58,12 @@ class Chain:
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
                 guarded: bool, cookies: bool, desync_mode: str, policy: HeaderPolicy,
-                responses: ResponsePolicy, web_acl: Stage | None = None,
+                responses: ResponsePolicy, target_tls: TargetTls, web_acl: Stage | None = None,
                 lambdas: LambdaInvoker | None = None) -> Chain:
         """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
         set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one;
-        ``lambdas``: what invokes the functions of Lambda target groups (None: they answer 502)."""
+        ``lambdas``: what invokes the functions of Lambda target groups (None: they answer 502);
+        ``target_tls``: the contexts HTTPS targets are reached with."""
         request_order: list[Stage | None] = [
             # 1. Connection admission (security groups, the connection cap): per connection, ``listener.admit``.
             # 2. Request validation and desync classification.
@@ -78,7 +80,7 @@ class Chain:
             TargetSelection(invokes_lambda=lambdas is not None),
             # 7. The Lambda leg (Lambda target groups), else the upstream leg.
             LambdaLeg(lambdas, policy) if lambdas is not None else None,
-            UpstreamLeg(policy),
+            UpstreamLeg(policy, target_tls),
         ]
         response_order: list[ResponseStage | None] = [
             StickinessCookies() if cookies else None,

@@ -22,7 +22,6 @@ import httptools
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
 from emulator.dataplane.alb.heads import PoolKey, UpstreamRequest
-from emulator.dataplane.tls.targets import TARGET_TLS
 
 CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -214,7 +213,7 @@ class UpstreamPool:
     async def connect(self, key: PoolKey) -> UpstreamConnection:
         host, port, tls = key
         _, conn = await asyncio.wait_for(
-            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=TARGET_TLS if tls else None),
+            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=tls.context if tls else None),
             CONNECT_TIMEOUT,
         )
         return conn

@@ -25,7 +25,6 @@ from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
 from emulator.dataplane.alb.flow_control import send_within_window
 from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.upstream.http1 import CONNECT_TIMEOUT
-from emulator.dataplane.tls.targets import TARGET_TLS_H2
 
 WINDOW = 1 << 20
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
@@ -38,7 +37,7 @@ def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, head: U
     exchange.chunked = False  # HTTP/2 frames the body itself
     if exchange.record is not None:
         exchange.record.forwarded_time = time()
-    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
+    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2] is not None))
     exchange.upstream = upstream
     target = pool.ready(key)
     if target is not None:
@@ -320,7 +319,7 @@ class H2UpstreamPool:
     async def _open(self, key: PoolKey) -> H2Target:
         host, port, tls = key
         transport, target = await asyncio.wait_for(
-            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=TARGET_TLS_H2 if tls else None),
+            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=tls.h2_context if tls else None),
             CONNECT_TIMEOUT,
         )
         ssl_object = transport.get_extra_info("ssl_object")
