@@ -54,7 +54,7 @@ class Downstream(Protocol):
     def resume_reading(self, reason: int) -> None: ...
     def upstream_head(self, status: int, reason: bytes, headers: Headers, end: bool = False) -> None: ...
     def upstream_body(self, body: bytes) -> None: ...
-    def upstream_trailers(self, trailers: Headers) -> None: ...
+    def upstream_trailers(self, trailers: Headers) -> None: ...  # relayable ones (headers.trailers), before done
     def upstream_done(self) -> None: ...
     def upstream_failed(self, upstream: Upstream, status: int) -> None: ...
     def upstream_upgraded(self, upstream: Upstream, rest: bytes) -> None: ...
@@ -63,7 +63,7 @@ class Downstream(Protocol):
 class Exchange:
     __slots__ = (
         "request", "leg", "keep_alive", "http10", "chunked", "upgrade", "expect", "head_only", "request_done",
-        "body", "upstream", "selection", "local", "response_started",
+        "body", "trailers", "upstream", "selection", "local", "response_started",
         "response_chunked", "discard", "ambiguous", "identity", "action", "extra", "body_waiter",
         "record", "recording",
     )
@@ -79,6 +79,7 @@ class Exchange:
         self.head_only = False  # HEAD request
         self.request_done = False
         self.body: list[bytes] | None = []  # request body received before the upstream is ready
+        self.trailers: Headers | None = None  # the request's relayable trailer fields (headers.trailers), if any
         self.upstream: Upstream | None = None
         self.selection: Selection | None = None  # the target chosen (its outstanding count held) and its cookies
         self.local: LocalResponse | None = None  # an LB-made response waiting for the request body to end

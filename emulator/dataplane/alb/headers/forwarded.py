@@ -18,13 +18,15 @@ from random import getrandbits
 from api_models.attribute_views import LoadBalancerSettings
 from api_models.resources import LoadBalancer
 from emulator.dataplane.alb.exchange import Exchange
+from emulator.dataplane.alb.headers.trailers import relayable
 from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.request import Request
 
 MAX_XFF_ENTRIES = 30  # more -> 463 (AWS "HTTP 463")
-# Hop-by-hop headers and those the LB rewrites itself are not copied from the client.
+# Hop-by-hop headers and those the LB rewrites itself are not copied from the client. (``Trailer``, which
+# announces the trailer fields, is end to end and passes: the legs relay trailers, ``headers.trailers``.)
 _SKIP = frozenset(
-    b"connection keep-alive proxy-connection te trailer transfer-encoding upgrade expect host "
+    b"connection keep-alive proxy-connection te transfer-encoding upgrade expect host "
     b"x-forwarded-for x-forwarded-proto x-forwarded-port x-amzn-trace-id content-length".split()
 )
 _VALID_NAME = re.compile(rb"[A-Za-z0-9-]+")
@@ -75,6 +77,12 @@ class HeaderPolicy:
         if ":" in request.peer:
             return b"[%s]:%d" % (request.peer.encode("latin-1"), request.peer_port)
         return b"%s:%d" % (request.peer.encode("latin-1"), request.peer_port)
+
+    def passes_trailer(self, name: bytes) -> bool:
+        """Whether a client's trailer field (lower-case name) reaches the target: relayable as a trailer, and
+        passed on as a header would be (not one the LB sets; a valid name under drop_invalid_header_fields)."""
+        return relayable(name) and name not in self.skip and not (
+            self.drop_invalid and not _VALID_NAME.fullmatch(name))
 
     def build(self, exchange: Exchange, key: PoolKey, http2: bool) -> UpstreamRequest | None:
         """The head for the target at ``key``, or None when the request carries too many X-Forwarded-For

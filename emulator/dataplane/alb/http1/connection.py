@@ -11,6 +11,9 @@ llhttp stops framing the stream are handled by restarting the parser at the exac
 - ``Transfer-Encoding: identity`` (one of the two codings ALB supports, "HTTP 501" in "Troubleshoot your
   Application Load Balancers"): identity is no coding at all, so Content-Length (or nothing) frames the body,
   while llhttp would read the rest of the connection as body.
+
+The trailer fields after a chunked body arrive through ``on_header`` too: they are kept apart from the head
+(``_past_head``) and relayed by the target leg (``headers.trailers``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import httptools
 import emulator.dataplane.alb.upstream.http1 as http1_upstream
 from emulator.dataplane.alb.client_records import Observed
 from emulator.dataplane.alb.exchange import PIPELINE, UPGRADING, Exchange, Upstream
+from emulator.dataplane.alb.headers.trailers import last_chunk
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
 from emulator.dataplane.alb.http1.framing import http1_response, response_head
 from emulator.dataplane.alb.request import Request
@@ -34,6 +38,7 @@ from emulator.dataplane.alb.state import Listener
 MAX_URL = 16 * 1024  # AWS: request line over 16 KB -> 414
 MAX_HEADER = 16 * 1024  # any single header over 16 KB -> 400
 MAX_HEADERS = 64 * 1024  # all headers over 64 KB -> 400
+_TRAILING = 1 << 32  # ``header_bytes`` once the head is complete: see ``_past_head``
 _TE_OK = frozenset((b"chunked", b"identity"))
 _FRAMING = frozenset((b"transfer-encoding", b"expect", b"upgrade"))  # headers that change how the client leg reads
 
@@ -211,7 +216,8 @@ class ClientConnection(asyncio.Protocol):
         size = len(name) + len(value)
         self.header_bytes += size
         if size > MAX_HEADER or self.header_bytes > MAX_HEADERS:
-            raise LbError(400)
+            self._past_head(name, value, size)
+            return
         name = name.lower()
         self.headers.append((name, value))
         if name == b"host":
@@ -219,6 +225,27 @@ class ClientConnection(asyncio.Protocol):
                 self.host = value.decode("latin-1")
         elif name in _FRAMING:  # (most headers are only passed on)
             self._framing_header(name, value)
+
+    def _past_head(self, name: bytes, value: bytes, size: int) -> None:
+        """A field past the header limits: a head too large (400), or a trailer field after a chunked body.
+        (``on_headers_complete`` sets ``header_bytes`` to ``_TRAILING``, past MAX_HEADERS, so that trailer
+        fields come here without a test of their own on every header; they have the head's limits.)"""
+        trailer_bytes = self.header_bytes - _TRAILING
+        if trailer_bytes < 0 or size > MAX_HEADER or trailer_bytes > MAX_HEADERS:
+            raise LbError(400)
+        exchange = self.parsing
+        if exchange is None:
+            return
+        if exchange.record is not None:
+            exchange.record.received_bytes += size + 4  # (its line: name, ": ", value, CRLF)
+        name = name.lower()
+        if name == b"connection" and b"close" in value.lower():
+            exchange.keep_alive = False  # llhttp honours it: it parses nothing after this request
+        elif self.listener.state.policy.passes_trailer(name):
+            if exchange.trailers is None:
+                exchange.trailers = [(name, value)]
+            else:
+                exchange.trailers.append((name, value))
 
     def _framing_header(self, name: bytes, value: bytes) -> None:
         exchange = self.parsing
@@ -261,6 +288,7 @@ class ClientConnection(asyncio.Protocol):
         if record is not None:  # the head's size: request line, header lines, the blank line
             record.received_bytes = (len(request.method) + len(request.url) + 12 + self.header_bytes
                                      + 4 * len(self.headers) + 2)
+        self.header_bytes = _TRAILING  # what on_header receives from now on is a trailer field
         if self.active is None:
             self.active = exchange
             self.listener.state.chain.run(exchange)
@@ -419,7 +447,11 @@ class ClientConnection(asyncio.Protocol):
         self.send(head)
 
     def upstream_trailers(self, trailers: Headers) -> None:
-        pass  # an HTTP/1.1 target sends none that the LB relays
+        """The target's trailer fields go in the last chunk; a body framed otherwise cannot carry them."""
+        exchange = self.active
+        if exchange is not None and exchange.response_chunked:
+            self.send(last_chunk(trailers))
+            exchange.response_chunked = False  # the last chunk is out: ``upstream_done`` adds none
 
     def upstream_body(self, body: bytes) -> None:
         exchange = self.active

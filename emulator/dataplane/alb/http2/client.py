@@ -119,6 +119,8 @@ class H2ClientConnection(asyncio.Protocol):
             targets = [stream] if stream is not None else list(self.streams.values())
             for each in targets:
                 each.drain()
+        elif isinstance(event, h2.events.TrailersReceived) and stream is not None:
+            stream.request_trailers(event.headers)
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.go_away()
 

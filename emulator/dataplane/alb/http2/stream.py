@@ -102,6 +102,11 @@ class Stream:
         else:
             self.conn.h2.acknowledge_received_data(flow_length, self.id)
 
+    def request_trailers(self, fields: Headers) -> None:
+        """The client's trailing HEADERS (its END_STREAM follows as ``request_end``): what passes is relayed."""
+        passes = self.listener.state.policy.passes_trailer
+        self.exchange.trailers = [field for field in fields if passes(field[0])] or None
+
     def request_end(self) -> None:
         exchange = self.exchange
         if exchange.request_done:
@@ -240,7 +245,7 @@ class Stream:
         self.send(body)
 
     def upstream_trailers(self, trailers: Headers) -> None:
-        self.trailers = [(n, v) for n, v in trailers if n[:1] != b":"]  # gRPC: grpc-status, grpc-message
+        self.trailers = trailers  # sent with END_STREAM by ``drain`` (gRPC: grpc-status, grpc-message)
 
     def upstream_done(self) -> None:
         exchange = self.exchange

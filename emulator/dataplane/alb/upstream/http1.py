@@ -21,6 +21,7 @@ from typing import cast
 import httptools
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
+from emulator.dataplane.alb.headers.trailers import last_chunk, relayable_fields
 from emulator.dataplane.alb.heads import PoolKey, UpstreamRequest
 
 CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
@@ -32,8 +33,8 @@ _DETACHED = httptools.HttpResponseParser(object())  # the parser of a closed con
 
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
-        "key", "pool", "transport", "parser", "owner", "headers", "reason", "last_active", "closed", "tunnel",
-        "skip_body", "until_close", "complete", "reusable", "leftover",
+        "key", "pool", "transport", "parser", "owner", "headers", "head_fields", "reason", "last_active", "closed",
+        "tunnel", "skip_body", "until_close", "complete", "reusable", "leftover",
     )
 
     def __init__(self, key: PoolKey, pool: UpstreamPool) -> None:
@@ -42,7 +43,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.owner: Downstream | None = None
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.headers: list[tuple[bytes, bytes]] = []  # the response head's fields, then its trailer fields
+        self.head_fields = 0  # how many of ``headers`` are the head's
         self.reason = b""
         self.last_active = 0.0
         self.closed = False
@@ -69,7 +71,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     def end_body(self, exchange: Exchange) -> None:
         if exchange.chunked and self.transport is not None:
-            self.transport.write(b"0\r\n\r\n")
+            trailers = exchange.trailers  # (a Content-Length framed body cannot carry them: they are dropped)
+            self.transport.write(last_chunk(trailers) if trailers else b"0\r\n\r\n")
 
     def pause_reading(self) -> None:
         if self.transport is not None and not self.closed:
@@ -154,6 +157,7 @@ class UpstreamConnection(asyncio.Protocol):
         if status == 101 and (owner.active is None or owner.active.upgrade is None):
             owner.upstream_failed(self, 502)  # switching protocols that the client did not ask for
             return
+        self.head_fields = len(self.headers)
         owner.upstream_head(status, self.reason, self.headers)
         if self.skip_body and self.owner is not None:  # HEAD: llhttp cannot be told that no body follows
             self._complete(self.parser.should_keep_alive())
@@ -168,6 +172,10 @@ class UpstreamConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self.complete or self.parser.get_status_code() < 200 or self.owner is None or self.tunnel:
             return
+        if len(self.headers) > self.head_fields:  # a chunked body ended with a trailer section
+            trailers = relayable_fields(self.headers[self.head_fields:])
+            if trailers:
+                self.owner.upstream_trailers(trailers)
         self._complete(self.parser.should_keep_alive())
 
     def _complete(self, keep_alive: bool) -> None:
@@ -324,6 +332,6 @@ def attach(leg: Downstream, exchange: Exchange, upstream: UpstreamConnection, he
             for chunk in pending:
                 out += chunk
     if exchange.request_done and exchange.chunked:
-        out += b"0\r\n\r\n"
+        out += last_chunk(exchange.trailers) if exchange.trailers else b"0\r\n\r\n"
     if upstream.transport is not None:
         upstream.transport.write(out)

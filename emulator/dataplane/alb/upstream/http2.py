@@ -3,7 +3,8 @@ for your Application Load Balancers"): TLS with ALPN ``h2`` for HTTPS groups (un
 concurrent streams (another opens when the target's SETTINGS_MAX_CONCURRENT_STREAMS is reached).
 
 gRPC needs nothing special beyond HTTP/2: trailers (grpc-status, grpc-message) are relayed to the client
-stream, and a trailers-only answer (a HEADERS frame that ends the stream) stays one.
+leg (a trailing HEADERS frame on HTTP/2), and a trailers-only answer (a HEADERS frame that ends the stream)
+stays one. A client's request trailers end the request stream the same way (``headers.trailers``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import h2.settings
 
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
 from emulator.dataplane.alb.flow_control import send_within_window
+from emulator.dataplane.alb.headers.trailers import relayable_fields
 from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.upstream.http1 import CONNECT_TIMEOUT
 
@@ -156,7 +158,11 @@ class H2UpstreamStream:
         try:
             send_within_window(connection, self.id, pending)
             if not pending and self.end_pending:
-                connection.end_stream(self.id)
+                trailers = self.exchange.trailers
+                if trailers:  # the client's trailer fields: a trailing HEADERS frame ends the stream
+                    connection.send_headers(self.id, trailers, end_stream=True)
+                else:
+                    connection.end_stream(self.id)
                 self.request_ended = True
         except h2.exceptions.StreamClosedError:
             self.request_ended = True  # the target answered and closed its side: the rest is moot
@@ -191,7 +197,9 @@ class H2UpstreamStream:
         self.closed = True
         self.owner.resume_reading(UPSTREAM_FULL)
         if trailers:
-            self.owner.upstream_trailers(trailers)
+            relayed = relayable_fields(trailers)
+            if relayed:
+                self.owner.upstream_trailers(relayed)
         self.owner.upstream_done()
 
     def failed(self) -> None:
