@@ -29,8 +29,9 @@ log = logging.getLogger("elbv2_emulator.observability")
 
 DRAIN_SECONDS = 0.05  # how often the hub hands queued records to the consumers (and harvests the counters)
 WAKE_AT = 256  # queued requests (or flows) that wake the hub before DRAIN_SECONDS: well under the GC's 700
-# ALB records per listener and second handed over although nothing needs each one: the dashboard's sample.
-SAMPLE_RATE = 1000
+# ALB records per listener and second handed over although nothing needs each one: the dashboard's sample,
+# enough to refill its ring of recent requests (``recent.RECENT_LIMIT``) every second.
+SAMPLE_RATE = 200
 
 R = TypeVar("R")
 

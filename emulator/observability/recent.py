@@ -4,7 +4,7 @@ A hub ``Consumer``: ``take`` runs on the hub's thread, the reads (``requests``, 
 API's threads, so one lock guards the buffers; reads copy out what they return. Rates are counted per
 listener in one-second buckets, by when the hub saw the request end (an ALB listener's totals grow) or received
 the flow, and averaged over the last ``RATE_WINDOW_SECONDS``: CloudWatch's ``RequestCount`` per second, live.
-Under load the requests shown are a sample (``emulator.dataplane.alb.recording.SAMPLE_RATE``); the rates
+Under load the requests shown are a sample (``hub.SAMPLE_RATE``); the rates
 count every one.
 """
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from api_models.observations import RequestRecord
 from emulator.dataplane.alb.heads import Headers, UpstreamRequest
-from emulator.dataplane.alb.recording import ConnectionFacts, Recording
+from emulator.dataplane.alb.recording import Recording
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.alb.responses import LocalResponse
 from emulator.dataplane.selection.forward import Selection
@@ -101,10 +101,6 @@ class Exchange:
         waiter, self.body_waiter = self.body_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def observe(self, recording: Recording, connection: ConnectionFacts | None) -> None:
-        """Record this exchange (its head began on ``connection``)."""
-        self.record, self.recording = recording.begin(self.request, connection), recording
 
     def release(self) -> None:
         """The exchange is over (answered, failed, or abandoned by its client): report its record, and release

@@ -24,7 +24,7 @@ from random import getrandbits
 from time import time
 from typing import Protocol
 
-from api_models.observations import ConnectionRecord, GroupCounters, Observer, RequestRecord
+from api_models.observations import ConnectionRecord, CountedRequest, GroupCounters, Observer, RequestRecord
 from emulator.dataplane.alb.heads import UpstreamRequest
 from emulator.dataplane.alb.request import Request
 from emulator.dataplane.selection.forward import Selection
@@ -73,11 +73,10 @@ class Recording:
 
     def begin(self, request: Request, connection: ConnectionFacts | None) -> RequestRecord:
         """The request's head began (its first byte arrived) on ``connection``: its record starts here."""
-        counters = self.counters
         if not self.every_request:
+            counters = self.counters
             if counters.sample_budget <= 0:
-                return RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
-                                     request.peer_port, 0.0, wanted=False)
+                return CountedRequest()
             counters.sample_budget -= 1
         record = RequestRecord(self.load_balancer_arn, self.listener_arn, self.scheme, request.peer,
                                request.peer_port, time())
@@ -109,32 +108,38 @@ class Recording:
                 break
 
     def report(self, record: RequestRecord) -> None:
-        """The exchange ended: answered, or abandoned by its client before an answer (AWS logs 460)."""
-        if record.elb_status_code is None:
-            record.elb_status_code = ABANDONED
+        """The exchange ended: answered, or abandoned by its client before an answer (AWS logs 460). (Run at
+        every request: each line here is a cost the data plane pays per request.)"""
         group = self.groups.get(record.target_group_arn)
         if group is None:
             group = self.groups[record.target_group_arn] = GroupCounters()
         group.requests += 1
-        code = record.target_status_code
-        if code is not None:
-            group.target_statuses[code] += 1
-            if record.response_time >= record.forwarded_time >= 0:
-                group.response_times.append(record.response_time - record.forwarded_time)
-        else:
-            group.elb_statuses[record.elb_status_code] += 1
-            if record.actions_executed.endswith("fixed-response"):
-                group.fixed_responses += 1
-            elif record.actions_executed.endswith("redirect"):
-                group.redirects += 1
         group.processed_bytes += record.received_bytes + record.sent_bytes
-        if record.target_connection_failed:
-            group.target_connection_errors += 1
+        code = record.target_status_code
+        if code is not None:  # the target answered: forwarded, then its response head arrived
+            group.target_statuses[code] += 1
+            group.response_times.append(record.response_time - record.forwarded_time)
+        else:
+            self._lb_answered(group, record)
         if record.matched_rule_priority is not None:
             self.counters.rule_matches[record.matched_rule_priority] += 1
         if record.wanted:
             record.end_time = time()
             self.observer.request(record)
+
+    @staticmethod
+    def _lb_answered(group: GroupCounters, record: RequestRecord) -> None:
+        """A request the load balancer answered itself (or that its client abandoned)."""
+        if record.elb_status_code is None:
+            record.elb_status_code = ABANDONED
+        group.elb_statuses[record.elb_status_code] += 1
+        if record.target_connection_failed:
+            group.target_connection_errors += 1
+        elif record.actions_executed.endswith("fixed-response"):
+            group.fixed_responses += 1
+        elif record.actions_executed.endswith("redirect"):
+            group.redirects += 1
+
 
 def forwarded(record: RequestRecord, selection: Selection | None, head: UpstreamRequest) -> None:
     """The chain decided to forward a request whose record is handed over: the target and the trace id it

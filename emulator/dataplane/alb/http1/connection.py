@@ -199,7 +199,7 @@ class ClientConnection(asyncio.Protocol):
         self.parsing = exchange = Exchange(request, self)
         recording = self.listener.state.recording
         if recording is not None:
-            exchange.observe(recording, self.observed)
+            exchange.record, exchange.recording = recording.begin(request, self.observed), recording
         self.headers, self.host = request.headers, ""  # (on_header fills them in)
         self.header_bytes = 0
         self.head_started = self.loop.time()

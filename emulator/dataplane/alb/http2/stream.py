@@ -62,7 +62,7 @@ class Stream:
         self.exchange = exchange = Exchange(request, self)
         recording = conn.listener.state.recording
         if recording is not None:  # (HTTP/2: the head arrives whole, in one HEADERS frame and its CONTINUATIONs)
-            exchange.observe(recording, conn.observed)
+            exchange.record, exchange.recording = recording.begin(request, conn.observed), recording
         self.active: Exchange | None = exchange  # None once answered
         self.batch: bytearray | None = None  # target bytes gathered during one read (see ``send``)
         self.pending = bytearray()  # response bytes waiting for flow-control window
