@@ -48,9 +48,13 @@ class TlsTarget:
             offered = {name for name, _, _ in tls.shared_ciphers() or () if name.startswith("TLS_")}
             with self.lock:
                 self.handshakes.append((tls.version() or "", offered))
-            if self.http:
-                read_head(tls)
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            if self.http:  # keep-alive: the load balancer may pool the connection
+                try:
+                    while True:
+                        read_head(tls)
+                        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                except (ConnectionError, OSError):
+                    return
             else:
                 while data := tls.recv(65536):
                     tls.sendall(data)
@@ -126,3 +130,18 @@ def test_nlb_tls_listener_reaches_tls_targets_by_its_backend_policy(elbv2, acm, 
                 tls.sendall(b"ping")
                 assert tls.recv(16) == b"ping"
             assert target.handshakes[-1][0] == version
+
+
+def test_a_modified_listener_policy_applies_to_pooled_target_connections(elbv2, acm, subnets, vpc_id, emulator_url, ca):
+    """The idle connection made under the old back-end policy is not reused: the next request handshakes again."""
+    with HttpEcho("health") as health, TlsTarget(ca, http=True) as target:
+        lb = alb_support.alb(elbv2, subnets)
+        arn = alb_support.listener(elbv2, lb, _https_group(elbv2, vpc_id, "tls", target, health), protocol="HTTPS",
+                                   SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                                   Certificates=[{"CertificateArn": import_certificate(acm, ca)}])
+        addr = alb_support.address(alb_support.listener_url(emulator_url, arn))
+        assert https_request(addr, ca).status == https_request(addr, ca).status == 200
+        assert [version for version, _ in target.handshakes] == ["TLSv1.3"]  # the second reused the first
+        elbv2.modify_listener(ListenerArn=arn, SslPolicy="ELBSecurityPolicy-2016-08")
+        assert https_request(addr, ca).status == 200
+        assert [version for version, _ in target.handshakes] == ["TLSv1.3", "TLSv1.2"]

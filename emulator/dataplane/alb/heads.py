@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from emulator.dataplane.tls.targets import TargetTls
-
 Headers = list[tuple[bytes, bytes]]
-PoolKey = tuple[str, int, TargetTls | None]  # a target's (host, port, TLS contexts): what upstream connections are pooled by
+PoolKey = tuple[str, int, bool]  # a target's (host, port, tls): what upstream connections are pooled by
 
 
 @dataclass(slots=True, eq=False)

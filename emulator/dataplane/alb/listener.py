@@ -36,8 +36,8 @@ class AlbListener:
         self.clients: set[Client] = set()
         self.max_clients = max_client_connections()
         self._refusing = False  # at the cap (logged once each time it is reached)
-        self.pool = UpstreamPool(self.loop)
-        self.h2_pool = H2UpstreamPool(self.loop)  # HTTP2/GRPC target groups
+        self.pool = UpstreamPool(self.loop, self.state.target_tls)
+        self.h2_pool = H2UpstreamPool(self.loop, self.state.target_tls)  # HTTP2/GRPC target groups
         self.tls: TlsTerminator | None = None
         self._server: asyncio.AbstractServer | None = None
         self._bound = ListenerAddress(f"{config.bind_host}:{config.bind_port}")
@@ -122,6 +122,8 @@ class AlbListener:
             prepare = with_alpn(state.client_tls.prepare, state.http2)
             self.tls.configure(certificate_arns(config.listener), config.listener.SslPolicy,
                                self.collaborators.certificates, prepare)
+        self.pool.use_tls(state.target_tls)
+        self.h2_pool.use_tls(state.target_tls)
         self.config, self.state = config, state
 
     def adopt(self, sock: socket.socket) -> None:

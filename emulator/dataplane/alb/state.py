@@ -35,7 +35,7 @@ class ListenerState:
 
     __slots__ = (
         "table", "policy", "protocol", "port", "idle_timeout", "lifetime", "client_tls", "responses", "chain",
-        "authenticators", "http2", "admission", "recording",
+        "authenticators", "http2", "admission", "recording", "target_tls",
     )
 
     def __init__(self, config: ListenerConfig, observer: Observer | None = None,
@@ -59,6 +59,9 @@ class ListenerState:
         self.idle_timeout = settings.idle_timeout_seconds
         self.lifetime = settings.client_keep_alive_seconds
         self.http2 = settings.http2_enabled  # routing.http2.enabled: ALPN offers h2
+        # HTTPS targets' contexts: the back-end policy AWS derives from the listener's (``tls.targets``)
+        self.target_tls = target_tls(backend_policy(listener.SslPolicy if self.protocol == "HTTPS" else None,
+                                                    "application"))
         security_groups = config.security_groups  # connection admission: before any byte is read
         self.admission = (SourceFilter(security_groups, "tcp", self.port, listener.ListenerArn)
                           if security_groups is not None else None)
@@ -72,7 +75,6 @@ class ListenerState:
             guarded=any(isinstance(a, (Authenticate, JwtValidation)) for a in compiled),
             cookies=any(may_set_cookies(a) for a in compiled),
             desync_mode=settings.desync_mitigation_mode, policy=self.policy, responses=self.responses,
-            target_tls=target_tls(backend_policy(listener.SslPolicy if self.protocol == "HTTPS" else None, "application")),
             web_acl=(compile_web_acl(config.web_acl, balancer.attributes.get("waf.fail_open.enabled") == "true")
                      if config.web_acl is not None else None),
             lambdas=lambdas,

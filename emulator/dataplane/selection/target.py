@@ -26,10 +26,8 @@ class Target:
     outstanding: int = 0  # requests or flows in flight (least_outstanding_requests, draining)
     tls: bool = False  # reached over TLS (an HTTPS or TLS target group)
     server_id: bytes | None = None  # a QUIC target's 8-byte server ID (RegisterTargets QuicServerId)
-    # (host, port, None): the ALB's pool key for its plain connections (a TLS target's key names the listener's
-    # back-end contexts instead: ``alb.chain.stages.UpstreamLeg``).
-    endpoint: tuple[str, int, None] = field(init=False)
+    endpoint: tuple[str, int, bool] = field(init=False)  # (host, port, tls): what ALB target connections are pooled by
     extra: dict[str, object] = field(default_factory=dict)  # per-data-plane state (the NLB's open flows)
 
     def __post_init__(self) -> None:
-        self.endpoint = (self.host, self.port, None)  # (built once: the ALB reads it per request)
+        self.endpoint = (self.host, self.port, self.tls)  # (built once: the ALB reads it per request)

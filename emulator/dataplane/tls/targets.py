@@ -40,7 +40,7 @@ def backend_policy(listener_policy: str | None, load_balancer_type: str) -> str:
 @dataclass(frozen=True, slots=True, eq=False)
 class TargetTls:
     """The client contexts of one back-end policy: HTTP/1.1 (and NLB TLS) and HTTP/2 (ALPN h2). One object
-    per policy, so ALB target connections can be pooled by it."""
+    per policy (``target_tls``), so an ALB listener's pools see at once whether an update changed it."""
 
     policy: str
     context: ssl.SSLContext

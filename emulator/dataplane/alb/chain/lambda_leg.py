@@ -24,7 +24,7 @@ from emulator.dataplane.alb.outcomes import GO_ON, Answer, Outcome
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 
 log = logging.getLogger("elbv2_emulator.lambda")
-_NO_KEY = ("", 0, None)  # (the head is built only for its headers: no upstream connection is pooled)
+_NO_KEY = ("", 0, False)  # (the head is built only for its headers: no upstream connection is pooled)
 _UPGRADE = lb_response(400)
 _BAD_GATEWAY = lb_response(502)
 _TOO_LARGE = lb_response(413)

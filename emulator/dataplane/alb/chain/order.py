@@ -37,7 +37,6 @@ from emulator.dataplane.alb.outcomes import Answer, Outcome, Stage
 from emulator.dataplane.alb.recording import forwarded
 from emulator.dataplane.alb.responses import LocalResponse, lb_response
 from emulator.dataplane.alb.routing.rules import RuleTable
-from emulator.dataplane.tls.targets import TargetTls
 
 _UNDECIDED = lb_response(503)
 StageRun = Callable[[Exchange], Outcome]
@@ -58,12 +57,11 @@ class Chain:
     @classmethod
     def compile(cls, *, protocol: str, port: int, table: RuleTable, authenticators: list[Authenticate],
                 guarded: bool, cookies: bool, desync_mode: str, policy: HeaderPolicy,
-                responses: ResponsePolicy, target_tls: TargetTls, web_acl: Stage | None = None,
+                responses: ResponsePolicy, web_acl: Stage | None = None,
                 lambdas: LambdaInvoker | None = None) -> Chain:
         """``guarded``: some rule has an authenticate or jwt-validation action; ``cookies``: some rule can
         set stickiness cookies; ``web_acl``: the load balancer's web ACL (``waf.acl.WebAcl``), if it has one;
-        ``lambdas``: what invokes the functions of Lambda target groups (None: they answer 502);
-        ``target_tls``: the contexts HTTPS targets are reached with."""
+        ``lambdas``: what invokes the functions of Lambda target groups (None: they answer 502)."""
         request_order: list[Stage | None] = [
             # 1. Connection admission (security groups, the connection cap): per connection, ``listener.admit``.
             # 2. Request validation and desync classification.
@@ -80,7 +78,7 @@ class Chain:
             TargetSelection(invokes_lambda=lambdas is not None),
             # 7. The Lambda leg (Lambda target groups), else the upstream leg.
             LambdaLeg(lambdas, policy) if lambdas is not None else None,
-            UpstreamLeg(policy, target_tls),
+            UpstreamLeg(policy),
         ]
         response_order: list[ResponseStage | None] = [
             StickinessCookies() if cookies else None,

@@ -16,7 +16,6 @@ from emulator.dataplane.alb.routing.actions import FixedResponse, Redirect
 from emulator.dataplane.alb.routing.protocol_version import PROTOCOL_MISMATCH, mismatch
 from emulator.dataplane.alb.routing.rules import RuleTable
 from emulator.dataplane.selection.forward import Forward
-from emulator.dataplane.tls.targets import TargetTls
 
 _REJECTED = lb_response(400, close=True)
 _TRACE = lb_response(405)
@@ -181,20 +180,15 @@ class TargetSelection:
 
 
 class UpstreamLeg:
-    """The forward decision: the request head the selected target receives (``headers.HeaderPolicy``), and
-    the connection it goes over: a TLS target is reached with the listener's back-end policy
-    (``tls.targets.backend_policy``), so its pool key names those contexts."""
+    """The forward decision: the request head the selected target receives (``headers.HeaderPolicy``)."""
 
-    __slots__ = ("policy", "target_tls")
+    __slots__ = ("policy",)
 
-    def __init__(self, policy: HeaderPolicy, target_tls: TargetTls) -> None:
+    def __init__(self, policy: HeaderPolicy) -> None:
         self.policy = policy
-        self.target_tls = target_tls
 
     def run(self, ctx: Exchange) -> Outcome:
         selection = ctx.selection
         assert selection is not None and selection.target is not None  # (TargetSelection chose it)
-        target = selection.target
-        key = (target.host, target.port, self.target_tls) if target.tls else target.endpoint
-        head = self.policy.build(ctx, key, selection.group.http2)
+        head = self.policy.build(ctx, selection.target.endpoint, selection.group.http2)
         return _TOO_MANY_XFF if head is None else head

@@ -23,6 +23,7 @@ import httptools
 from emulator.dataplane.alb.exchange import UPSTREAM_FULL, Downstream, Exchange
 from emulator.dataplane.alb.headers.trailers import last_chunk, relayable_fields
 from emulator.dataplane.alb.heads import PoolKey, UpstreamRequest
+from emulator.dataplane.tls.targets import TargetTls
 
 CONNECT_TIMEOUT = 10.0  # AWS: a target that does not accept within 10 s -> 504
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -204,11 +205,22 @@ class UpstreamConnection(asyncio.Protocol):
 
 
 class UpstreamPool:
-    """Idle keep-alive connections to targets, most recently used first; idle ones expire on ``sweep``."""
+    """A listener's idle keep-alive connections to targets, most recently used first; idle ones expire on
+    ``sweep``."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, target_tls: TargetTls) -> None:
         self.loop = loop
+        self.target_tls = target_tls  # HTTPS targets are reached under the listener's back-end policy
         self.idle: defaultdict[PoolKey, list[UpstreamConnection]] = defaultdict(list)
+
+    def use_tls(self, target_tls: TargetTls) -> None:
+        """The listener's back-end policy changed: idle TLS connections, made under the old one, are closed."""
+        if target_tls is self.target_tls:
+            return
+        self.target_tls = target_tls
+        for key in [key for key in self.idle if key[2]]:
+            for conn in self.idle.pop(key):
+                conn.close()
 
     def acquire(self, key: PoolKey) -> UpstreamConnection | None:
         idle = self.idle.get(key)
@@ -221,7 +233,7 @@ class UpstreamPool:
     async def connect(self, key: PoolKey) -> UpstreamConnection:
         host, port, tls = key
         _, conn = await asyncio.wait_for(
-            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=tls.context if tls else None),
+            self.loop.create_connection(lambda: UpstreamConnection(key, self), host, port, ssl=self.target_tls.context if tls else None),
             CONNECT_TIMEOUT,
         )
         return conn

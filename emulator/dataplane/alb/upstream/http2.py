@@ -27,6 +27,7 @@ from emulator.dataplane.alb.flow_control import send_within_window
 from emulator.dataplane.alb.headers.trailers import relayable_fields
 from emulator.dataplane.alb.heads import Headers, PoolKey, UpstreamRequest
 from emulator.dataplane.alb.upstream.http1 import CONNECT_TIMEOUT
+from emulator.dataplane.tls.targets import TargetTls
 
 WINDOW = 1 << 20
 _CONFIG = h2.config.H2Configuration(client_side=True, header_encoding=None)
@@ -39,7 +40,7 @@ def forward(pool: H2UpstreamPool, owner: Downstream, exchange: Exchange, head: U
     exchange.chunked = False  # HTTP/2 frames the body itself
     if exchange.record is not None:
         exchange.record.forwarded_time = time()
-    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2] is not None))
+    upstream = H2UpstreamStream(owner, exchange, request_headers(head, key[2]))
     exchange.upstream = upstream
     target = pool.ready(key)
     if target is not None:
@@ -302,10 +303,25 @@ class H2Target(asyncio.Protocol):
 class H2UpstreamPool:
     """The listener's HTTP/2 target connections, by (host, port, tls)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, target_tls: TargetTls) -> None:
         self.loop = loop
+        self.target_tls = target_tls  # HTTPS targets are reached under the listener's back-end policy
         self.targets: defaultdict[PoolKey, list[H2Target]] = defaultdict(list)
         self.connecting: dict[PoolKey, asyncio.Future[H2Target]] = {}
+
+    def use_tls(self, target_tls: TargetTls) -> None:
+        """The listener's back-end policy changed: TLS connections made under the old one take no new streams
+        (as after a GOAWAY); idle ones are closed."""
+        if target_tls is self.target_tls:
+            return
+        self.target_tls = target_tls
+        for key, targets in self.targets.items():
+            if key[2]:
+                for target in targets:
+                    if target.streams:
+                        target.usable = False
+                    else:
+                        target.close()
 
     def ready(self, key: PoolKey) -> H2Target | None:
         return next((t for t in self.targets.get(key, ()) if t.has_room()), None)
@@ -327,7 +343,7 @@ class H2UpstreamPool:
     async def _open(self, key: PoolKey) -> H2Target:
         host, port, tls = key
         transport, target = await asyncio.wait_for(
-            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=tls.h2_context if tls else None),
+            self.loop.create_connection(lambda: H2Target(self, key), host, port, ssl=self.target_tls.h2_context if tls else None),
             CONNECT_TIMEOUT,
         )
         ssl_object = transport.get_extra_info("ssl_object")
