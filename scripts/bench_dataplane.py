@@ -5,8 +5,10 @@ walks the rule table, then the default forward with X-Forwarded-* work), nginx a
 and, with ``--baseline DIR``, the same ALB in a second emulator run from another checkout (e.g. main before a
 refactoring), started with the same flags; ``--baseline-env NAME=VALUE`` (repeatable) runs the baseline with
 those environment variables, from this checkout unless ``--baseline`` names another: e.g.
-``--baseline-env ELBV2_EMULATOR_OBSERVABILITY=off`` measures what recording traffic costs. Every case runs ``--rounds`` times; within a round each path runs
-once, one after the other (the two emulators swap places every other round), and the tables show medians.
+``--baseline-env ELBV2_EMULATOR_OBSERVABILITY=off`` measures what recording traffic costs (metrics and the
+dashboard's sample; with ``--access-logs`` the ALBs write access logs too, so every request's record is kept).
+Every case runs ``--rounds`` times; within a round each path runs once, one after the other (the two emulators
+swap places every other round), and the tables show medians.
 Cases:
   keepalive  wrk -t1 -c50: rps, p50, p99
   newconn    wrk -t1 -c50 with "Connection: close" (a new client connection per request)
@@ -26,7 +28,7 @@ The reference proxies are configured like the emulator (details in ``benchlib``'
   haproxy: timeout http-keep-alive 3600s: client connections kept like nginx's (and the emulator's).
 
     python scripts/bench_dataplane.py [--seconds 5] [--rounds 5] [--cases keepalive,newconn,latency,memory]
-                                      [--baseline DIR] [--baseline-env NAME=VALUE ...]
+                                      [--baseline DIR] [--baseline-env NAME=VALUE ...] [--access-logs]
 """
 
 from __future__ import annotations
@@ -37,16 +39,23 @@ import socket
 import sys
 from pathlib import Path
 
+import boto3
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402
 
 
-def _alb(emulator: benchlib.Emulator, backend_port: int) -> tuple[str, int]:
+def _alb(emulator: benchlib.Emulator, backend_port: int, access_logs: bool = False) -> tuple[str, int]:
+    """The benchmark's ALB; ``access_logs``: it writes access logs into a bucket of the emulator's S3."""
     elbv2 = emulator.elbv2
     port = benchlib.free_port()
     lb = elbv2.create_load_balancer(Name="bench", Subnets=emulator.subnets, SecurityGroups=[
         emulator.security_group("bench", port)])["LoadBalancers"][0]["LoadBalancerArn"]
+    if access_logs:
+        boto3.client("s3", endpoint_url=emulator.url, region_name="us-east-1").create_bucket(Bucket="bench-logs")
+        elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
+            {"Key": "access_logs.s3.enabled", "Value": "true"}, {"Key": "access_logs.s3.bucket", "Value": "bench-logs"}])
     tg = elbv2.create_target_group(Name="bench", Protocol="HTTP", Port=backend_port, VpcId=emulator.vpc,
                                    TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": backend_port}])
@@ -113,6 +122,8 @@ def main() -> None:
     parser.add_argument("--baseline-env", metavar="NAME=VALUE", action="append", default=[],
                         help="an environment variable for the baseline emulator (repeatable); without "
                         "--baseline, the baseline runs from this checkout")
+    parser.add_argument("--access-logs", action="store_true",
+                        help="the ALBs write access logs (to the emulator's S3): every request's record is kept")
     args = parser.parse_args()
     baseline_env = dict(item.partition("=")[::2] for item in args.baseline_env)
     cases = args.cases.split(",")
@@ -127,7 +138,7 @@ def main() -> None:
     try:
         proxies["nginx"] = benchlib.nginx_proxy(backend_port, directory)
         proxies["haproxy"] = benchlib.haproxy_proxy(backend_port, directory)
-        albs = {name: _alb(emulator, backend_port) for name, emulator in emulators.items()}
+        albs = {name: _alb(emulator, backend_port, args.access_logs) for name, emulator in emulators.items()}
         paths = dict(albs)
         paths.update({name: ("127.0.0.1", p[1]) for name, p in proxies.items() if p is not None})
         paths["direct"] = ("127.0.0.1", backend_port)
