@@ -8,7 +8,7 @@ consumers need nothing from the data plane:
 - ALB access log entries ("Access logs for your Application Load Balancer", "Access log entries"):
   ``RequestRecord``;
 - NLB access logs, written for TLS listeners ("Access logs for your Network Load Balancer"): ``FlowRecord``
-  (every TCP/TLS/UDP flow is reported: CloudWatch counts them all);
+  (every TCP/TLS/UDP flow is reported when it ends: CloudWatch's ProcessedBytes and reset counts add them up);
 - ALB connection logs ("Connection logs for your Application Load Balancer") and the connection metrics:
   ``ConnectionRecord``;
 - health-check logs ("Health check logs for your Application Load Balancer"): ``HealthCheckRecord``.
@@ -20,7 +20,9 @@ from those totals). A request's ``RequestRecord`` is handed to the observer when
 budget (``ListenerCounters.sample_budget``: the dashboard's recent requests); a connection's
 ``ConnectionRecord``s when its load balancer writes connection logs, or with ``every_request``. At tens of
 thousands of requests a second, a Python object per request for another thread to read would cost the data
-plane a third of its throughput; counting costs it a few percent.
+plane a third of its throughput; counting costs it a few percent. NLB flows are counted too, as they start and
+as they end (``FlowCounters``): a flow's record comes only at its end, and CloudWatch counts a flow in every
+period it is open.
 
 Times are wall-clock seconds (``time.time()``); a duration AWS logs as ``-1`` is ``-1.0`` here, a field it
 logs as ``-`` is ``None`` or the empty string. The observer is called on the data plane's event loop, so it
@@ -104,11 +106,12 @@ class CountedRequest(RequestRecord):
 
 @dataclass(slots=True, eq=False)
 class FlowRecord:
-    """One NLB flow (a TCP or TLS connection, or a UDP flow), reported when it ends."""
+    """One NLB flow (a TCP or TLS connection, or a UDP flow), reported when it ends (counted in ``FlowCounters``
+    when it starts and ends)."""
 
     load_balancer_arn: str
     listener_arn: str
-    protocol: str  # TCP | TLS | UDP | TCP_UDP
+    protocol: str  # TCP | TLS | UDP (a TCP_UDP listener's flows are TCP or UDP; QUIC flows are UDP)
     client_ip: str
     client_port: int
     listener_port: int
@@ -211,6 +214,23 @@ class ListenerCounters:
     sample_budget: int = 0
 
 
+FLOW_PROTOCOLS = ("TCP", "TLS", "UDP")  # AWS's NewFlowCount_* / ActiveFlowCount_* variants (TCP_UDP: each half's)
+
+
+@dataclass(slots=True, eq=False)
+class FlowCounters:
+    """The running totals of one NLB listener's flows, by ``FLOW_PROTOCOLS`` (a ``FlowRecord``'s protocol).
+
+    A flow adds one to ``opened`` when it starts and one to ``closed`` when it ends (its record is reported), so
+    ``opened - closed`` are open now. Written only on the data plane's loop, read on the observer's thread; the
+    keys are all there from the start, so the loop never grows a dict another thread copies."""
+
+    load_balancer_arn: str
+    listener_arn: str
+    opened: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLOW_PROTOCOLS, 0))
+    closed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLOW_PROTOCOLS, 0))
+
+
 class Observer(Protocol):
     """Where the data planes report traffic; called on their event loop, so every method returns at once."""
 
@@ -219,7 +239,11 @@ class Observer(Protocol):
     every_request: bool
 
     def counters(self, load_balancer_arn: str, listener_arn: str) -> ListenerCounters:
-        """The listener's totals: the same object for the same listener, across its configuration changes."""
+        """The ALB listener's totals: the same object for the same listener, across its configuration changes."""
+        ...
+
+    def flow_counters(self, load_balancer_arn: str, listener_arn: str) -> FlowCounters:
+        """The NLB listener's flow totals, likewise the same object for the same listener."""
         ...
 
     def request(self, record: RequestRecord) -> None: ...

@@ -191,6 +191,58 @@ def test_nlb_flow_metrics(elbv2: Any, subnets: list[str], vpc_id: str, emulator_
         assert statistic(cloudwatch, ALB, "NewFlowCount", [lb]) is None
 
 
+def test_nlb_flow_counts_in_every_period_it_is_open(elbv2: Any, subnets: list[str], vpc_id: str, emulator_url: str,
+                                                   cloudwatch: Any) -> None:
+    """NewFlowCount counts a flow in the period it starts, ActiveFlowCount in every period it is open ("the total
+    number of concurrent flows"), both while it is still open; its bytes count when it ends. Every 0.6 s period
+    adds one sample to the minute's datapoint, so SampleCount is the number of periods with a value."""
+    with TcpEcho() as backend:
+        lb_arn = nlb(elbv2, subnets, "long-flow")
+        tg_arn = nlb_target_group(elbv2, vpc_id, "long-flow", ports=[backend.port])
+        address = listener_address(emulator_url, nlb_listener(elbv2, lb_arn, tg_arn, port=_free_port()))
+        wait_healthy(elbv2, tg_arn)
+        lb = lb_dimension(lb_arn)
+        with socket.create_connection(address, timeout=5) as sock:
+            sock.sendall(b"ping")
+            assert sock.recv(4) == b"ping"
+            wait_statistic(cloudwatch, NLB, "NewFlowCount", [lb], 1)
+            assert statistic(cloudwatch, NLB, "NewFlowCount_TCP", [lb]) == 1
+            wait_for(lambda: (statistic(cloudwatch, NLB, "ActiveFlowCount", [lb], "SampleCount") or 0) >= 3,
+                     timeout=10)  # the period it started in, and at least two more: still open
+            assert statistic(cloudwatch, NLB, "ActiveFlowCount", [lb], "Minimum") == 1
+            assert statistic(cloudwatch, NLB, "ActiveFlowCount_TCP", [lb], "Maximum") == 1
+            assert statistic(cloudwatch, NLB, "NewFlowCount", [lb], "SampleCount") == 1  # not counted again
+            assert statistic(cloudwatch, NLB, "ProcessedBytes", [lb]) is None  # (counted when the flow ends)
+            sock.sendall(b"pong")
+            assert sock.recv(4) == b"pong"
+        wait_statistic(cloudwatch, NLB, "ProcessedBytes", [lb], 16)
+        assert statistic(cloudwatch, NLB, "NewFlowCount", [lb]) == 1
+        assert statistic(cloudwatch, NLB, "ActiveFlowCount", [lb], "Maximum") == 1
+
+
+def test_tcp_udp_listener_flows_count_per_protocol(elbv2: Any, subnets: list[str], vpc_id: str, emulator_url: str,
+                                                   cloudwatch: Any) -> None:
+    """A TCP_UDP listener's TCP flows are NewFlowCount_TCP, its UDP flows NewFlowCount_UDP (AWS has no _TCP_UDP)."""
+    with TcpEcho() as backend:
+        lb_arn = nlb(elbv2, subnets, "both-flows")
+        tg_arn = nlb_target_group(elbv2, vpc_id, "both-flows", protocol="TCP_UDP", ports=[backend.port],
+                                  HealthCheckProtocol="TCP")
+        port = _free_port()
+        address = listener_address(emulator_url, nlb_listener(elbv2, lb_arn, tg_arn, protocol="TCP_UDP", port=port))
+        wait_healthy(elbv2, tg_arn)
+        lb = lb_dimension(lb_arn)
+        with socket.create_connection(address, timeout=5) as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
+            tcp.sendall(b"ping")
+            assert tcp.recv(4) == b"ping"
+            udp.sendto(b"ping", address)  # opens a flow to the target (whose UDP port answers nothing)
+            wait_statistic(cloudwatch, NLB, "NewFlowCount", [lb], 2)
+            assert statistic(cloudwatch, NLB, "NewFlowCount_TCP", [lb]) == 1
+            assert statistic(cloudwatch, NLB, "NewFlowCount_UDP", [lb]) == 1
+            wait_statistic(cloudwatch, NLB, "ActiveFlowCount_UDP", [lb], 1, "Maximum")
+            assert statistic(cloudwatch, NLB, "ActiveFlowCount", [lb], "Maximum") == 2
+            assert statistic(cloudwatch, NLB, "NewFlowCount_TCP_UDP", [lb]) is None
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,12 +3,12 @@ consumers on the hub's own thread, so nothing a consumer does (formatting, gzip,
 data plane's loop.
 
 The hub hands consumers a ``Batch`` (everything queued since the last drain, one list per record kind, and the
-ALB listeners' running totals, ``ListenerCounters``), so a consumer's per-record work is a tight loop over one
-kind. It drains every ``DRAIN_SECONDS``, and sooner when
-``WAKE_AT`` requests or flows are queued: records then die young. That matters for the data plane's speed
-more than anything a consumer does. CPython's cyclic garbage collector starts a collection once 700 more
-container objects are alive than at the last one; the data plane's hot path otherwise leaves none alive, so
-queued records would be what makes it collect, promote them and, every few seconds, walk the whole heap.
+listeners' running totals, ALB ``ListenerCounters`` and NLB ``FlowCounters``), so a consumer's per-record work
+is a tight loop over one kind. It drains every ``DRAIN_SECONDS``, and sooner when ``WAKE_AT`` requests or flows
+are queued: records then die young. That matters for the data plane's speed more than anything a consumer does.
+CPython's cyclic garbage collector starts a collection once 700 more container objects are alive than at the
+last one; the data plane's hot path otherwise leaves none alive, so queued records would be what makes it
+collect, promote them and, every few seconds, walk the whole heap.
 
 ``flush`` hands over everything queued so far and then asks each consumer to deliver what it buffers
 (shutdown, and tests that read S3 or CloudWatch at once).
@@ -23,7 +23,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from api_models.observations import ConnectionRecord, FlowRecord, HealthCheckRecord, ListenerCounters, RequestRecord
+from api_models.observations import (
+    ConnectionRecord,
+    FlowCounters,
+    FlowRecord,
+    HealthCheckRecord,
+    ListenerCounters,
+    RequestRecord,
+)
 
 log = logging.getLogger("elbv2_emulator.observability")
 
@@ -45,6 +52,7 @@ class Batch:
     connections: list[ConnectionRecord]
     health_checks: list[HealthCheckRecord]
     counters: list[ListenerCounters]  # every ALB listener's totals so far (they only grow)
+    flow_counters: list[FlowCounters]  # every NLB listener's flow totals so far (likewise)
 
 
 class Consumer(Protocol):
@@ -63,6 +71,7 @@ class ObservationHub:
         self.consumers: list[Consumer] = []
         self.every_request = False  # set by ``subscribe(..., every_request=True)``, before traffic starts
         self._counters: dict[str, ListenerCounters] = {}  # by listener ARN
+        self._flow_counters: dict[str, FlowCounters] = {}  # by listener ARN
         self._requests: deque[RequestRecord] = deque()
         self._flows: deque[FlowRecord] = deque()
         self._connections: deque[ConnectionRecord] = deque()
@@ -79,6 +88,12 @@ class ObservationHub:
         if found is None:
             found = self._counters[listener_arn] = ListenerCounters(load_balancer_arn, listener_arn,
                                                                     sample_budget=SAMPLE_RATE)
+        return found
+
+    def flow_counters(self, load_balancer_arn: str, listener_arn: str) -> FlowCounters:
+        found = self._flow_counters.get(listener_arn)
+        if found is None:
+            found = self._flow_counters[listener_arn] = FlowCounters(load_balancer_arn, listener_arn)
         return found
 
     def request(self, record: RequestRecord) -> None:
@@ -153,7 +168,8 @@ class ObservationHub:
 
     def _drain(self) -> None:
         batch = Batch(_taken(self._requests), _taken(self._flows), _taken(self._connections),
-                      _taken(self._health_checks), list(self._counters.values()))
+                      _taken(self._health_checks), list(self._counters.values()),
+                      list(self._flow_counters.values()))
         for consumer in self.consumers:
             try:
                 consumer.take(batch)

@@ -18,9 +18,12 @@ What AWS publishes, and how it is derived here ("CloudWatch metrics for your App
   NewConnectionCount, ActiveConnectionCount (connections open at some time in the period),
   RejectedConnectionCount (refused connections, mTLS failures excepted: AWS counts connections refused "because
   the load balancer had reached its maximum number of connections").
-- ``AWS/NetworkELB``, from ``FlowRecord`` (reported when a flow ends, so a flow counts in the period it ends):
-  NewFlowCount, ActiveFlowCount (and their _TCP / _TLS / _UDP variants), ProcessedBytes,
-  TCP_Client_Reset_Count, TCP_Target_Reset_Count, TCP_ELB_Reset_Count.
+- ``AWS/NetworkELB``, from the listeners' flow counts (``FlowCounters``, counted as flows start and end):
+  NewFlowCount ("new flows ... established from clients to targets in the time period"), ActiveFlowCount (flows
+  open at some time in the period: those open when it began, and its new ones), and their _TCP / _TLS / _UDP
+  variants (a TCP_UDP listener's flows count as TCP or UDP); from ``FlowRecord`` (reported when a flow ends, so
+  these count in the period it ends): ProcessedBytes, TCP_Client_Reset_Count, TCP_Target_Reset_Count,
+  TCP_ELB_Reset_Count.
 - Both: HealthyHostCount and UnHealthyHostCount, sampled from target health at each period's end
   (``metrics_topology``), for every target group a listener forwards to, when its health checks are enabled.
 
@@ -46,7 +49,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from api_models.observations import NO_GROUP, FlowRecord, GroupCounters, ListenerCounters
+from api_models.observations import FLOW_PROTOCOLS, NO_GROUP, FlowCounters, FlowRecord, GroupCounters, ListenerCounters
 from emulator.observability.hub import Batch
 from emulator.observability.metrics_topology import HostCounts, Topology, TopologyReader, target_group_dimension
 from emulator.timing import Timing
@@ -254,6 +257,10 @@ class MetricsAggregator:
         self._seen_rules: dict[str, dict[int, int]] = {}  # listener ARN -> rule priority -> requests
         self._seen_connections: dict[str, tuple[int, int]] = {}  # listener ARN -> (admitted, rejected) so far
         self._listeners: list[ListenerCounters] = []  # as of the last batch
+        # LB ARN -> protocol -> NLB flows open when the period began
+        self._flows_open_at_start: dict[str, dict[str, int]] = {}
+        # Each NLB listener's flow totals as last tallied, by protocol: (opened, closed).
+        self._seen_flows: dict[FlowCounters, tuple[dict[str, int], dict[str, int]]] = {}
 
     # -- the Consumer protocol (the hub's thread) ---------------------------------------------------------
 
@@ -264,6 +271,8 @@ class MetricsAggregator:
         assert period is not None
         self._listeners = batch.counters
         self._harvest(period, batch.counters)
+        for flow_listener in batch.flow_counters:
+            self._tally_flows(period, flow_listener)
         for flow in batch.flows:
             self._flow(period, flow)
         # (health checks are excluded from AWS's metrics)
@@ -272,11 +281,11 @@ class MetricsAggregator:
         index = int(now // self.period_seconds)
         if self._period is None:
             self._period = _Period(index)
-            self._carry_connections()
+            self._carry_open()
         elif index > self._period.index:
             closed, self._period = self._period, _Period(index)
             self._close(closed)
-            self._carry_connections()
+            self._carry_open()
 
     def flush(self) -> None:
         """Publish the open period so far (shutdown, ``ObservationHub.flush``); the rest of it follows when
@@ -359,24 +368,59 @@ class MetricsAggregator:
         counts["RejectedConnectionCount"] += rejected - seen[1]
         self._seen_connections[listener.listener_arn] = (admitted, rejected)
 
-    def _flow(self, period: _Period, record: FlowRecord) -> None:
+    def _tally_flows(self, period: _Period, listener: FlowCounters) -> None:
+        """NewFlowCount and its per-protocol variants: the flows the NLB listener opened since the last drain.
+        The totals are kept as read, so the flows open at a period's start are those tallied as new before it."""
+        closed = dict(listener.closed)  # (read before ``opened``: a flow closes only once it was opened)
+        opened = dict(listener.opened)
+        seen = self._seen_flows.get(listener)
+        self._seen_flows[listener] = (opened, closed)
+        if seen is not None and opened == seen[0]:
+            return
+        counts = period.tally(listener.load_balancer_arn, NO_GROUP).counts
+        for protocol, total in opened.items():
+            grown = total - (seen[0][protocol] if seen is not None else 0)
+            if grown:
+                counts["NewFlowCount"] += grown
+                counts[f"NewFlowCount_{protocol}"] += grown
+
+    @staticmethod
+    def _flow(period: _Period, record: FlowRecord) -> None:
+        """What a flow's record adds up to when it ends: its bytes, and who reset it."""
         counts = period.tally(record.load_balancer_arn, NO_GROUP).counts
-        protocol = "TCP" if record.protocol == "TCP_UDP" else record.protocol
-        for name in ("NewFlowCount", "ActiveFlowCount"):
-            counts[name] += 1
-            counts[f"{name}_{protocol}"] += 1
         counts["ProcessedBytes"] += record.received_bytes + record.sent_bytes
         counts["TCP_Client_Reset_Count"] += record.client_reset
         counts["TCP_Target_Reset_Count"] += record.target_reset
         counts["TCP_ELB_Reset_Count"] += record.elb_reset
 
-    def _carry_connections(self) -> None:
-        """Connections still open when a period starts are active in it too (ActiveConnectionCount: those, and
-        the period's new ones)."""
+    def _carry_open(self) -> None:
+        """Connections and flows still open when a period starts are active in it too (ActiveConnectionCount,
+        ActiveFlowCount: those, and the period's new ones)."""
         open_now: dict[str, int] = defaultdict(int)
         for listener in self._listeners:
             open_now[listener.load_balancer_arn] += listener.new_connections - listener.closed_connections
         self._open_at_start = {arn: count for arn, count in open_now.items() if count > 0}
+        open_flows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOW_PROTOCOLS, 0))
+        for flow_listener, (opened, closed) in self._seen_flows.items():
+            flows = open_flows[flow_listener.load_balancer_arn]
+            for protocol, total in opened.items():
+                flows[protocol] += total - closed[protocol]
+        self._flows_open_at_start = {arn: flows for arn, flows in open_flows.items() if any(flows.values())}
+
+    def _add_active(self, period: _Period) -> None:
+        """ActiveConnectionCount and ActiveFlowCount (and its per-protocol variants) of the closing period."""
+        for lb_arn in {*self._open_at_start, *self._flows_open_at_start,
+                       *(lb for lb, group in period.tallies if group == NO_GROUP)}:
+            counts = period.tally(lb_arn, NO_GROUP).counts
+            active = self._open_at_start.get(lb_arn, 0) + counts.get("NewConnectionCount", 0)
+            if active:
+                counts["ActiveConnectionCount"] = active
+            open_flows = self._flows_open_at_start.get(lb_arn, {})
+            for protocol in FLOW_PROTOCOLS:
+                active_flows = open_flows.get(protocol, 0) + counts.get(f"NewFlowCount_{protocol}", 0)
+                if active_flows:
+                    counts[f"ActiveFlowCount_{protocol}"] = active_flows
+                    counts["ActiveFlowCount"] += active_flows
 
     # -- closing a period -------------------------------------------------------------------------------------
 
@@ -384,11 +428,7 @@ class MetricsAggregator:
         topology = self._topology.read()
         start = period.index * self.period_seconds
         datapoints = _Builder(topology, start)
-        for lb_arn in {*self._open_at_start, *(lb for lb, group in period.tallies if group == NO_GROUP)}:
-            counts = period.tally(lb_arn, NO_GROUP).counts
-            active = self._open_at_start.get(lb_arn, 0) + counts.get("NewConnectionCount", 0)
-            if active:
-                counts["ActiveConnectionCount"] = active
+        self._add_active(period)
         for (lb_arn, tg_arn), tally in period.tallies.items():
             datapoints.traffic(lb_arn, tg_arn, tally)
         for lb_arn, evaluated in self._rule_evaluations(topology, period).items():
