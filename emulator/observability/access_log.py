@@ -14,19 +14,32 @@ The small helpers here (times, the ``elb`` resource id, quoting) are shared by t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
+from math import modf
 
 from api_models.observations import RequestRecord
 
 NOT_APPLICABLE = "-"
 # Actions after which the load balancer answers by itself (no target): AWS logs their durations as 0, not -1.
-_ANSWERED_BY_LOAD_BALANCER = {"fixed-response", "redirect"}
+_ANSWERED_BY_LOAD_BALANCER = ("fixed-response", "redirect")
 
 
 def iso_time(seconds: float) -> str:
-    """``2018-07-02T22:23:00.186641Z``: ISO 8601, UTC, microseconds (AWS's ``time`` fields)."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2018-07-02T22:23:00.186641Z``: ISO 8601, UTC, microseconds (AWS's ``time`` fields). (The date and time
+    of day are formatted once per second: a line has two times, and a busy listener writes thousands a second.)"""
+    fraction, whole = modf(seconds)  # (rounded as datetime.fromtimestamp rounds)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    return f"{_second(int(whole))}.{micro:06d}Z"
 
 
+@lru_cache(maxsize=64)
+def _second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@lru_cache(maxsize=1024)
 def resource_id(load_balancer_arn: str) -> str:
     """``app/<name>/<id>`` (or ``net/...``): the ARN's resource part after ``loadbalancer/``, AWS's ``elb``."""
     return load_balancer_arn.split(":loadbalancer/", 1)[-1]
@@ -49,75 +62,48 @@ def duration(seconds: float) -> str:
     return "-1" if seconds < 0 else f"{max(seconds, 0.0):.3f}"
 
 
-def _status(code: int | None) -> str:
-    return NOT_APPLICABLE if code is None else str(code)
-
-
-def _endpoint(ip: str | None, port: int) -> str:
-    return f"{ip}:{port}" if ip else NOT_APPLICABLE
-
-
-def _processing_times(record: RequestRecord) -> tuple[str, str, str]:
-    """request_processing_time, target_processing_time, response_processing_time.
+def _processing_times(record: RequestRecord) -> str:
+    """request_processing_time, target_processing_time, response_processing_time (three fields).
 
     AWS: request processing runs from the request's arrival until it is sent to the target, target processing
     until the target starts its response, response processing until the load balancer starts sending it on;
     each is -1 when the request never got that far (no target, or the target closed first). A response the
-    load balancer produced itself (fixed-response, redirect) is logged with durations, not -1. The emulator
-    relays a target's response head as soon as it arrives, so its response processing time is 0.000.
+    load balancer produced itself (fixed-response, redirect: the last action executed) is logged with durations,
+    not -1. The emulator relays a target's response head as soon as it arrives, so its response processing time
+    is 0.000.
     """
-    if record.forwarded_time >= 0:
-        request = duration(record.forwarded_time - record.request_creation_time)
+    forwarded = record.forwarded_time
+    if forwarded >= 0:
+        request = duration(forwarded - record.request_creation_time)
         if record.response_time >= 0:
-            return request, duration(record.response_time - record.forwarded_time), duration(0.0)
-        return request, "-1", "-1"
-    if _ANSWERED_BY_LOAD_BALANCER.intersection(record.actions_executed.split(",")) and record.end_time >= 0:
-        return duration(record.end_time - record.request_creation_time), duration(0.0), duration(0.0)
-    return "-1", "-1", "-1"
-
-
-def _request_line(record: RequestRecord) -> str:
-    """``"GET http://host:80/path?query HTTP/1.1"``; ``"- - - "`` when the client sent no complete request."""
-    if record.method in ("", NOT_APPLICABLE):
-        return '"- - - "'
-    return quoted(f"{record.method} {record.url} {record.protocol}")
+            return f"{request} {duration(record.response_time - forwarded)} 0.000"
+        return f"{request} -1 -1"
+    if record.actions_executed.endswith(_ANSWERED_BY_LOAD_BALANCER) and record.end_time >= 0:
+        return f"{duration(record.end_time - record.request_creation_time)} 0.000 0.000"
+    return "-1 -1 -1"
 
 
 def format_request(record: RequestRecord) -> str:
-    """One ALB access log entry (no trailing newline)."""
-    request_time, target_time, response_time = _processing_times(record)
+    """One ALB access log entry (no trailing newline): one f-string, its fields in AWS's order. Free text a
+    client controls goes through ``quoted``; the load balancer's own values (action names, ARNs, codes) are
+    quoted as they are."""
     end = record.end_time if record.end_time >= 0 else record.request_creation_time
-    target = _endpoint(record.target_ip, record.target_port)
+    target = f"{record.target_ip}:{record.target_port}" if record.target_ip else NOT_APPLICABLE
+    target_status = NOT_APPLICABLE if record.target_status_code is None else str(record.target_status_code)
+    elb_status = NOT_APPLICABLE if record.elb_status_code is None else str(record.elb_status_code)
     priority = NOT_APPLICABLE if record.matched_rule_priority is None else str(record.matched_rule_priority)
-    return " ".join((
-        record.type,
-        iso_time(end),
-        resource_id(record.load_balancer_arn),
-        f"{record.client_ip}:{record.client_port}",
-        target,
-        request_time,
-        target_time,
-        response_time,
-        _status(record.elb_status_code),
-        _status(record.target_status_code),
-        str(record.received_bytes),
-        str(record.sent_bytes),
-        _request_line(record),
-        quoted(record.user_agent),
-        plain(record.ssl_cipher),
-        plain(record.ssl_protocol),
-        plain(record.target_group_arn),
-        quoted(record.trace_id),
-        quoted(record.domain_name),
-        quoted(record.chosen_cert_arn),
-        priority,
-        iso_time(record.request_creation_time),
-        quoted(record.actions_executed),
-        quoted(record.redirect_url),
-        quoted(record.error_reason),
-        quoted(target),
-        quoted(_status(record.target_status_code)),
-        quoted(record.classification),
-        quoted(record.classification_reason),
-        plain(record.conn_trace_id),
-    ))
+    method = record.method
+    request_line = ('"- - - "' if method in ("", NOT_APPLICABLE)
+                    else quoted(f"{method} {record.url} {record.protocol}"))
+    return (
+        f"{record.type} {iso_time(end)} {resource_id(record.load_balancer_arn)} "
+        f"{record.client_ip}:{record.client_port} {target} {_processing_times(record)} "
+        f"{elb_status} {target_status} {record.received_bytes} {record.sent_bytes} "
+        f"{request_line} {quoted(record.user_agent)} {record.ssl_cipher or NOT_APPLICABLE} "
+        f"{record.ssl_protocol or NOT_APPLICABLE} {record.target_group_arn or NOT_APPLICABLE} "
+        f"{quoted(record.trace_id)} {quoted(record.domain_name)} \"{record.chosen_cert_arn or NOT_APPLICABLE}\" "
+        f"{priority} {iso_time(record.request_creation_time)} \"{record.actions_executed or NOT_APPLICABLE}\" "
+        f"{quoted(record.redirect_url)} \"{record.error_reason or NOT_APPLICABLE}\" \"{target}\" "
+        f"\"{target_status}\" \"{record.classification or NOT_APPLICABLE}\" "
+        f"\"{record.classification_reason or NOT_APPLICABLE}\" {record.conn_trace_id or NOT_APPLICABLE}"
+    )
