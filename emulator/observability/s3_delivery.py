@@ -192,14 +192,17 @@ class S3LogDelivery:
     def _add_all(self, kind: LogKind, records: list[R], formatter: Callable[[R], str]) -> None:
         """Each record's line, in the window of its load balancer's destination (most have none: checked once
         per load balancer and batch)."""
-        destinations: dict[str, Destination | None] = {}
+        windows: dict[str, list[str] | None] = {}  # load balancer ARN -> its window's lines (None: it writes none)
         for record in records:
             load_balancer_arn = record.load_balancer_arn
-            if load_balancer_arn not in destinations:
-                destinations[load_balancer_arn] = self._destination(kind, load_balancer_arn)
-            destination = destinations[load_balancer_arn]
-            if destination is not None:
-                self._window(kind, load_balancer_arn, destination).append(formatter(record))
+            try:
+                lines = windows[load_balancer_arn]
+            except KeyError:
+                destination = self._destination(kind, load_balancer_arn)
+                lines = windows[load_balancer_arn] = (
+                    None if destination is None else self._window(kind, load_balancer_arn, destination))
+            if lines is not None:
+                lines.append(formatter(record))
 
     def _window(self, kind: LogKind, load_balancer_arn: str, destination: Destination) -> list[str]:
         """The lines of the file being filled for ``destination``."""
