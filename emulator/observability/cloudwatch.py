@@ -19,8 +19,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.observability.metrics import AWS_PERIOD_SECONDS, Datapoint, Dimensions, merged_samples
+from emulator.observability.metrics import AWS_PERIOD_SECONDS, Datapoint, Dimensions
 from emulator.observability.metrics_moto import install_moto_fixes
+from emulator.observability.metrics_statistic import merged_samples
 
 RECENT_DATUMS = 20_000  # how far back from the newest a datum of the current minute is looked for
 SeriesKey = tuple[str, str, str, str, Dimensions]  # account, region, namespace, metric, dimensions

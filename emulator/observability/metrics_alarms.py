@@ -26,14 +26,8 @@ from collections import defaultdict
 from typing import Any
 
 from emulator.observability.cloudwatch import cloudwatch_backend, naive_utc
-from emulator.observability.metrics import (
-    ALB_NAMESPACE,
-    AWS_PERIOD_SECONDS,
-    NLB_NAMESPACE,
-    Datapoint,
-    Statistic,
-    percentile_of,
-)
+from emulator.observability.metrics import ALB_NAMESPACE, AWS_PERIOD_SECONDS, NLB_NAMESPACE, Datapoint
+from emulator.observability.metrics_statistic import Statistic, percentile_of
 
 log = logging.getLogger("elbv2_emulator.observability.alarms")
 

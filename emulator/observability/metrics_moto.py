@@ -17,7 +17,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from emulator.observability.metrics import Statistic, percentile_of
+from emulator.observability.metrics_statistic import Statistic, percentile_of
 
 _lock = threading.Lock()
 _installed = False

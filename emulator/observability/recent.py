@@ -2,10 +2,11 @@
 
 A hub ``Consumer``: ``take`` runs on the hub's thread, the reads (``requests``, ``flows``, ``rates``) on the
 API's threads, so one lock guards the buffers; reads copy out what they return. Rates are counted per
-listener in one-second buckets, by when the hub saw the request end (an ALB listener's totals grow) or received
-the flow, and averaged over the last ``RATE_WINDOW_SECONDS``: CloudWatch's ``RequestCount`` per second, live.
-Under load the requests shown are a sample (``hub.SAMPLE_RATE``); the rates
-count every one.
+listener in one-second buckets, from the growth of the listeners' running totals: an ALB listener's requests
+(by when the hub saw them end: CloudWatch's ``RequestCount``), an NLB listener's opened flows (by when the hub
+saw them start: ``NewFlowCount``, so a long-lived flow counts at once, not when it ends), averaged over the
+last ``RATE_WINDOW_SECONDS``. Under load the requests shown are a sample (``hub.SAMPLE_RATE``), and a flow is
+listed only once it ends (its ``FlowRecord``); the rates count every one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ RATE_WINDOW_SECONDS = 5
 
 @dataclass(frozen=True, slots=True)
 class ListenerRate:
-    """One listener's traffic: requests (ALB) or flows (NLB) per second over the window, and since start."""
+    """One listener's traffic: requests (ALB) or opened flows (NLB) per second over the window, and since start."""
 
     listener_arn: str
     per_second: float
@@ -64,24 +65,23 @@ class RecentTraffic:
         self._requests: deque[RequestRecord] = deque(maxlen=limit)
         self._flows: deque[FlowRecord] = deque(maxlen=limit)
         self._counters: dict[str, _Counter] = {}
-        self._seen: dict[str, int] = {}  # ALB listener ARN -> its requests counted so far (the hub's thread)
+        # Listener ARN -> its requests (ALB) or opened flows (NLB) counted so far (the hub's thread).
+        self._seen: dict[str, int] = {}
         self._clock = clock
 
     # -- the hub's thread --------------------------------------------------------------------------------
 
     def take(self, batch: Batch) -> None:
-        """ALB rates come from the listeners' totals (only some requests are handed over as records), NLB rates
-        from the flows. Connections and health checks are not kept: the dashboard reads target health from the
-        health board."""
+        """Rates come from the listeners' totals: only some requests are handed over as records, and a flow's
+        record only when it ends. Connections and health checks are not kept: the dashboard reads target health
+        from the health board."""
         second = int(self._clock())
         grown: dict[str, int] = {}
         for listener in batch.counters:
-            total = sum(group.requests for group in list(listener.groups.values()))
-            if total != self._seen.get(listener.listener_arn, 0):
-                grown[listener.listener_arn] = total - self._seen.get(listener.listener_arn, 0)
-                self._seen[listener.listener_arn] = total
-        for flow in batch.flows:
-            grown[flow.listener_arn] = grown.get(flow.listener_arn, 0) + 1
+            self._grow(grown, listener.listener_arn, sum(group.requests for group in list(listener.groups.values())))
+        for flow_listener in batch.flow_counters:
+            # (``opened`` has all its keys from the start: the loop only changes values while this sums them)
+            self._grow(grown, flow_listener.listener_arn, sum(flow_listener.opened.values()))
         with self._lock:
             self._requests.extend(batch.requests)
             self._flows.extend(batch.flows)
@@ -90,6 +90,13 @@ class RecentTraffic:
                 if counter is None:
                     counter = self._counters[arn] = _Counter()
                 counter.count(second, records)
+
+    def _grow(self, grown: dict[str, int], listener_arn: str, total: int) -> None:
+        """Notes in ``grown`` what the listener's total grew by since the last drain."""
+        seen = self._seen.get(listener_arn, 0)
+        if total != seen:
+            grown[listener_arn] = total - seen
+            self._seen[listener_arn] = total
 
     def tick(self, now: float) -> None:
         with self._lock:
