@@ -150,7 +150,8 @@ def main() -> None:
                     print(f"  emulator/baseline {ours[0] / theirs[0]:.3f}x all threads, "
                           f"{ours[1] / theirs[1]:.3f}x data plane")
                     if args.top:
-                        mine, other = (_functions(dump, args.requests) for _, _, dump in counts.values())
+                        done = max(1, args.requests // args.concurrency) * args.concurrency  # (what _count counted)
+                        mine, other = (_functions(dump, done) for _, _, dump in counts.values())
                         for name in sorted(mine.keys() | other.keys(),
                                            key=lambda n: -abs(mine.get(n, 0) - other.get(n, 0)))[:args.top]:
                             print(f"    {mine.get(name, 0):>9,.0f} {other.get(name, 0):>9,.0f}"

@@ -42,7 +42,6 @@ class TargetTls:
     """The client contexts of one back-end policy: HTTP/1.1 (and NLB TLS) and HTTP/2 (ALPN h2). One object
     per policy (``target_tls``), so an ALB listener's pools see at once whether an update changed it."""
 
-    policy: str
     context: ssl.SSLContext
     h2_context: ssl.SSLContext
 
@@ -50,7 +49,7 @@ class TargetTls:
 @cache
 def target_tls(policy: str) -> TargetTls:
     """The (shared) contexts for back-end policy ``policy``."""
-    return TargetTls(policy, _client_context(policy), _client_context(policy, alpn=["h2"]))
+    return TargetTls(_client_context(policy), _client_context(policy, alpn=["h2"]))
 
 
 def _client_context(policy: str | None, alpn: list[str] | None = None) -> ssl.SSLContext:
